@@ -1,0 +1,648 @@
+// Engine: the filesystem API over a Store, for one branch. Paths in, POSIX
+// errors out; every change is one commit. No FUSE here: the FUSE adapter,
+// the CLI and tests all use this API.
+import { HEAD, type InodeRow } from '../store/meta-store.js';
+import { Store, INLINE_MAX } from '../store/store.js';
+import { fail } from './errors.js';
+import { Tree, ROOT_INO, statOf, type ChainLink } from './tree.js';
+import { WriteSession, type SessionHost } from './write-session.js';
+import { resolvePoint } from './points.js';
+import {
+  type Stat, type Cred, type DirEntry, type TimeSpec, type StatFs, type PointInTime,
+  S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_ISUID, S_ISGID, isDir, isReg,
+  XATTR_CREATE, XATTR_REPLACE, RENAME_NOREPLACE, RENAME_EXCHANGE,
+} from './types.js';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const O_ACCMODE = 3, O_WRONLY = 1, O_RDWR = 2, O_TRUNC = 0o1000, O_APPEND = 0o2000, O_CREAT = 0o100, O_EXCL = 0o200;
+const DAY_NS = 86400n * 1000000000n;
+const ZERO_CHUNK_CACHE = new Map<number, Buffer>();
+function isZero(b: Buffer): boolean {
+  let z = ZERO_CHUNK_CACHE.get(b.length);
+  if (!z) { z = Buffer.alloc(b.length); ZERO_CHUNK_CACHE.set(b.length, z); }
+  return b.equals(z);
+}
+
+/** An open file handle. Writers own a WriteSession; readers are pinned to the
+ * commit at which they opened (snapshot reads, never a mix of versions). */
+interface OpenFile {
+  ino: number;
+  flags: number;
+  session: WriteSession | null;
+  pinned: Tree | null;
+  read: boolean;
+}
+
+export type OpenFlags = number | 'r' | 'r+' | 'w' | 'w+' | 'a' | 'a+';
+
+function flagsOf(f: OpenFlags): number {
+  if (typeof f === 'number') return f;
+  switch (f) {
+    case 'r': return 0;
+    case 'r+': return O_RDWR;
+    case 'w': return O_WRONLY | O_CREAT | O_TRUNC;
+    case 'w+': return O_RDWR | O_CREAT | O_TRUNC;
+    case 'a': return O_WRONLY | O_CREAT | O_APPEND;
+    case 'a+': return O_RDWR | O_CREAT | O_APPEND;
+  }
+}
+
+const defaultCred = (): Cred => ({ uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
+
+export class ReadView {
+  constructor(readonly tree: Tree, readonly commit: number) {}
+  stat(p: string): Stat { return this.tree.stat(p); }
+  readdir(p: string): DirEntry[] { return this.tree.readdir(p); }
+  readFile(p: string): Buffer { return this.tree.readFile(p); }
+  read(p: string, pos: number, len: number): Buffer { return this.tree.readIno(this.tree.resolve(p, true), pos, len); }
+  readlink(p: string): string { return this.tree.readlink(p); }
+  getxattr(p: string, name: string): Buffer { return this.tree.getxattr(p, name); }
+  listxattr(p: string): string[] { return this.tree.listxattr(p); }
+  exists(p: string): boolean { return this.tree.exists(p); }
+}
+
+export class Engine implements SessionHost {
+  readonly head: Tree;
+  private fds = new Map<number, OpenFile>();
+  private nextFd = 1;
+  private readonly writable: boolean;
+
+  constructor(readonly store: Store, readonly branchId: number, readonly chain: ChainLink[]) {
+    this.head = new Tree(store.meta, store.chunks, chain, store.chunkSize);
+    this.writable = !store.readonly;
+  }
+
+  static async open(file: string, opts: import('../store/store.js').StoreOptions = {}): Promise<Engine> {
+    const store = await Store.open(file, opts);
+    return new Engine(store, store.main, [{ branch: store.main, upto: HEAD }]);
+  }
+
+  get chunkSize(): number { return this.store.chunkSize; }
+  get headCommit(): number { return this.store.headCommit; }
+  private get inherits(): boolean { return this.chain.length > 1; }
+
+  // --- SessionHost ------------------------------------------------------------
+  headTree(): Tree { return this.head; }
+  loadChunk(hash: Buffer): Buffer { return this.store.chunks.get(hash); }
+  stage(s: WriteSession, idx: number, data: Buffer): Buffer {
+    const st = this.store;
+    st.begin();
+    if (s.branchId === null) {
+      s.branchId = st.meta.insertBranch(`session-${process.pid}-${s.ino}-${this.nextFd++}-${Date.now()}`, 'session',
+        this.branchId, st.headCommit, st.now(), process.pid);
+    }
+    const hash = st.chunks.put(data);
+    st.meta.putSessionChunk(s.branchId, idx, hash);
+    return hash;
+  }
+
+  // --- helpers ------------------------------------------------------------------
+
+  /** Runs one change as one commit. On error nothing of it remains and the
+   * head caches are dropped (they may hold rows of the rolled-back change). */
+  private change<T>(kind: string, fn: (c: number) => T, message: string | null = null): T {
+    if (!this.writable) fail('EROFS');
+    try {
+      return this.store.atomic(() => fn(this.store.newCommit(this.branchId, kind, message)));
+    } catch (e) {
+      this.head.inodes.clear();
+      this.head.dirs.clear();
+      throw e;
+    }
+  }
+
+  private putInode(c: number, n: InodeRow): void {
+    this.store.meta.putInode(this.branchId, c, n);
+    this.head.inodes.set(n.ino, { ...n, since: c, until: Number.MAX_SAFE_INTEGER });
+  }
+
+  private setDentry(c: number, parent: number, name: string, ino: number): void {
+    this.store.meta.putDentry(this.branchId, c, parent, name, ino);
+  }
+
+  private removeDentry(c: number, parent: number, name: string): void {
+    if (this.inherits) this.store.meta.putDentry(this.branchId, c, parent, name, null);
+    else this.store.meta.endDentry(this.branchId, c, parent, name);
+  }
+
+  private touchDir(c: number, dir: InodeRow, now: bigint, nlinkDelta = 0): InodeRow {
+    const n = { ...dir, mtime: now, ctime: now, nlink: dir.nlink + nlinkDelta };
+    this.putInode(c, n);
+    return n;
+  }
+
+  private lookupIn(dir: number, name: string): number | undefined { return this.head.lookup(dir, name); }
+
+  // --- reads (committed state) ------------------------------------------------
+
+  stat(p: string): Stat { return this.head.stat(p); }
+  /** stat following a final symlink. */
+  statFollow(p: string): Stat { return this.head.statIno(this.head.resolve(p, true)); }
+  readdir(p: string): DirEntry[] { return this.head.readdir(p); }
+  readlink(p: string): string { return this.head.readlink(p); }
+  readFile(p: string): Buffer { return this.head.readFile(p); }
+  exists(p: string): boolean { return this.head.exists(p); }
+  getxattr(p: string, name: string): Buffer { return this.head.getxattr(p, name); }
+  listxattr(p: string): string[] { return this.head.listxattr(p); }
+
+  /** Read-only view of this branch at a commit, time or label. */
+  at(point: PointInTime): ReadView {
+    const c = resolvePoint(this.store, this.branchId, point);
+    return new ReadView(new Tree(this.store.meta, this.store.chunks, this.chainAt(c), this.store.chunkSize), c);
+  }
+
+  chainAt(c: number): ChainLink[] {
+    const out: ChainLink[] = [{ branch: this.branchId, upto: c }];
+    for (const l of this.chain.slice(1)) out.push({ branch: l.branch, upto: Math.min(l.upto, c) });
+    return out;
+  }
+
+  // --- namespace changes ------------------------------------------------------------
+
+  private makeNode(p: string, mode: number, cred: Cred, rdev = 0, target: Buffer | null = null, kind = 'op'): number {
+    const [dir, name] = this.head.parentOf(p);
+    if (this.lookupIn(dir, name) !== undefined) fail('EEXIST');
+    const parent = this.head.mustInode(dir);
+    if (parent.nlink === 0) fail('ENOENT');
+    return this.change(kind, (c) => {
+      const now = this.store.now();
+      const ino = this.store.allocIno();
+      const d = isDir(mode);
+      // A directory with the setgid bit passes its group (and the bit, to subdirectories) on.
+      let gid = cred.gid;
+      if (parent.mode & S_ISGID) { gid = parent.gid; if (d) mode |= S_ISGID; }
+      this.putInode(c, {
+        ino, since: c, until: 0, mode, uid: cred.uid, gid, nlink: d ? 2 : 1,
+        size: target ? target.length : 0, rdev, atime: now, mtime: now, ctime: now, btime: now,
+        target, inline: null,
+      });
+      this.setDentry(c, dir, name, ino);
+      this.touchDir(c, parent, now, d ? 1 : 0);
+      return ino;
+    });
+  }
+
+  mkdir(p: string, mode = 0o755, cred: Cred = defaultCred()): void {
+    this.makeNode(p, S_IFDIR | (mode & 0o7777), cred);
+  }
+
+  mknod(p: string, mode: number, rdev = 0, cred: Cred = defaultCred()): void {
+    if ((mode & S_IFMT) === 0) mode |= S_IFREG;
+    if ((mode & S_IFMT) === S_IFDIR) fail('EINVAL');
+    this.makeNode(p, mode, cred, rdev);
+  }
+
+  symlink(target: string, p: string, cred: Cred = defaultCred()): void {
+    if (target.length === 0) fail('ENOENT');
+    this.makeNode(p, S_IFLNK | 0o777, cred, 0, Buffer.from(target));
+  }
+
+  link(existing: string, p: string): void {
+    const ino = this.head.resolve(existing);
+    const node = this.head.mustInode(ino);
+    if (isDir(node.mode)) fail('EPERM');
+    const [dir, name] = this.head.parentOf(p);
+    if (this.lookupIn(dir, name) !== undefined) fail('EEXIST');
+    this.change('op', (c) => {
+      const now = this.store.now();
+      this.putInode(c, { ...node, nlink: node.nlink + 1, ctime: now });
+      this.setDentry(c, dir, name, ino);
+      this.touchDir(c, this.head.mustInode(dir), now);
+    });
+  }
+
+  unlink(p: string): void {
+    const [dir, name] = this.head.parentOf(p);
+    const ino = this.lookupIn(dir, name) ?? fail('ENOENT');
+    const node = this.head.mustInode(ino);
+    if (isDir(node.mode)) fail('EISDIR');
+    this.change('op', (c) => {
+      const now = this.store.now();
+      this.removeDentry(c, dir, name);
+      this.putInode(c, { ...node, nlink: node.nlink - 1, ctime: now });
+      this.touchDir(c, this.head.mustInode(dir), now);
+    });
+  }
+
+  rmdir(p: string): void {
+    const parts = p.split('/').filter((s) => s && s !== '.');
+    if (parts.length && parts[parts.length - 1] === '..') fail('ENOTEMPTY');
+    const [dir, name] = this.head.parentOf(p);
+    const ino = this.lookupIn(dir, name) ?? fail('ENOENT');
+    const node = this.head.mustInode(ino);
+    if (!isDir(node.mode)) fail('ENOTDIR');
+    if (this.head.hasEntries(ino)) fail('ENOTEMPTY');
+    this.change('op', (c) => {
+      const now = this.store.now();
+      this.removeDentry(c, dir, name);
+      this.putInode(c, { ...node, nlink: 0, ctime: now });
+      this.touchDir(c, this.head.mustInode(dir), now, -1);
+    });
+    this.head.dirs.clear();
+  }
+
+  rename(from: string, to: string, flags = 0): void {
+    if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) fail('EINVAL');
+    if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) fail('EINVAL');
+    const [sdir, sname] = this.head.parentOf(from);
+    const [ddir, dname] = this.head.parentOf(to);
+    const sino = this.lookupIn(sdir, sname) ?? fail('ENOENT');
+    const src = this.head.mustInode(sino);
+    const dino = this.lookupIn(ddir, dname);
+    const norm = (x: string) => '/' + x.split('/').filter((s) => s && s !== '.').join('/');
+    const nf = norm(from), nt = norm(to);
+    if (isDir(src.mode) && (nt + '/').startsWith(nf + '/') && nt !== nf) fail('EINVAL');
+    if (flags & RENAME_EXCHANGE) {
+      if (dino === undefined) fail('ENOENT');
+      const dst = this.head.mustInode(dino);
+      if (isDir(dst.mode) && (nf + '/').startsWith(nt + '/') && nt !== nf) fail('EINVAL');
+      if (sino === dino) return;
+      this.change('op', (c) => {
+        const now = this.store.now();
+        this.setDentry(c, sdir, sname, dino);
+        this.setDentry(c, ddir, dname, sino);
+        this.putInode(c, { ...src, ctime: now });
+        this.putInode(c, { ...this.head.mustInode(dino), ctime: now });
+        if (sdir !== ddir && isDir(src.mode) !== isDir(dst.mode)) {
+          const delta = isDir(src.mode) ? 1 : -1;
+          this.touchDir(c, this.head.mustInode(sdir), now, -delta);
+          this.touchDir(c, this.head.mustInode(ddir), now, delta);
+        } else {
+          this.touchDir(c, this.head.mustInode(sdir), now);
+          if (ddir !== sdir) this.touchDir(c, this.head.mustInode(ddir), now);
+        }
+      });
+      this.head.dirs.clear();
+      return;
+    }
+    let dst: InodeRow | undefined;
+    if (dino !== undefined) {
+      if (flags & RENAME_NOREPLACE) fail('EEXIST');
+      if (dino === sino) return; // two names of one file: POSIX says do nothing
+      dst = this.head.mustInode(dino);
+      if (isDir(src.mode) && !isDir(dst.mode)) fail('ENOTDIR');
+      if (!isDir(src.mode) && isDir(dst.mode)) fail('EISDIR');
+      if (isDir(dst.mode) && this.head.hasEntries(dino)) fail('ENOTEMPTY');
+    }
+    this.change('op', (c) => {
+      const now = this.store.now();
+      this.removeDentry(c, sdir, sname);
+      this.setDentry(c, ddir, dname, sino);
+      this.putInode(c, { ...src, ctime: now });
+      const srcIsDir = isDir(src.mode);
+      let sDelta = 0, dDelta = 0;
+      if (dst) {
+        const cur = this.head.mustInode(dst.ino);
+        this.putInode(c, { ...cur, nlink: isDir(cur.mode) ? 0 : cur.nlink - 1, ctime: now });
+        if (isDir(cur.mode)) dDelta -= 1;
+      }
+      if (srcIsDir && sdir !== ddir) { sDelta -= 1; dDelta += 1; }
+      if (sdir === ddir) this.touchDir(c, this.head.mustInode(sdir), now, sDelta + dDelta);
+      else {
+        this.touchDir(c, this.head.mustInode(sdir), now, sDelta);
+        this.touchDir(c, this.head.mustInode(ddir), now, dDelta);
+      }
+    });
+    this.head.dirs.clear();
+  }
+
+  // --- attributes -------------------------------------------------------------
+
+  private setAttr(p: string | number, edit: (n: InodeRow, now: bigint) => InodeRow): void {
+    const ino = typeof p === 'number' ? p : this.head.resolve(p);
+    const node = this.head.mustInode(ino);
+    this.change('op', (c) => this.putInode(c, edit(node, this.store.now())));
+  }
+
+  chmod(p: string | number, mode: number): void {
+    this.setAttr(p, (n, now) => ({ ...n, mode: (n.mode & S_IFMT) | (mode & 0o7777), ctime: now }));
+  }
+
+  /** uid or gid of -1 (or 0xffffffff) leaves it unchanged. Like Linux, a
+   * change of owner clears setuid, and setgid when group-executable, on
+   * non-directories. */
+  chown(p: string | number, uid: number, gid: number): void {
+    const keep = (v: number) => v === -1 || v === 0xffffffff;
+    this.setAttr(p, (n, now) => {
+      let mode = n.mode;
+      if (!isDir(mode) && (!keep(uid) || !keep(gid))) {
+        mode &= ~S_ISUID;
+        if (mode & 0o010) mode &= ~S_ISGID;
+      }
+      return { ...n, uid: keep(uid) ? n.uid : uid, gid: keep(gid) ? n.gid : gid, mode, ctime: now };
+    });
+  }
+
+  utimens(p: string | number, atime: TimeSpec, mtime: TimeSpec): void {
+    this.setAttr(p, (n, now) => ({
+      ...n,
+      atime: atime === 'omit' ? n.atime : atime === 'now' ? now : atime,
+      mtime: mtime === 'omit' ? n.mtime : mtime === 'now' ? now : mtime,
+      ctime: atime === 'omit' && mtime === 'omit' ? n.ctime : now,
+    }));
+  }
+
+  truncate(p: string | number, size: number): void {
+    if (size < 0) fail('EINVAL');
+    const ino = typeof p === 'number' ? p : this.head.resolve(p, true);
+    const node = this.head.mustInode(ino);
+    if (isDir(node.mode)) fail('EISDIR');
+    if (!isReg(node.mode)) fail('EINVAL');
+    const s = new WriteSession(this, ino, node);
+    s.truncate(size, this.store.now());
+    this.commitSession(s);
+  }
+
+  setxattr(p: string, name: string, value: Buffer, flags = 0): void {
+    if (!name || Buffer.byteLength(name) > 255) fail('ERANGE');
+    if (value.length > 65536) fail('E2BIG');
+    const ino = this.head.resolve(p);
+    let exists = true;
+    try { this.head.getxattr(p, name); } catch { exists = false; }
+    if ((flags & XATTR_CREATE) && exists) fail('EEXIST');
+    if ((flags & XATTR_REPLACE) && !exists) fail('ENODATA');
+    const node = this.head.mustInode(ino);
+    this.change('op', (c) => {
+      this.store.meta.putXattr(this.branchId, c, ino, name, Buffer.from(value));
+      this.putInode(c, { ...node, ctime: this.store.now() });
+    });
+  }
+
+  removexattr(p: string, name: string): void {
+    const ino = this.head.resolve(p);
+    this.head.getxattr(p, name); // ENODATA when absent
+    const node = this.head.mustInode(ino);
+    this.change('op', (c) => {
+      if (this.inherits) this.store.meta.putXattr(this.branchId, c, ino, name, null);
+      else this.store.meta.endXattr(this.branchId, c, ino, name);
+      this.putInode(c, { ...node, ctime: this.store.now() });
+    });
+  }
+
+  // --- file handles -------------------------------------------------------------
+
+  /** Opens an existing file (or creates it with O_CREAT). Returns a handle. */
+  open(p: string, flags: OpenFlags = 'r', mode = 0o644, cred: Cred = defaultCred()): number {
+    const f = flagsOf(flags);
+    let ino: number | undefined;
+    try { ino = this.head.resolve(p, true); } catch (e) {
+      if ((e as { code?: string }).code !== 'ENOENT' || !(f & O_CREAT)) throw e;
+    }
+    if (ino === undefined) return this.create(p, mode, f, cred);
+    if ((f & O_CREAT) && (f & O_EXCL)) fail('EEXIST');
+    return this.openIno(ino, f);
+  }
+
+  /** Creates a regular file and opens it for writing (O_EXCL implied by FUSE create). */
+  create(p: string, mode = 0o644, flags: OpenFlags = O_WRONLY, cred: Cred = defaultCred()): number {
+    const f = flagsOf(flags);
+    const ino = this.makeNode(p, S_IFREG | (mode & 0o7777), cred);
+    return this.openIno(ino, (f & O_ACCMODE) === 0 ? f | O_WRONLY : f);
+  }
+
+  openIno(ino: number, flags: number): number {
+    const node = this.head.mustInode(ino);
+    const acc = flags & O_ACCMODE;
+    const writes = acc === O_WRONLY || acc === O_RDWR;
+    if (isDir(node.mode) && (writes || (flags & O_TRUNC))) fail('EISDIR');
+    if (writes && !this.writable) fail('EROFS');
+    const fh = this.nextFd++;
+    const of: OpenFile = { ino, flags, session: null, pinned: null, read: false };
+    if (writes) {
+      of.session = new WriteSession(this, ino, node);
+      if ((flags & O_TRUNC) && isReg(node.mode)) of.session.truncate(0, this.store.now());
+    } else {
+      of.pinned = new Tree(this.store.meta, this.store.chunks, this.chainAt(this.store.headCommit), this.store.chunkSize);
+      of.pinned.inodes.set(ino, node);
+    }
+    this.fds.set(fh, of);
+    return fh;
+  }
+
+  private fd(fh: number): OpenFile { return this.fds.get(fh) ?? fail('EBADF'); }
+
+  /** Whether a handle writes (the FUSE layer bypasses the page cache for those). */
+  isWriter(fh: number): boolean { return this.fd(fh).session !== null; }
+  inoOf(fh: number): number { return this.fd(fh).ino; }
+
+  read(fh: number, length: number, position: number): Buffer {
+    const of = this.fd(fh);
+    if ((of.flags & O_ACCMODE) === O_WRONLY) fail('EBADF');
+    of.read = true;
+    if (of.session) return of.session.read(position, length);
+    return (of.pinned as Tree).readIno(of.ino, position, length);
+  }
+
+  write(fh: number, data: Buffer, position: number): number {
+    const of = this.fd(fh);
+    if (!of.session) fail('EBADF');
+    if (!isReg(this.head.mustInode(of.ino).mode)) fail('EINVAL');
+    const pos = of.flags & O_APPEND ? of.session.size : position;
+    if (pos + data.length > Number.MAX_SAFE_INTEGER) fail('EFBIG');
+    return of.session.write(data, pos, this.store.now());
+  }
+
+  ftruncate(fh: number, size: number): void {
+    const of = this.fd(fh);
+    if (size < 0) fail('EINVAL');
+    if (!of.session) fail('EINVAL');
+    of.session.truncate(size, this.store.now());
+  }
+
+  /** Attributes as this handle sees them (a writer sees its own size). */
+  fstat(fh: number): Stat {
+    const of = this.fd(fh);
+    const node = of.pinned ? of.pinned.mustInode(of.ino) : this.head.mustInode(of.ino);
+    const st = statOf(node, this.chunkSize);
+    if (of.session && of.session.changed) {
+      st.size = of.session.size;
+      st.blocks = Math.ceil(st.size / 512);
+      if (of.session.mtime) st.mtime = st.ctime = of.session.mtime;
+    }
+    return st;
+  }
+
+  /** Commits the handle's session and makes the store durable. */
+  fsync(fh: number): void {
+    const of = this.fd(fh);
+    if (of.session && of.session.changed) this.commitSession(of.session);
+    if (this.writable) this.store.sync();
+  }
+
+  /** Commits what the handle wrote (if anything) and closes it. */
+  release(fh: number): void {
+    const of = this.fds.get(fh);
+    if (!of) return;
+    this.fds.delete(fh);
+    if (of.session) {
+      if (of.session.changed) this.commitSession(of.session);
+      else this.discardSession(of.session);
+    } else if (of.read && this.writable) {
+      this.touchAtime(of.ino);
+    }
+  }
+
+  /** Closes a handle dropping what it wrote: the committed file is untouched. */
+  abort(fh: number): void {
+    const of = this.fds.get(fh);
+    if (!of) return;
+    this.fds.delete(fh);
+    if (of.session) this.discardSession(of.session);
+  }
+
+  /** relatime: atime moves only when older than mtime or a day; it is
+   * updated in place on the current version and never makes a version. */
+  private touchAtime(ino: number): void {
+    const n = this.head.inode(ino);
+    if (!n) return;
+    const now = this.store.now();
+    if (n.atime > n.mtime && now - n.atime < DAY_NS) return;
+    this.store.begin();
+    this.store.meta.touchAtime(this.branchId, ino, now);
+    this.head.inodes.set(ino, { ...n, atime: now });
+  }
+
+  private discardSession(s: WriteSession): void {
+    if (s.branchId !== null) {
+      const id = s.branchId;
+      this.store.atomic(() => this.store.meta.dropSession(id));
+      s.branchId = null;
+    }
+  }
+
+  /** Merge on close: one commit applies the session's bytes onto the file's
+   * current committed content. */
+  commitSession(s: WriteSession): void {
+    const cs = this.chunkSize;
+    const meta = this.store.meta;
+    const cur0 = this.head.inode(s.ino);
+    if (!cur0 || cur0.nlink === 0) { this.discardSession(s); s.reset(0); return; }
+    let finalSize = 0;
+    this.change('write', (c) => {
+      const cur = this.head.mustInode(s.ino);
+      const plan = s.plan(cur);
+      finalSize = plan.finalSize;
+      const nChunks = Math.ceil(finalSize / cs);
+      const oldChunks = cur.inline !== null ? 0 : Math.ceil(cur.size / cs);
+      let inline: Buffer | null = null;
+      if (finalSize <= INLINE_MAX) {
+        inline = Buffer.alloc(finalSize);
+        if (finalSize > 0) s.mergedChunk(0, plan).copy(inline);
+        for (let i = 0; i < oldChunks; i++) this.dropExtent(c, s.ino, i);
+      } else {
+        const touched = cur.inline !== null || (cur.size <= INLINE_MAX && cur.size > 0)
+          ? new Set(Array.from({ length: nChunks }, (_, i) => i))
+          : plan.touched;
+        for (const idx of touched) {
+          if (idx >= nChunks) continue;
+          const data = s.mergedChunk(idx, plan);
+          const hash = isZero(data) ? null : this.store.chunks.put(Buffer.from(data));
+          const old = this.head.extentHash(s.ino, idx);
+          if ((old === null && hash === null) || (old && hash && old.equals(hash))) continue;
+          meta.putExtent(this.branchId, c, s.ino, idx, hash);
+        }
+        for (let i = nChunks; i < oldChunks; i++) this.dropExtent(c, s.ino, i);
+      }
+      const now = this.store.now();
+      const mtime = s.mtime ?? now;
+      this.putInode(c, { ...cur, size: finalSize, mtime, ctime: mtime > now ? mtime : now, inline });
+      if (s.branchId !== null) meta.dropSession(s.branchId);
+    });
+    s.branchId = null;
+    s.reset(finalSize);
+  }
+
+  private dropExtent(c: number, ino: number, idx: number): void {
+    if (this.inherits) this.store.meta.putExtent(this.branchId, c, ino, idx, null);
+    else this.store.meta.endExtent(this.branchId, c, ino, idx);
+  }
+
+  // --- whole-file conveniences --------------------------------------------------
+
+  writeFile(p: string, data: Buffer | string, mode = 0o644): void {
+    const fh = this.open(p, 'w', mode);
+    try {
+      const buf = typeof data === 'string' ? Buffer.from(data) : data;
+      this.write(fh, buf, 0);
+    } finally {
+      this.release(fh);
+    }
+  }
+
+  appendFile(p: string, data: Buffer | string): void {
+    const fh = this.open(p, 'a');
+    try { this.write(fh, typeof data === 'string' ? Buffer.from(data) : data, 0); } finally { this.release(fh); }
+  }
+
+  // --- history --------------------------------------------------------------------
+
+  /** Records an explicit point in history (optionally labelled). */
+  snapshot(message: string | null = null, label?: string): number {
+    const c = this.change('snapshot', (id) => id, message);
+    if (label) this.label(label, c);
+    return c;
+  }
+
+  label(name: string, commit: number = this.store.headCommit): void {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) fail('EINVAL', `bad label name ${JSON.stringify(name)}`);
+    if (!this.store.meta.getCommit(commit)) fail('ENOENT', `no commit ${commit}`);
+    this.store.atomic(() => this.store.meta.setLabel(name, commit, this.store.now()));
+  }
+
+  deleteLabel(name: string): void {
+    if (!this.store.atomic(() => this.store.meta.deleteLabel(name))) fail('ENOENT', `no label ${name}`);
+  }
+
+  labels(): { name: string; commit: number }[] {
+    return this.store.meta.listLabels().map((l) => ({ name: l.name, commit: l.commit_id }));
+  }
+
+  /** Creates a branch forked from this branch at a commit (default: now). */
+  createBranch(name: string, from: number = this.store.headCommit): Engine {
+    if (this.store.meta.branchByName(name)) fail('EEXIST', `branch ${name} exists`);
+    this.store.flush();
+    const id = this.store.atomic(() =>
+      this.store.meta.insertBranch(name, 'branch', this.branchId, from, this.store.now(), null));
+    return this.branch(name, id);
+  }
+
+  /** The engine for an existing branch of the same store. */
+  branch(name: string, knownId?: number): Engine {
+    const b = this.store.meta.branchByName(name) ?? fail('ENOENT', `no branch ${name}`);
+    const chain: ChainLink[] = [{ branch: knownId ?? b.id, upto: HEAD }];
+    let cur = b;
+    while (cur.parent_id !== null) {
+      const parent = this.store.meta.branchById(cur.parent_id)!;
+      chain.push({ branch: parent.id, upto: Math.min(cur.fork_commit ?? HEAD, chain[chain.length - 1].upto) });
+      cur = parent;
+    }
+    return new Engine(this.store, b.id, chain);
+  }
+
+  statfs(): StatFs {
+    const bsize = 4096;
+    let blocks = 1 << 30, bfree = 1 << 29;
+    if (!this.store.memory) {
+      try {
+        const s = fs.statfsSync(path.dirname(path.resolve(this.store.file)));
+        blocks = Math.floor((s.blocks * s.bsize) / bsize);
+        bfree = Math.floor((s.bavail * s.bsize) / bsize);
+      } catch { /* keep defaults */ }
+    }
+    return { bsize, frsize: bsize, blocks, bfree, bavail: bfree, files: 1 << 30, ffree: (1 << 30) - this.store.headCommit % (1 << 29), favail: 1 << 29, namemax: 255 };
+  }
+
+  /** Commits all open sessions, flushes and closes the store. */
+  close(): void {
+    for (const fh of [...this.fds.keys()]) {
+      try { this.release(fh); } catch { /* best effort on shutdown */ }
+    }
+    this.store.close();
+  }
+
+  /** Pending commits reach the file now (they would within groupCommitMs). */
+  flush(): void { this.store.flush(); }
+  openHandles(): number { return this.fds.size; }
+  rootIno(): number { return ROOT_INO; }
+}

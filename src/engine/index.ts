@@ -1,0 +1,5 @@
+export { Engine, ReadView, type OpenFlags } from './engine.js';
+export { FsError, isFsError, type ErrnoCode } from './errors.js';
+export * from './types.js';
+export { WriteSession } from './write-session.js';
+export { Tree, ROOT_INO } from './tree.js';

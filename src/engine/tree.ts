@@ -1,0 +1,244 @@
+// Reading the namespace as it was at one commit on one branch.
+//
+// A Tree is a branch chain, newest first: [{branch, upto}, {parent, fork}, ...].
+// A key's row is taken from the first branch in the chain that has one (a
+// tombstone there hides the parents). The head Tree of the mounted branch
+// uses upto = HEAD and keeps caches that the Engine updates on every write;
+// a historical Tree is immutable, so its caches never go stale.
+import { HEAD, type MetaStore, type InodeRow, type DentryRow } from '../store/meta-store.js';
+import type { ChunkStore } from '../store/chunk-store.js';
+import { fail } from './errors.js';
+import { type Stat, type DirEntry, S_IFMT, S_IFDIR, S_IFLNK, isDir, isLnk, NAME_MAX, PATH_MAX } from './types.js';
+
+export interface ChainLink { branch: number; upto: number }
+
+export const ROOT_INO = 1;
+
+export function splitPath(p: string): string[] {
+  if (p.length > PATH_MAX) fail('ENAMETOOLONG');
+  const parts = p.split('/').filter((s) => s.length > 0 && s !== '.');
+  for (const s of parts) if (Buffer.byteLength(s) > NAME_MAX) fail('ENAMETOOLONG');
+  return parts;
+}
+
+export function statOf(n: InodeRow, blksize: number): Stat {
+  return {
+    ino: n.ino, mode: n.mode, nlink: n.nlink, uid: n.uid, gid: n.gid, rdev: n.rdev, size: n.size,
+    blocks: Math.ceil(n.size / 512), blksize,
+    atime: n.atime, mtime: n.mtime, ctime: n.ctime, btime: n.btime,
+  };
+}
+
+export class Tree {
+  /** Inode rows by ino (the row current at this tree's commit). */
+  readonly inodes = new Map<number, InodeRow>();
+  /** Directory path -> ino, for path resolution without one query per component. */
+  readonly dirs = new Map<string, number>();
+
+  constructor(
+    readonly meta: MetaStore,
+    readonly chunks: ChunkStore,
+    readonly chain: ChainLink[],
+    readonly chunkSize: number,
+  ) {}
+
+  get at(): number { return this.chain[0].upto; }
+  get isHead(): boolean { return this.chain[0].upto === HEAD; }
+
+  // --- raw lookups through the branch chain --------------------------------
+
+  lookup(parent: number, name: string): number | undefined {
+    for (const { branch, upto } of this.chain) {
+      const row = this.meta.findDentry(branch, parent, name, upto);
+      if (row) return row.until > upto && row.ino !== null ? row.ino : undefined;
+    }
+    return undefined;
+  }
+
+  inode(ino: number): InodeRow | undefined {
+    const hit = this.inodes.get(ino);
+    if (hit) return hit;
+    for (const { branch, upto } of this.chain) {
+      const row = this.meta.getInode(branch, ino, upto);
+      if (row) {
+        if (row.until <= upto) return undefined;
+        if (this.inodes.size > 100000) this.inodes.clear();
+        this.inodes.set(ino, row);
+        return row;
+      }
+    }
+    return undefined;
+  }
+
+  mustInode(ino: number): InodeRow {
+    return this.inode(ino) ?? fail('ENOENT');
+  }
+
+  /** Live entries of a directory: names hidden by a nearer branch are skipped. */
+  entries(dir: number): { name: string; ino: number }[] {
+    if (this.chain.length === 1) {
+      const { branch, upto } = this.chain[0];
+      return this.meta.listDentries(branch, dir, upto)
+        .filter((r) => r.ino !== null)
+        .map((r) => ({ name: r.name, ino: r.ino as number }));
+    }
+    const seen = new Set<string>();
+    const out: { name: string; ino: number }[] = [];
+    for (const { branch, upto } of this.chain) {
+      const latest = new Map<string, DentryRow>();
+      for (const r of this.meta.listDentryVersions(branch, dir, upto)) latest.set(r.name, r);
+      for (const [name, r] of latest) {
+        if (seen.has(name)) continue;
+        seen.add(name);
+        if (r.until > upto && r.ino !== null) out.push({ name, ino: r.ino });
+      }
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  hasEntries(dir: number): boolean {
+    if (this.chain.length === 1) return this.meta.hasChildren(this.chain[0].branch, dir, this.at);
+    return this.entries(dir).length > 0;
+  }
+
+  extentHash(ino: number, idx: number): Buffer | null {
+    for (const { branch, upto } of this.chain) {
+      const row = this.meta.getExtent(branch, ino, idx, upto);
+      if (row) return row.until > upto ? row.hash : null;
+    }
+    return null;
+  }
+
+  // --- paths ---------------------------------------------------------------
+
+  /** Resolves a path whose intermediate components are directories (or
+   * symlinks to them, followed). The last component is not followed unless
+   * follow is set. Returns the ino. */
+  resolve(path: string, follow = false): number {
+    const parts = splitPath(path);
+    return this.walk(ROOT_INO, parts, follow, 0, '');
+  }
+
+  private walk(start: number, parts: string[], follow: boolean, depth: number, prefix: string): number {
+    let ino = start;
+    let at = prefix;
+    for (let i = 0; i < parts.length; i++) {
+      const name = parts[i];
+      const last = i === parts.length - 1;
+      const key = at + '/' + name;
+      if (name === '..') {
+        // Only reached through the API (the kernel resolves '..' itself).
+        const idx = at.lastIndexOf('/');
+        at = idx <= 0 ? '' : at.slice(0, idx);
+        ino = at === '' ? ROOT_INO : this.resolve(at);
+        continue;
+      }
+      const dirNode = this.mustInode(ino);
+      if (!isDir(dirNode.mode)) fail('ENOTDIR');
+      let next = this.isHead && this.chain.length === 1 ? this.dirs.get(key) : undefined;
+      if (next === undefined) {
+        next = this.lookup(ino, name);
+        if (next === undefined) fail('ENOENT');
+      }
+      const node = this.mustInode(next);
+      if (isLnk(node.mode) && (!last || follow)) {
+        if (depth >= 40) fail('ELOOP');
+        const target = (node.target as Buffer).toString();
+        const rest = parts.slice(i + 1);
+        if (target.startsWith('/')) return this.walk(ROOT_INO, [...splitPath(target), ...rest], follow, depth + 1, '');
+        return this.walk(ino, [...splitPath(target), ...rest], follow, depth + 1, at);
+      }
+      if (isDir(node.mode) && this.chain.length === 1 && this.isHead) this.dirs.set(key, next);
+      ino = next;
+      at = key;
+    }
+    return ino;
+  }
+
+  /** Resolves the parent directory of path; returns [parentIno, name]. */
+  parentOf(path: string): [number, string] {
+    const parts = splitPath(path);
+    if (parts.length === 0) fail('EBUSY', 'the root has no parent');
+    const name = parts[parts.length - 1];
+    if (name === '..') fail('EINVAL');
+    const dir = this.walk(ROOT_INO, parts.slice(0, -1), true, 0, '');
+    if (!isDir(this.mustInode(dir).mode)) fail('ENOTDIR');
+    return [dir, name];
+  }
+
+  // --- file operations --------------------------------------------------------
+
+  stat(path: string): Stat { return statOf(this.mustInode(this.resolve(path)), this.chunkSize); }
+  statIno(ino: number): Stat { return statOf(this.mustInode(ino), this.chunkSize); }
+
+  readdir(path: string): DirEntry[] {
+    const ino = this.resolve(path, true);
+    if (!isDir(this.mustInode(ino).mode)) fail('ENOTDIR');
+    return this.entries(ino).map((e) => ({ ...e, mode: this.inode(e.ino)?.mode ?? 0 }));
+  }
+
+  readlink(path: string): string {
+    const n = this.mustInode(this.resolve(path));
+    if ((n.mode & S_IFMT) !== S_IFLNK) fail('EINVAL');
+    return (n.target as Buffer).toString();
+  }
+
+  /** Reads committed content of ino (as of this tree) at [pos, pos + len). */
+  readIno(ino: number, pos: number, len: number): Buffer {
+    const n = this.mustInode(ino);
+    if ((n.mode & S_IFMT) === S_IFDIR) fail('EISDIR');
+    return this.readContent(n, pos, len);
+  }
+
+  readContent(n: InodeRow, pos: number, len: number): Buffer {
+    const end = Math.min(n.size, pos + len);
+    if (end <= pos) return Buffer.alloc(0);
+    if (n.inline) return Buffer.from(n.inline.subarray(pos, end));
+    const out = Buffer.alloc(end - pos);
+    const cs = this.chunkSize;
+    for (let idx = Math.floor(pos / cs); idx * cs < end; idx++) {
+      const hash = this.extentHash(n.ino, idx);
+      if (!hash) continue; // hole: zeros
+      const data = this.chunks.get(hash);
+      const cStart = idx * cs;
+      const from = Math.max(pos, cStart) - cStart;
+      const to = Math.min(end, cStart + cs) - cStart;
+      if (from < data.length) data.copy(out, cStart + from - pos, from, Math.min(to, data.length));
+    }
+    return out;
+  }
+
+  readFile(path: string): Buffer {
+    const ino = this.resolve(path, true);
+    const n = this.mustInode(ino);
+    if (isDir(n.mode)) fail('EISDIR');
+    return this.readContent(n, 0, n.size);
+  }
+
+  getxattr(path: string, name: string): Buffer {
+    const ino = this.resolve(path);
+    for (const { branch, upto } of this.chain) {
+      const row = this.meta.getXattr(branch, ino, name, upto);
+      if (row) {
+        if (row.until > upto && row.value) return row.value;
+        break;
+      }
+    }
+    fail('ENODATA');
+  }
+
+  listxattr(path: string): string[] {
+    const ino = this.resolve(path);
+    const seen = new Map<string, boolean>();
+    for (const { branch, upto } of this.chain) {
+      const latest = new Map<string, { until: number; value: Buffer | null }>();
+      for (const r of this.meta.listXattrVersions(branch, ino, upto)) latest.set(r.name, r);
+      for (const [name, r] of latest) if (!seen.has(name)) seen.set(name, r.until > upto && r.value !== null);
+    }
+    return [...seen].filter(([, live]) => live).map(([n]) => n);
+  }
+
+  exists(path: string): boolean {
+    try { this.resolve(path); return true; } catch { return false; }
+  }
+}

@@ -1,0 +1,245 @@
+// WriteSession: branch on write, merge on close.
+//
+// A session collects one open file handle's writes without touching the
+// committed file. Other opens keep reading the last committed version. On
+// commit (release or fsync) the session's changes are merged onto the file's
+// *current* committed content in one commit: the byte ranges this session
+// wrote replace those bytes, everything else keeps whatever other sessions
+// committed meanwhile, so two sessions never corrupt each other and the last
+// to close wins where they overlap.
+//
+// Memory stays bounded: a chunk that the session has completely overwritten
+// is hashed and staged in the store at once (session_chunks, under a session
+// branch row), so a sequential write of any size buffers at most one chunk.
+// Partially written chunks stay in memory until commit (or, past a limit,
+// are completed from the committed content and staged too).
+import type { InodeRow } from '../store/meta-store.js';
+import type { Tree } from './tree.js';
+
+/** Sorted, non-overlapping [start, end) ranges within one chunk. */
+type Ranges = number[]; // flat: s0, e0, s1, e1, ...
+
+function addRange(r: Ranges, s: number, e: number): Ranges {
+  const out: Ranges = [];
+  let placed = false;
+  for (let i = 0; i < r.length; i += 2) {
+    const a = r[i], b = r[i + 1];
+    if (b < s) { out.push(a, b); continue; }
+    if (a > e) {
+      if (!placed) { out.push(s, e); placed = true; }
+      out.push(a, b);
+      continue;
+    }
+    s = Math.min(s, a);
+    e = Math.max(e, b);
+  }
+  if (!placed) out.push(s, e);
+  return out;
+}
+
+export class DirtyChunk {
+  ranges: Ranges = [];
+  constructor(readonly buf: Buffer) {}
+  covers(len: number): boolean { return this.ranges.length === 2 && this.ranges[0] === 0 && this.ranges[1] >= len; }
+  write(src: Buffer, srcOff: number, at: number, len: number): void {
+    src.copy(this.buf, at, srcOff, srcOff + len);
+    this.ranges = addRange(this.ranges, at, at + len);
+  }
+  /** Overlays this chunk's written bytes onto base (same chunk index). */
+  overlay(base: Buffer): void {
+    for (let i = 0; i < this.ranges.length; i += 2) this.buf.copy(base, this.ranges[i], this.ranges[i], this.ranges[i + 1]);
+  }
+  get bytes(): number { let n = 0; for (let i = 0; i < this.ranges.length; i += 2) n += this.ranges[i + 1] - this.ranges[i]; return n; }
+}
+
+/** What the engine lends a session: staging storage and the current tree. */
+export interface SessionHost {
+  readonly chunkSize: number;
+  headTree(): Tree;
+  /** Stores a full chunk for this session (creating its branch row) and returns its address. */
+  stage(session: WriteSession, idx: number, data: Buffer): Buffer;
+  loadChunk(hash: Buffer): Buffer;
+}
+
+/** Partial chunks a session may hold in memory before staging them. */
+const PARTIAL_LIMIT = 64 << 20;
+
+export class WriteSession {
+  /** branches.id of the staging branch, once something was staged. */
+  branchId: number | null = null;
+  dirty = new Map<number, DirtyChunk>();
+  staged = new Map<number, Buffer>();
+  /** Lowest size set by truncate since the last commit (null: none). */
+  truncatedTo: number | null = null;
+  size: number;
+  mtime: bigint | null = null;
+  changed = false;
+  private partialBytes = 0;
+
+  constructor(readonly host: SessionHost, readonly ino: number, committed: InodeRow) {
+    this.size = committed.size;
+  }
+
+  /** Bytes of chunk idx as the session sees them before its own dirty bytes:
+   * committed content (cut at a truncation), or the staged chunk. */
+  private baseChunk(idx: number): Buffer {
+    const cs = this.host.chunkSize;
+    const staged = this.staged.get(idx);
+    const out = Buffer.alloc(cs);
+    if (staged) { this.host.loadChunk(staged).copy(out); return out; }
+    const tree = this.host.headTree();
+    const n = tree.inode(this.ino);
+    if (!n) return out;
+    let limit = n.size;
+    if (this.truncatedTo !== null) limit = Math.min(limit, this.truncatedTo);
+    const start = idx * cs;
+    if (limit > start) tree.readContent(n, start, Math.min(cs, limit - start)).copy(out);
+    return out;
+  }
+
+  write(data: Buffer, pos: number, now: bigint): number {
+    const cs = this.host.chunkSize;
+    let off = 0;
+    while (off < data.length) {
+      const at = pos + off;
+      const idx = Math.floor(at / cs);
+      const inChunk = at - idx * cs;
+      const n = Math.min(cs - inChunk, data.length - off);
+      let d = this.dirty.get(idx);
+      if (!d) {
+        const st = this.staged.get(idx);
+        d = new DirtyChunk(st ? this.baseChunk(idx) : Buffer.allocUnsafe(cs));
+        if (st) { d.ranges = [0, cs]; this.staged.delete(idx); }
+        this.dirty.set(idx, d);
+      }
+      const before = d.bytes;
+      d.write(data, off, inChunk, n);
+      this.partialBytes += d.bytes - before;
+      if (d.covers(cs)) this.stageDirty(idx, d);
+      off += n;
+    }
+    if (pos + data.length > this.size) this.size = pos + data.length;
+    this.mtime = now;
+    this.changed = true;
+    if (this.partialBytes > PARTIAL_LIMIT) this.stagePartials();
+    return data.length;
+  }
+
+  private stageDirty(idx: number, d: DirtyChunk): void {
+    this.partialBytes -= d.bytes;
+    this.dirty.delete(idx);
+    this.staged.set(idx, this.host.stage(this, idx, d.buf));
+  }
+
+  /** Completes partial chunks from the committed content and stages them:
+   * bounded memory for random writes, at the cost of byte-level merging. */
+  private stagePartials(): void {
+    for (const [idx, d] of this.dirty) {
+      const base = this.baseChunk(idx);
+      d.overlay(base);
+      base.copy(d.buf);
+      d.ranges = [0, this.host.chunkSize];
+      this.stageDirty(idx, d);
+    }
+  }
+
+  truncate(size: number, now: bigint): void {
+    const cs = this.host.chunkSize;
+    if (size < this.size) {
+      this.truncatedTo = this.truncatedTo === null ? size : Math.min(this.truncatedTo, size);
+      for (const [idx, d] of this.dirty) {
+        const start = idx * cs;
+        if (start >= size) { this.partialBytes -= d.bytes; this.dirty.delete(idx); continue; }
+        if (start + cs > size) {
+          // Drop dirty bytes beyond the new end.
+          const cut = size - start;
+          const r: Ranges = [];
+          for (let i = 0; i < d.ranges.length; i += 2) if (d.ranges[i] < cut) r.push(d.ranges[i], Math.min(cut, d.ranges[i + 1]));
+          this.partialBytes -= d.bytes;
+          d.ranges = r;
+          this.partialBytes += d.bytes;
+        }
+      }
+      for (const idx of [...this.staged.keys()]) {
+        const start = idx * cs;
+        if (start >= size) this.staged.delete(idx);
+        else if (start + cs > size) {
+          const d = new DirtyChunk(this.baseChunk(idx));
+          d.buf.fill(0, size - start);
+          d.ranges = [0, size - start];
+          this.staged.delete(idx);
+          this.dirty.set(idx, d);
+          this.partialBytes += d.bytes;
+        }
+      }
+    }
+    this.size = size;
+    this.mtime = now;
+    this.changed = true;
+  }
+
+  /** Reads through the session: committed content with this session's writes on top. */
+  read(pos: number, len: number): Buffer {
+    const end = Math.min(this.size, pos + len);
+    if (end <= pos) return Buffer.alloc(0);
+    const cs = this.host.chunkSize;
+    const out = Buffer.alloc(end - pos);
+    for (let idx = Math.floor(pos / cs); idx * cs < end; idx++) {
+      const cStart = idx * cs;
+      let data: Buffer;
+      const d = this.dirty.get(idx);
+      if (d && d.covers(cs)) data = d.buf;
+      else {
+        data = this.baseChunk(idx);
+        if (d) d.overlay(data);
+      }
+      const from = Math.max(pos, cStart) - cStart;
+      const to = Math.min(end, cStart + cs) - cStart;
+      data.copy(out, cStart + from - pos, from, to);
+    }
+    return out;
+  }
+
+  /** The final content plan for merging onto the committed inode `cur`. */
+  plan(cur: InodeRow): MergePlan {
+    const cs = this.host.chunkSize;
+    const curSize = this.truncatedTo === null ? cur.size : Math.min(cur.size, this.truncatedTo);
+    const finalSize = this.truncatedTo === null ? Math.max(cur.size, this.size) : this.size;
+    const touched = new Set<number>([...this.dirty.keys(), ...this.staged.keys()]);
+    // The chunk holding a truncation point, or the old end when extending,
+    // must be rewritten so stale bytes past the end never reappear.
+    if (curSize < cur.size || finalSize > curSize) {
+      if (curSize % cs !== 0 && curSize < finalSize) touched.add(Math.floor(curSize / cs));
+      if (curSize < cur.size && curSize % cs !== 0) touched.add(Math.floor(curSize / cs));
+    }
+    return { finalSize, curSize, touched };
+  }
+
+  /** Bytes of chunk idx in the merged result, trimmed to finalSize. */
+  mergedChunk(idx: number, plan: MergePlan): Buffer {
+    const cs = this.host.chunkSize;
+    const len = Math.max(0, Math.min(cs, plan.finalSize - idx * cs));
+    const st = this.staged.get(idx);
+    if (st && !this.dirty.has(idx)) {
+      const data = this.host.loadChunk(st);
+      return data.length === len ? data : Buffer.concat([data, Buffer.alloc(Math.max(0, len - data.length))]).subarray(0, len);
+    }
+    const d = this.dirty.get(idx);
+    const base = d && d.covers(cs) ? d.buf : this.baseChunk(idx);
+    if (d && base !== d.buf) d.overlay(base);
+    return base.subarray(0, len);
+  }
+
+  /** After a commit the session continues from the merged state. */
+  reset(committedSize: number): void {
+    this.dirty.clear();
+    this.staged.clear();
+    this.truncatedTo = null;
+    this.partialBytes = 0;
+    this.size = committedSize;
+    this.changed = false;
+    this.mtime = null;
+  }
+}
+
+export interface MergePlan { finalSize: number; curSize: number; touched: Set<number> }

@@ -1,0 +1,248 @@
+// Prepared statements over the versioned namespace tables (schema/001).
+// Every read takes (branch, commit) and returns the row that was current at
+// that commit on that branch, or undefined when the branch has no row for the
+// key (the caller then continues in the parent branch). Every write takes the
+// commit it belongs to; rows written twice in one commit are replaced, not
+// versioned.
+import type Database from 'better-sqlite3';
+import type { Db } from './database.js';
+
+/** until of a current row; an INT64 would not survive JS numbers. */
+export const LIVE = Number.MAX_SAFE_INTEGER;
+/** The commit id that means "the newest state": every live row covers it. */
+export const HEAD = LIVE - 1;
+
+export type Time = bigint; // nanoseconds since the epoch
+
+export interface DentryRow { name: string; since: number; until: number; ino: number | null }
+
+export interface InodeRow {
+  ino: number; since: number; until: number;
+  mode: number; uid: number; gid: number; nlink: number; size: number; rdev: number;
+  atime: Time; mtime: Time; ctime: Time; btime: Time;
+  target: Buffer | null; inline: Buffer | null;
+}
+
+export interface ExtentRow { idx: number; since: number; until: number; hash: Buffer | null }
+export interface XattrRow { name: string; since: number; until: number; value: Buffer | null }
+export interface CommitRow { id: number; branch_id: number; time_ns: bigint; kind: string; message: string | null }
+export interface BranchRow {
+  id: number; name: string; kind: string; parent_id: number | null; fork_commit: number | null;
+  created_ns: bigint; owner_pid: number | null;
+}
+
+const NS = 1000000000n;
+function time(s: number, n: number): Time { return BigInt(s) * NS + BigInt(n); }
+
+const INODE_COLS = `ino, since, until, mode, uid, gid, nlink, size, rdev,
+  atime / 1000000000 AS a_s, atime % 1000000000 AS a_n,
+  mtime / 1000000000 AS m_s, mtime % 1000000000 AS m_n,
+  ctime / 1000000000 AS c_s, ctime % 1000000000 AS c_n,
+  btime / 1000000000 AS b_s, btime % 1000000000 AS b_n, target, inline`;
+
+interface RawInode extends Omit<InodeRow, 'atime' | 'mtime' | 'ctime' | 'btime'> {
+  a_s: number; a_n: number; m_s: number; m_n: number; c_s: number; c_n: number; b_s: number; b_n: number;
+}
+function inodeOf(r: RawInode): InodeRow {
+  return {
+    ino: r.ino, since: r.since, until: r.until, mode: r.mode, uid: r.uid, gid: r.gid, nlink: r.nlink,
+    size: r.size, rdev: r.rdev, atime: time(r.a_s, r.a_n), mtime: time(r.m_s, r.m_n),
+    ctime: time(r.c_s, r.c_n), btime: time(r.b_s, r.b_n), target: r.target, inline: r.inline,
+  };
+}
+
+/** The three statements that make a versioned write: drop a row already
+ * written in this commit, end the live row, insert the new live row. */
+interface Versioned { dropSame: Database.Statement; endLive: Database.Statement; insert: Database.Statement }
+
+export class MetaStore {
+  private s: Record<string, Database.Statement> = {};
+  private dentry: Versioned;
+  private inode: Versioned;
+  private extent: Versioned;
+  private xattr: Versioned;
+
+  constructor(readonly db: Db) {
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      getMeta: p('SELECT value FROM meta WHERE key = ?').pluck(),
+      setMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      findDentry: p(`SELECT name, since, until, ino FROM dentries
+        WHERE branch_id = ? AND parent = ? AND name = ? AND since <= ? ORDER BY since DESC LIMIT 1`),
+      listLive: p(`SELECT name, since, until, ino FROM dentries
+        WHERE branch_id = ? AND parent = ? AND until > ? AND since <= ? ORDER BY name`),
+      listAllVersions: p(`SELECT name, since, until, ino FROM dentries
+        WHERE branch_id = ? AND parent = ? AND since <= ? ORDER BY name, since`),
+      hasChildren: p(`SELECT 1 FROM dentries WHERE branch_id = ? AND parent = ? AND until > ? AND since <= ?
+        AND ino IS NOT NULL LIMIT 1`).pluck(),
+      getInode: p(`SELECT ${INODE_COLS} FROM inodes WHERE branch_id = ? AND ino = ? AND since <= ?
+        ORDER BY since DESC LIMIT 1`),
+      touchAtime: p('UPDATE inodes SET atime = ? WHERE branch_id = ? AND ino = ? AND until = ?'),
+      getExtent: p(`SELECT idx, since, until, hash FROM extents WHERE branch_id = ? AND ino = ? AND idx = ?
+        AND since <= ? ORDER BY since DESC LIMIT 1`),
+      liveExtentsFrom: p(`SELECT idx, since, until, hash FROM extents WHERE branch_id = ? AND ino = ? AND idx >= ?
+        AND until = ${LIVE}`),
+      getXattr: p(`SELECT name, since, until, value FROM xattrs WHERE branch_id = ? AND ino = ? AND name = ?
+        AND since <= ? ORDER BY since DESC LIMIT 1`),
+      listXattrs: p(`SELECT name, since, until, value FROM xattrs WHERE branch_id = ? AND ino = ? AND since <= ?
+        ORDER BY name, since`),
+      insertCommit: p('INSERT INTO commits (branch_id, time_ns, kind, message) VALUES (?, ?, ?, ?)'),
+      lastCommit: p(`SELECT id, branch_id, time_ns, kind, message FROM commits ORDER BY id DESC LIMIT 1`).safeIntegers(true),
+      getCommit: p('SELECT id, branch_id, time_ns, kind, message FROM commits WHERE id = ?').safeIntegers(true),
+      commitAtTime: p(`SELECT id FROM commits WHERE branch_id = ? AND time_ns <= ? ORDER BY time_ns DESC, id DESC LIMIT 1`).pluck(),
+      firstCommit: p('SELECT id FROM commits WHERE branch_id = ? ORDER BY id LIMIT 1').pluck(),
+      branchByName: p('SELECT * FROM branches WHERE name = ?').safeIntegers(false),
+      branchById: p('SELECT * FROM branches WHERE id = ?'),
+      insertBranch: p(`INSERT INTO branches (name, kind, parent_id, fork_commit, created_ns, owner_pid)
+        VALUES (?, ?, ?, ?, ?, ?)`),
+      deleteBranch: p('DELETE FROM branches WHERE id = ?'),
+      sessionBranches: p(`SELECT * FROM branches WHERE kind = 'session'`),
+      getLabel: p('SELECT commit_id FROM labels WHERE name = ?').pluck(),
+      setLabel: p(`INSERT INTO labels (name, commit_id, created_ns) VALUES (?, ?, ?)
+        ON CONFLICT(name) DO UPDATE SET commit_id = excluded.commit_id`),
+      deleteLabel: p('DELETE FROM labels WHERE name = ?'),
+      listLabels: p('SELECT name, commit_id, created_ns FROM labels ORDER BY name').safeIntegers(true),
+      putSessionChunk: p('INSERT OR REPLACE INTO session_chunks (branch_id, idx, hash) VALUES (?, ?, ?)'),
+      sessionChunkHashes: p('SELECT hash FROM session_chunks WHERE branch_id = ?').pluck(),
+      dropSessionChunks: p('DELETE FROM session_chunks WHERE branch_id = ?'),
+      dropChunkIfOrphan: p(`DELETE FROM chunks WHERE hash = @h
+        AND NOT EXISTS (SELECT 1 FROM extents WHERE hash = @h)
+        AND NOT EXISTS (SELECT 1 FROM session_chunks WHERE hash = @h)`),
+    };
+    this.dentry = this.versioned('dentries', ['parent', 'name'], ['ino']);
+    this.inode = this.versioned('inodes', ['ino'],
+      ['mode', 'uid', 'gid', 'nlink', 'size', 'rdev', 'atime', 'mtime', 'ctime', 'btime', 'target', 'inline']);
+    this.extent = this.versioned('extents', ['ino', 'idx'], ['hash']);
+    this.xattr = this.versioned('xattrs', ['ino', 'name'], ['value']);
+  }
+
+  private versioned(table: string, key: string[], cols: string[]): Versioned {
+    const where = ['branch_id', ...key].map((k) => `${k} = @${k}`).join(' AND ');
+    const all = ['branch_id', ...key, 'since', 'until', ...cols];
+    return {
+      dropSame: this.db.prepare(`DELETE FROM ${table} WHERE ${where} AND since = @c`),
+      endLive: this.db.prepare(`UPDATE ${table} SET until = @c WHERE ${where} AND until = ${LIVE}`),
+      insert: this.db.prepare(`INSERT INTO ${table} (${all.join(', ')})
+        VALUES (${all.map((c) => (c === 'since' ? '@c' : c === 'until' ? `${LIVE}` : `@${c}`)).join(', ')})`),
+    };
+  }
+
+  private put(v: Versioned, params: Record<string, unknown>): void {
+    v.dropSame.run(params);
+    v.endLive.run(params);
+    v.insert.run(params);
+  }
+
+  private end(v: Versioned, params: Record<string, unknown>): void {
+    v.dropSame.run(params);
+    v.endLive.run(params);
+  }
+
+  // --- meta ---------------------------------------------------------------
+  getMeta(key: string): unknown { return this.s.getMeta.get(key); }
+  setMeta(key: string, value: unknown): void { this.s.setMeta.run(key, value); }
+
+  // --- dentries -------------------------------------------------------------
+  findDentry(branch: number, parent: number, name: string, at: number): DentryRow | undefined {
+    return this.s.findDentry.get(branch, parent, name, at) as DentryRow | undefined;
+  }
+  /** Entries alive at `at` on this branch only (tombstones included). */
+  listDentries(branch: number, parent: number, at: number): DentryRow[] {
+    return this.s.listLive.all(branch, parent, at, at) as DentryRow[];
+  }
+  /** Every version on this branch up to `at`: what a child branch needs to
+   * know which names it shadows. */
+  listDentryVersions(branch: number, parent: number, at: number): DentryRow[] {
+    return this.s.listAllVersions.all(branch, parent, at) as DentryRow[];
+  }
+  hasChildren(branch: number, parent: number, at: number): boolean {
+    return this.s.hasChildren.get(branch, parent, at, at) !== undefined;
+  }
+  putDentry(branch: number, c: number, parent: number, name: string, ino: number | null): void {
+    this.put(this.dentry, { branch_id: branch, c, parent, name, ino });
+  }
+  endDentry(branch: number, c: number, parent: number, name: string): void {
+    this.end(this.dentry, { branch_id: branch, c, parent, name });
+  }
+
+  // --- inodes ---------------------------------------------------------------
+  getInode(branch: number, ino: number, at: number): InodeRow | undefined {
+    const r = this.s.getInode.get(branch, ino, at) as RawInode | undefined;
+    return r && inodeOf(r);
+  }
+  putInode(branch: number, c: number, n: Omit<InodeRow, 'since' | 'until'>): void {
+    this.put(this.inode, { branch_id: branch, c, ...n });
+  }
+  /** atime is not history: it is updated in place on the live version. */
+  touchAtime(branch: number, ino: number, atime: Time): void {
+    this.s.touchAtime.run(atime, branch, ino, LIVE);
+  }
+
+  // --- extents ----------------------------------------------------------
+  getExtent(branch: number, ino: number, idx: number, at: number): ExtentRow | undefined {
+    return this.s.getExtent.get(branch, ino, idx, at) as ExtentRow | undefined;
+  }
+  liveExtentsFrom(branch: number, ino: number, idx: number): ExtentRow[] {
+    return this.s.liveExtentsFrom.all(branch, ino, idx) as ExtentRow[];
+  }
+  putExtent(branch: number, c: number, ino: number, idx: number, hash: Buffer | null): void {
+    this.put(this.extent, { branch_id: branch, c, ino, idx, hash });
+  }
+  endExtent(branch: number, c: number, ino: number, idx: number): void {
+    this.end(this.extent, { branch_id: branch, c, ino, idx });
+  }
+
+  // --- xattrs -------------------------------------------------------------
+  getXattr(branch: number, ino: number, name: string, at: number): XattrRow | undefined {
+    return this.s.getXattr.get(branch, ino, name, at) as XattrRow | undefined;
+  }
+  listXattrVersions(branch: number, ino: number, at: number): XattrRow[] {
+    return this.s.listXattrs.all(branch, ino, at) as XattrRow[];
+  }
+  putXattr(branch: number, c: number, ino: number, name: string, value: Buffer | null): void {
+    this.put(this.xattr, { branch_id: branch, c, ino, name, value });
+  }
+  endXattr(branch: number, c: number, ino: number, name: string): void {
+    this.end(this.xattr, { branch_id: branch, c, ino, name });
+  }
+
+  // --- commits, branches, labels ----------------------------------------------
+  insertCommit(branch: number, timeNs: bigint, kind: string, message: string | null): number {
+    return Number(this.s.insertCommit.run(branch, timeNs, kind, message).lastInsertRowid);
+  }
+  lastCommit(): CommitRow | undefined { return this.commitOut(this.s.lastCommit.get()); }
+  getCommit(id: number): CommitRow | undefined { return this.commitOut(this.s.getCommit.get(id)); }
+  private commitOut(r: unknown): CommitRow | undefined {
+    if (!r) return undefined;
+    const c = r as { id: bigint; branch_id: bigint; time_ns: bigint; kind: string; message: string | null };
+    return { id: Number(c.id), branch_id: Number(c.branch_id), time_ns: c.time_ns, kind: c.kind, message: c.message };
+  }
+  commitAtTime(branch: number, timeNs: bigint): number | undefined {
+    return this.s.commitAtTime.get(branch, timeNs) as number | undefined;
+  }
+  firstCommit(branch: number): number | undefined { return this.s.firstCommit.get(branch) as number | undefined; }
+  branchByName(name: string): BranchRow | undefined { return this.s.branchByName.get(name) as BranchRow | undefined; }
+  branchById(id: number): BranchRow | undefined { return this.s.branchById.get(id) as BranchRow | undefined; }
+  insertBranch(name: string, kind: string, parent: number | null, fork: number | null, createdNs: bigint, pid: number | null): number {
+    return Number(this.s.insertBranch.run(name, kind, parent, fork, createdNs, pid).lastInsertRowid);
+  }
+  deleteBranch(id: number): void { this.s.deleteBranch.run(id); }
+  sessionBranches(): BranchRow[] { return this.s.sessionBranches.all() as BranchRow[]; }
+  getLabel(name: string): number | undefined { return this.s.getLabel.get(name) as number | undefined; }
+  setLabel(name: string, commit: number, nowNs: bigint): void { this.s.setLabel.run(name, commit, nowNs); }
+  deleteLabel(name: string): boolean { return this.s.deleteLabel.run(name).changes > 0; }
+  listLabels(): { name: string; commit_id: number; created_ns: bigint }[] {
+    return (this.s.listLabels.all() as { name: string; commit_id: bigint; created_ns: bigint }[])
+      .map((r) => ({ name: r.name, commit_id: Number(r.commit_id), created_ns: r.created_ns }));
+  }
+
+  // --- write-session staging ------------------------------------------------
+  putSessionChunk(branch: number, idx: number, hash: Buffer): void { this.s.putSessionChunk.run(branch, idx, hash); }
+  /** Removes a session's staging rows and any chunk only they referenced. */
+  dropSession(branch: number): void {
+    const hashes = this.s.sessionChunkHashes.all(branch) as Buffer[];
+    this.s.dropSessionChunks.run(branch);
+    for (const h of hashes) this.s.dropChunkIfOrphan.run({ h });
+    this.s.deleteBranch.run(branch);
+  }
+}

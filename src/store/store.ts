@@ -1,0 +1,220 @@
+// Store: one SQLite file (or memory) holding a mikofs filesystem. Owns the
+// connection, the single-writer lock, group commit and the commit clock.
+// Knows nothing of paths or FUSE.
+import os from 'node:os';
+import type Database from 'better-sqlite3';
+import { openDatabase, MEMORY, StoreLockedError, type Db } from './database.js';
+import { ChunkStore } from './chunk-store.js';
+import { MetaStore } from './meta-store.js';
+import { initHash } from './hash.js';
+
+export { MEMORY, StoreLockedError };
+
+/** Fixed chunk size of new stores (recorded in meta, so part of the format).
+ * 512 KiB: large enough that SQLite blob inserts run near 450 MB/s with
+ * 16 KiB pages, small enough that an xdelta3 source + target pair stays
+ * within its fixed wasm memory. */
+export const DEFAULT_CHUNK_SIZE = 512 * 1024;
+/** Files up to this size keep their bytes in the inode row. */
+export const INLINE_MAX = 4096;
+
+export interface StoreOptions {
+  readonly?: boolean;
+  /** Metadata commits are grouped into one SQLite transaction for at most
+   * this long (ms). 0 commits every operation on its own. */
+  groupCommitMs?: number;
+  /** Who holds the store open for writing, shown to a refused second writer. */
+  holder?: string;
+}
+
+export interface WriterInfo { pid: number; host: string; holder: string; since: string }
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+export class Store {
+  readonly db: Db;
+  readonly meta: MetaStore;
+  readonly chunks: ChunkStore;
+  readonly chunkSize: number;
+  readonly readonly: boolean;
+  readonly memory: boolean;
+  readonly groupCommitMs: number;
+  private lastTimeNs = 0n;
+  private lastCommitId = 0;
+  private nextIno = 2;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private mainBranch = 1;
+
+  private constructor(readonly file: string, opts: StoreOptions) {
+    this.memory = file === MEMORY;
+    this.readonly = !!opts.readonly;
+    this.groupCommitMs = opts.groupCommitMs ?? 5;
+    this.db = openDatabase(file, { readonly: this.readonly });
+    try {
+      this.meta = new MetaStore(this.db);
+      this.chunks = new ChunkStore(this.db);
+      if (!this.readonly) this.acquire(opts.holder ?? `pid ${process.pid}`);
+      if (this.meta.getMeta('chunk_size') === undefined) this.initialize();
+      this.chunkSize = Number(this.meta.getMeta('chunk_size'));
+      const last = this.meta.lastCommit();
+      if (last) { this.lastCommitId = last.id; this.lastTimeNs = last.time_ns; }
+      const maxIno = this.db.prepare('SELECT max(ino) FROM inodes').pluck().get() as number | null;
+      this.nextIno = (maxIno ?? 1) + 1;
+      this.mainBranch = this.meta.branchByName('main')!.id;
+      if (!this.readonly) this.recover();
+    } catch (e) {
+      this.db.close();
+      throw e;
+    }
+  }
+
+  static async open(file: string, opts: StoreOptions = {}): Promise<Store> {
+    await initHash();
+    return new Store(file, opts);
+  }
+
+  get main(): number { return this.mainBranch; }
+  get headCommit(): number { return this.lastCommitId; }
+
+  // --- single writer -----------------------------------------------------------
+
+  /** Records this process as the store's only writer, refusing when another
+   * live process holds it. Read-only openers never take the lock. */
+  private acquire(holder: string): void {
+    if (this.memory) return;
+    this.db.transaction(() => {
+      const raw = this.meta.getMeta('writer') as string | undefined;
+      if (raw) {
+        const w = JSON.parse(raw) as WriterInfo;
+        if (w.pid !== process.pid && w.host === os.hostname() && alive(w.pid)) {
+          throw new StoreLockedError(
+            `store ${this.file} is already open for writing by process ${w.pid} (${w.holder}, since ${w.since})`);
+        }
+      }
+      const me: WriterInfo = { pid: process.pid, host: os.hostname(), holder, since: new Date().toISOString() };
+      this.meta.setMeta('writer', JSON.stringify(me));
+    }).immediate();
+  }
+
+  writer(): WriterInfo | undefined {
+    const raw = this.meta.getMeta('writer') as string | undefined;
+    if (!raw) return undefined;
+    const w = JSON.parse(raw) as WriterInfo;
+    return w.host === os.hostname() && !alive(w.pid) ? undefined : w;
+  }
+
+  private initialize(): void {
+    if (this.readonly) throw new Error('store is not initialized');
+    this.db.transaction(() => {
+      const now = BigInt(Date.now()) * 1000000n;
+      this.meta.setMeta('chunk_size', DEFAULT_CHUNK_SIZE);
+      this.meta.setMeta('created', new Date().toISOString());
+      const main = this.meta.insertBranch('main', 'main', null, null, now, null);
+      const c = this.meta.insertCommit(main, now, 'init', 'create filesystem');
+      const uid = process.getuid?.() ?? 0;
+      const gid = process.getgid?.() ?? 0;
+      this.meta.putInode(main, c, {
+        ino: 1, mode: 0o040755, uid, gid, nlink: 2, size: 0, rdev: 0,
+        atime: now, mtime: now, ctime: now, btime: now, target: null, inline: null,
+      });
+    }).immediate();
+  }
+
+  /** Write sessions of a process that died are discarded: their staged
+   * chunks go, committed versions were never touched. */
+  private recover(): void {
+    const dead = this.meta.sessionBranches().filter((b) => b.owner_pid !== process.pid || this.memory);
+    if (!dead.length) return;
+    this.db.transaction(() => { for (const b of dead) this.meta.dropSession(b.id); }).immediate();
+  }
+
+  // --- clock, commits, inode numbers ------------------------------------------
+
+  /** Wall-clock nanoseconds for file times. */
+  now(): bigint {
+    return BigInt(Date.now()) * 1000000n + (process.hrtime.bigint() % 1000000n);
+  }
+
+  /** Commit time: wall clock, but never earlier than the previous commit. */
+  private commitTime(): bigint {
+    let t = BigInt(Date.now()) * 1000000n;
+    if (t <= this.lastTimeNs) t = this.lastTimeNs + 1n;
+    this.lastTimeNs = t;
+    return t;
+  }
+
+  newCommit(branch: number, kind: string, message: string | null = null): number {
+    const id = this.meta.insertCommit(branch, this.commitTime(), kind, message);
+    this.lastCommitId = id;
+    return id;
+  }
+
+  allocIno(): number { return this.nextIno++; }
+
+  // --- group commit -----------------------------------------------------------
+
+  /** Makes sure a write transaction is open; it commits within groupCommitMs. */
+  begin(): void {
+    if (this.readonly) throw new Error('store is open read-only');
+    if (this.db.inTransaction) return;
+    this.db.exec('BEGIN IMMEDIATE');
+    if (this.groupCommitMs > 0) {
+      this.timer = setTimeout(() => this.flush(), this.groupCommitMs);
+    } else {
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Commits the open transaction, if any. */
+  flush(): void {
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    if (this.db.inTransaction) this.db.exec('COMMIT');
+  }
+
+  /** Commits and makes everything committed so far durable on disk. */
+  sync(): void {
+    if (this.memory) { this.flush(); return; }
+    this.db.pragma('synchronous = FULL');
+    try {
+      this.begin();
+      this.meta.setMeta('synced', new Date().toISOString());
+      this.flush();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  /** Runs fn as one atomic step inside the group transaction (a savepoint):
+   * if it throws, none of its writes remain. */
+  atomic<T>(fn: () => T): T {
+    this.begin();
+    try {
+      return this.db.transaction(fn)();
+    } catch (e) {
+      // The savepoint is gone; so is any commit id it allocated.
+      this.lastCommitId = this.meta.lastCommit()?.id ?? 0;
+      throw e;
+    }
+  }
+
+  prepare(sql: string): Database.Statement { return this.db.prepare(sql); }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.readonly) {
+      this.flush();
+      if (!this.memory) {
+        this.db.transaction(() => {
+          const w = this.writer();
+          if (w && w.pid === process.pid) this.db.prepare("DELETE FROM meta WHERE key = 'writer'").run();
+        }).immediate();
+        try { this.db.pragma('wal_checkpoint(TRUNCATE)'); } catch { /* busy readers: next open checkpoints */ }
+      }
+    }
+    this.db.close();
+  }
+}
