@@ -32,6 +32,8 @@ interface OpenFile {
   session: WriteSession | null;
   pinned: Tree | null;
   read: boolean;
+  /** Set when this handle created the file: abort() then removes it again. */
+  created?: { dir: number; name: string };
 }
 
 export type OpenFlags = number | 'r' | 'r+' | 'w' | 'w+' | 'a' | 'a+';
@@ -217,6 +219,11 @@ export class Engine implements SessionHost {
     const ino = this.lookupIn(dir, name) ?? fail('ENOENT');
     const node = this.head.mustInode(ino);
     if (isDir(node.mode)) fail('EISDIR');
+    this.dropName(dir, name, node);
+  }
+
+  /** Removes one name of a non-directory, as one commit. */
+  private dropName(dir: number, name: string, node: InodeRow): void {
     this.change('op', (c) => {
       const now = this.store.now();
       this.removeDentry(c, dir, name);
@@ -398,7 +405,10 @@ export class Engine implements SessionHost {
   create(p: string, mode = 0o644, flags: OpenFlags = O_WRONLY, cred: Cred = defaultCred()): number {
     const f = flagsOf(flags);
     const ino = this.makeNode(p, S_IFREG | (mode & 0o7777), cred);
-    return this.openIno(ino, (f & O_ACCMODE) === 0 ? f | O_WRONLY : f);
+    const fh = this.openIno(ino, (f & O_ACCMODE) === 0 ? f | O_WRONLY : f);
+    const [dir, name] = this.head.parentOf(p);
+    this.fds.get(fh)!.created = { dir, name };
+    return fh;
   }
 
   openIno(ino: number, flags: number): number {
@@ -489,6 +499,9 @@ export class Engine implements SessionHost {
     if (!of) return;
     this.fds.delete(fh);
     if (of.session) this.discardSession(of.session);
+    if (of.created && this.head.lookup(of.created.dir, of.created.name) === of.ino) {
+      this.dropName(of.created.dir, of.created.name, this.head.mustInode(of.ino));
+    }
   }
 
   /** relatime: atime moves only when older than mtime or a day; it is

@@ -1,0 +1,34 @@
+import type { CommandModule } from 'yargs';
+import { run } from '../errors.js';
+import { openForRead, printJson, isoOfNs } from '../store-arg.js';
+import { modeString } from '../format.js';
+
+interface Args { store?: string; path: string; json: boolean; long: boolean }
+
+export const command: CommandModule<object, Args> = {
+  command: 'ls <store> [path]',
+  describe: 'List a directory of a store file',
+  builder: (y) => y
+    .positional('store', { type: 'string', demandOption: true, describe: 'store file' })
+    .positional('path', { type: 'string', default: '/', describe: 'directory inside the store' })
+    .option('long', { alias: 'l', type: 'boolean', default: false, describe: 'show mode, size and mtime' })
+    .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
+  handler: (a) => run(async () => {
+    const e = await openForRead(a.store);
+    try {
+      const st = e.statFollow(a.path);
+      const entries = (st.mode & 0o170000) === 0o040000
+        ? e.readdir(a.path).map((d) => ({ name: d.name, stat: e.stat(a.path.replace(/\/?$/, '/') + d.name) }))
+        : [{ name: a.path, stat: st }];
+      if (a.json) {
+        printJson(entries.map(({ name, stat }) => ({ name, ino: stat.ino, mode: stat.mode, size: stat.size, mtime: isoOfNs(stat.mtime) })));
+      } else {
+        for (const { name, stat } of entries) {
+          process.stdout.write(a.long
+            ? `${modeString(stat.mode)} ${String(stat.nlink).padStart(3)} ${String(stat.size).padStart(10)} ${isoOfNs(stat.mtime)} ${name}\n`
+            : `${name}\n`);
+        }
+      }
+    } finally { e.close(); }
+  }),
+};

@@ -1,0 +1,196 @@
+import { describe, it, expect } from 'vitest';
+import { memStore, bytes, totalChanges } from '../helpers.js';
+import { S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFIFO, S_IFCHR, S_IFSOCK, S_IFBLK, RENAME_NOREPLACE, RENAME_EXCHANGE, XATTR_CREATE, XATTR_REPLACE } from '../../src/index.js';
+
+const code = (fn: () => unknown) => { try { fn(); } catch (e) { return (e as { code: string }).code; } return 'OK'; };
+
+describe('namespace and content', () => {
+  it('put/get round trip', async () => {
+    const e = await memStore();
+    e.writeFile('/hello.txt', 'hello world');
+    expect(e.readFile('/hello.txt').toString()).toBe('hello world');
+    const st = e.stat('/hello.txt');
+    expect(st.mode & S_IFMT).toBe(S_IFREG);
+    expect(st.size).toBe(11);
+    e.close();
+  });
+
+  it('mkdir, readdir, rmdir with POSIX errors', async () => {
+    const e = await memStore();
+    e.mkdir('/d', 0o750);
+    expect(e.stat('/d').mode).toBe(S_IFDIR | 0o750);
+    expect(code(() => e.mkdir('/d'))).toBe('EEXIST');
+    expect(code(() => e.mkdir('/nope/x'))).toBe('ENOENT');
+    e.writeFile('/d/f', 'x');
+    expect(code(() => e.mkdir('/d/f/x'))).toBe('ENOTDIR');
+    expect(code(() => e.rmdir('/d'))).toBe('ENOTEMPTY');
+    expect(code(() => e.rmdir('/d/f'))).toBe('ENOTDIR');
+    expect(code(() => e.unlink('/d'))).toBe('EISDIR');
+    expect(code(() => e.stat('/' + 'a'.repeat(256)))).toBe('ENAMETOOLONG');
+    expect(e.readdir('/d').map((x) => x.name)).toEqual(['f']);
+    e.unlink('/d/f');
+    e.rmdir('/d');
+    expect(code(() => e.stat('/d'))).toBe('ENOENT');
+    expect(e.stat('/').nlink).toBe(2);
+    e.close();
+  });
+
+  it('rename: over files, over empty dirs, across parents, and the errors', async () => {
+    const e = await memStore();
+    e.mkdir('/a'); e.mkdir('/b'); e.mkdir('/a/sub');
+    e.writeFile('/a/f', 'one'); e.writeFile('/b/g', 'two');
+    e.rename('/a/f', '/b/g');
+    expect(e.readFile('/b/g').toString()).toBe('one');
+    expect(code(() => e.stat('/a/f'))).toBe('ENOENT');
+    e.mkdir('/b/empty');
+    e.rename('/a/sub', '/b/empty');
+    expect(e.stat('/a').nlink).toBe(2);
+    expect(e.stat('/b').nlink).toBe(3);
+    e.mkdir('/b/full'); e.writeFile('/b/full/x', '');
+    e.mkdir('/c');
+    expect(code(() => e.rename('/c', '/b/full'))).toBe('ENOTEMPTY');
+    expect(code(() => e.rename('/c', '/b/g'))).toBe('ENOTDIR');
+    expect(code(() => e.rename('/b/g', '/c'))).toBe('EISDIR');
+    expect(code(() => e.rename('/b', '/b/full/inside'))).toBe('EINVAL');
+    expect(code(() => e.rename('/missing', '/x'))).toBe('ENOENT');
+    expect(code(() => e.rename('/b/g', '/b/full/x', RENAME_NOREPLACE))).toBe('EEXIST');
+    e.writeFile('/p', 'P'); e.writeFile('/q', 'Q');
+    e.rename('/p', '/q', RENAME_EXCHANGE);
+    expect(e.readFile('/p').toString()).toBe('Q');
+    expect(e.readFile('/q').toString()).toBe('P');
+    e.link('/p', '/p2');
+    e.rename('/p', '/p2'); // same inode: nothing happens
+    expect(e.readFile('/p').toString()).toBe('Q');
+    e.close();
+  });
+
+  it('hard links share one inode with a correct nlink', async () => {
+    const e = await memStore();
+    e.writeFile('/f', 'data');
+    e.link('/f', '/g');
+    expect(e.stat('/f').ino).toBe(e.stat('/g').ino);
+    expect(e.stat('/f').nlink).toBe(2);
+    e.writeFile('/g', 'changed through g');
+    expect(e.readFile('/f').toString()).toBe('changed through g');
+    e.chmod('/f', 0o600);
+    expect(e.stat('/g').mode & 0o777).toBe(0o600);
+    e.unlink('/f');
+    expect(e.stat('/g').nlink).toBe(1);
+    expect(code(() => e.link('/', '/r'))).toBe('EPERM');
+    expect(code(() => e.link('/g', '/g'))).toBe('EEXIST');
+    e.close();
+  });
+
+  it('symlinks, fifos, sockets, device nodes', async () => {
+    const e = await memStore();
+    e.writeFile('/target', 'T');
+    e.symlink('target', '/link');
+    expect(e.readlink('/link')).toBe('target');
+    expect(e.stat('/link').mode & S_IFMT).toBe(S_IFLNK);
+    expect(e.stat('/link').size).toBe(6);
+    expect(e.statFollow('/link').mode & S_IFMT).toBe(S_IFREG);
+    expect(e.readFile('/link').toString()).toBe('T');
+    expect(code(() => e.readlink('/target'))).toBe('EINVAL');
+    e.symlink('loop2', '/loop1'); e.symlink('loop1', '/loop2');
+    expect(code(() => e.readFile('/loop1'))).toBe('ELOOP');
+    e.mknod('/fifo', S_IFIFO | 0o644);
+    e.mknod('/sock', S_IFSOCK | 0o644);
+    e.mknod('/chr', S_IFCHR | 0o600, 0x0103);
+    e.mknod('/blk', S_IFBLK | 0o600, 0x0801);
+    expect(e.stat('/fifo').mode & S_IFMT).toBe(S_IFIFO);
+    expect(e.stat('/sock').mode & S_IFMT).toBe(S_IFSOCK);
+    expect(e.stat('/chr').rdev).toBe(0x0103);
+    expect(e.stat('/blk').mode & S_IFMT).toBe(S_IFBLK);
+    e.close();
+  });
+
+  it('attributes: chmod, chown clears setuid, utimens with now/omit and nanoseconds', async () => {
+    const e = await memStore();
+    e.writeFile('/f', 'x');
+    e.chmod('/f', 0o6755);
+    e.chown('/f', 1000, -1);
+    const st = e.stat('/f');
+    expect(st.uid).toBe(1000);
+    expect(st.mode & 0o7777).toBe(0o755); // setuid and (group-exec) setgid cleared
+    const t = 1234567890123456789n;
+    e.utimens('/f', t, 'omit');
+    expect(e.stat('/f').atime).toBe(t);
+    expect(e.stat('/f').mtime).not.toBe(t);
+    e.utimens('/f', 'omit', t + 1n);
+    expect(e.stat('/f').mtime).toBe(t + 1n);
+    expect(e.stat('/f').atime).toBe(t);
+    const before = BigInt(Date.now() - 1000) * 1000000n;
+    e.utimens('/f', 'now', 'now');
+    expect(e.stat('/f').mtime > before).toBe(true);
+    e.close();
+  });
+
+  it('extended attributes with create/replace flags', async () => {
+    const e = await memStore();
+    e.writeFile('/f', 'x');
+    e.setxattr('/f', 'user.a', Buffer.from('1'));
+    expect(code(() => e.setxattr('/f', 'user.a', Buffer.from('2'), XATTR_CREATE))).toBe('EEXIST');
+    expect(code(() => e.setxattr('/f', 'user.b', Buffer.from('2'), XATTR_REPLACE))).toBe('ENODATA');
+    e.setxattr('/f', 'user.a', Buffer.from('3'), XATTR_REPLACE);
+    expect(e.getxattr('/f', 'user.a').toString()).toBe('3');
+    expect(e.listxattr('/f')).toEqual(['user.a']);
+    e.removexattr('/f', 'user.a');
+    expect(code(() => e.getxattr('/f', 'user.a'))).toBe('ENODATA');
+    expect(code(() => e.removexattr('/f', 'user.a'))).toBe('ENODATA');
+    e.close();
+  });
+
+  it('truncate grows with zeros and shrinks; stale bytes never reappear', async () => {
+    const e = await memStore();
+    const data = bytes(1_300_000);
+    e.writeFile('/f', data);
+    e.truncate('/f', 700_000);
+    expect(e.stat('/f').size).toBe(700_000);
+    e.truncate('/f', 1_000_000);
+    const got = e.readFile('/f');
+    expect(got.subarray(0, 700_000).equals(data.subarray(0, 700_000))).toBe(true);
+    expect(got.subarray(700_000).every((b) => b === 0)).toBe(true);
+    e.truncate('/f', 10);
+    expect(e.readFile('/f').equals(data.subarray(0, 10))).toBe(true);
+    e.truncate('/f', 0);
+    expect(e.readFile('/f').length).toBe(0);
+    e.close();
+  });
+
+  it('directory rename with 10,000 descendants touches O(1) rows', async () => {
+    const e = await memStore();
+    e.mkdir('/big');
+    for (let d = 0; d < 100; d++) {
+      e.mkdir(`/big/d${d}`);
+      for (let f = 0; f < 100; f++) e.writeFile(`/big/d${d}/f${f}`, `${d}/${f}`);
+    }
+    e.mkdir('/dest');
+    const before = totalChanges(e);
+    e.rename('/big', '/dest/moved');
+    const rows = totalChanges(e) - before;
+    expect(rows).toBeLessThan(20);
+    expect(e.readFile('/dest/moved/d42/f7').toString()).toBe('42/7');
+    e.close();
+  });
+
+  it('a 4 KiB overwrite in a large file rewrites one chunk, not the file', async () => {
+    const e = await memStore();
+    const size = 64 * e.chunkSize; // 32 MiB
+    const fh = e.open('/huge', 'w');
+    const block = bytes(e.chunkSize, 7);
+    for (let i = 0; i < 64; i++) e.write(fh, block, i * e.chunkSize);
+    e.release(fh);
+    const chunksBefore = e.store.db.prepare('SELECT count(*) FROM chunks').pluck().get() as number;
+    const before = totalChanges(e);
+    const w = e.open('/huge', 'r+');
+    e.write(w, Buffer.alloc(4096, 0xab), 10 * e.chunkSize + 100);
+    e.release(w);
+    expect(totalChanges(e) - before).toBeLessThan(12);
+    expect((e.store.db.prepare('SELECT count(*) FROM chunks').pluck().get() as number) - chunksBefore).toBe(1);
+    const got = e.readFile('/huge');
+    expect(got.length).toBe(size);
+    expect(got.subarray(10 * e.chunkSize + 100, 10 * e.chunkSize + 4196).every((b) => b === 0xab)).toBe(true);
+    expect(got.subarray(0, e.chunkSize).equals(block)).toBe(true);
+    e.close();
+  });
+});

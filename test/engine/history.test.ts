@@ -1,0 +1,186 @@
+import { describe, it, expect } from 'vitest';
+import path from 'node:path';
+import { memStore, bytes, tmpDir } from '../helpers.js';
+import { openStore } from '../../src/index.js';
+
+const code = (fn: () => unknown) => { try { fn(); } catch (e) { return (e as { code: string }).code; } return 'OK'; };
+
+describe('history', () => {
+  it('reading the state at each of 1,000 commits matches what was written then', async () => {
+    const e = await memStore();
+    e.mkdir('/d');
+    const seen: { commit: number; name: string; content: string; names: string[] }[] = [];
+    const names = new Set<string>();
+    for (let i = 0; i < 1000; i++) {
+      const name = `/d/f${i % 37}`;
+      const content = `version ${i} ` + 'x'.repeat(i % 5000);
+      if (i % 11 === 5 && names.size > 3) {
+        const victim = [...names][0];
+        e.unlink(victim);
+        names.delete(victim);
+      }
+      e.writeFile(name, content);
+      names.add(name);
+      if (i % 97 === 0) e.rename(name, name + '.r'), names.delete(name), names.add(name + '.r');
+      seen.push({ commit: e.headCommit, name: names.has(name) ? name : name + '.r', content, names: [...names].map((n) => n.slice(3)).sort() });
+    }
+    for (const s of seen) {
+      const v = e.at(s.commit);
+      expect(v.readFile(s.name).toString()).toBe(s.content);
+      expect(v.readdir('/d').map((x) => x.name)).toEqual(s.names);
+    }
+    e.close();
+  });
+
+  it('time and labels name points in history; atime alone makes no version', async () => {
+    const e = await memStore();
+    e.writeFile('/cfg', 'v1');
+    const t1 = new Date();
+    await new Promise((r) => setTimeout(r, 5));
+    e.writeFile('/cfg', 'v2');
+    e.label('production');
+    e.writeFile('/cfg', 'v3');
+    expect(e.at(t1).readFile('/cfg').toString()).toBe('v1');
+    expect(e.at({ label: 'production' }).readFile('/cfg').toString()).toBe('v2');
+    expect(e.at(new Date(Date.now() + 3600e3)).readFile('/cfg').toString()).toBe('v3');
+    expect(code(() => e.at(new Date(0)))).toBe('ENOENT');
+    expect(code(() => e.at({ label: 'nope' }))).toBe('ENOENT');
+    const commits = e.headCommit;
+    const fh = e.open('/cfg'); e.read(fh, 10, 0); e.release(fh);
+    expect(e.headCommit).toBe(commits);
+    e.close();
+  });
+
+  it('old versions stat as they were', async () => {
+    const e = await memStore();
+    e.writeFile('/f', 'abc');
+    e.chmod('/f', 0o600);
+    const c = e.headCommit;
+    e.chmod('/f', 0o644);
+    e.writeFile('/f', 'abcdef');
+    const v = e.at(c);
+    expect(v.stat('/f').mode & 0o777).toBe(0o600);
+    expect(v.stat('/f').size).toBe(3);
+    expect(e.stat('/f').size).toBe(6);
+  });
+
+  it('snapshots are explicit points', async () => {
+    const e = await memStore();
+    e.writeFile('/a', '1');
+    const snap = e.snapshot('before change', 'stable');
+    e.writeFile('/a', '2');
+    expect(e.at(snap).readFile('/a').toString()).toBe('1');
+    expect(e.labels()).toEqual([{ name: 'stable', commit: snap }]);
+    e.deleteLabel('stable');
+    expect(e.labels()).toEqual([]);
+  });
+});
+
+describe('branches', () => {
+  it('a branch inherits its parent content', async () => {
+    const e = await memStore();
+    e.mkdir('/src'); e.writeFile('/src/shared.txt', 'from main');
+    const b = e.createBranch('agent-a');
+    expect(b.readFile('/src/shared.txt').toString()).toBe('from main');
+    expect(b.readdir('/src').map((d) => d.name)).toEqual(['shared.txt']);
+  });
+
+  it("branch changes don't leak to the parent, nor later parent changes into the branch", async () => {
+    const e = await memStore();
+    e.writeFile('/shared', 'main');
+    const b = e.createBranch('agent-a');
+    b.writeFile('/shared', 'branch edit');
+    b.writeFile('/only-on-branch', 'x');
+    e.writeFile('/later-on-main', 'y');
+    expect(e.readFile('/shared').toString()).toBe('main');
+    expect(e.exists('/only-on-branch')).toBe(false);
+    expect(b.exists('/later-on-main')).toBe(false);
+    expect(b.readdir('/').map((d) => d.name).sort()).toEqual(['only-on-branch', 'shared']);
+  });
+
+  it('tombstones hide parent files on the branch', async () => {
+    const e = await memStore();
+    e.writeFile('/main-only', 'm');
+    e.mkdir('/dir'); e.writeFile('/dir/x', 'x');
+    const b = e.createBranch('agent-b');
+    b.unlink('/main-only');
+    b.rename('/dir', '/dir2');
+    expect(b.exists('/main-only')).toBe(false);
+    expect(b.readdir('/').map((d) => d.name)).toEqual(['dir2']);
+    expect(b.readFile('/dir2/x').toString()).toBe('x');
+    expect(e.exists('/main-only')).toBe(true);
+    expect(e.readFile('/dir/x').toString()).toBe('x');
+  });
+
+  it('content is deduplicated across branches', async () => {
+    const e = await memStore();
+    const big = bytes(3 * e.chunkSize, 4);
+    e.writeFile('/big', big);
+    const n = e.store.db.prepare('SELECT count(*) FROM chunks').pluck().get();
+    const b = e.createBranch('copy');
+    b.writeFile('/big-copy', big);
+    expect(e.store.db.prepare('SELECT count(*) FROM chunks').pluck().get()).toBe(n);
+    expect(b.readFile('/big-copy').equals(big)).toBe(true);
+    // partial overwrite on the branch shares the untouched chunks with main
+    const w = b.open('/big', 'r+'); b.write(w, Buffer.from('patch'), 10); b.release(w);
+    expect(e.readFile('/big').equals(big)).toBe(true);
+    expect(b.readFile('/big').subarray(10, 15).toString()).toBe('patch');
+  });
+});
+
+describe('on disk', () => {
+  it('persists across reopen; in-memory mode behaves the same', async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 's.mikofs');
+    const e = await openStore(file);
+    e.mkdir('/d'); e.writeFile('/d/f', bytes(1_000_000, 8)); e.symlink('d/f', '/l');
+    const c = e.headCommit;
+    e.writeFile('/d/f', 'short');
+    e.close();
+    const r = await openStore(file, { readonly: true });
+    expect(r.readFile('/l').toString()).toBe('short');
+    expect(r.at(c).readFile('/d/f').equals(bytes(1_000_000, 8))).toBe(true);
+    expect(code(() => r.writeFile('/x', 'y'))).toBe('EROFS');
+    r.close();
+  });
+
+  it('refuses a second writer, naming the holder; readers may run beside it', async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 's.mikofs');
+    const e = await openStore(file, { holder: 'mount at /mnt/x' });
+    const { spawn } = await import('node:child_process');
+    const script = `import('${path.resolve('dist/index.js')}').then(async (m) => {
+      try { await m.openStore(${JSON.stringify(file)}); console.log('opened'); }
+      catch (e) { console.log(e.message); }
+      const r = await m.openStore(${JSON.stringify(file)}, { readonly: true }); console.log('reader ok', r.exists('/')); r.close();
+    })`;
+    const out = await new Promise<string>((res) => {
+      const p = spawn(process.execPath, ['-e', script]);
+      let s = ''; p.stdout.on('data', (d) => (s += d)); p.stderr.on('data', (d) => (s += d)); p.on('close', () => res(s));
+    });
+    expect(out).toContain(`already open for writing by process ${process.pid} (mount at /mnt/x`);
+    expect(out).toContain('reader ok true');
+    e.close();
+  });
+
+  it('refuses a store written by a newer mikofs, migrates an older one', async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 's.mikofs');
+    const e = await openStore(file); e.writeFile('/f', 'x'); e.close();
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(file);
+    const v = db.pragma('user_version', { simple: true }) as number;
+    db.pragma(`user_version = ${v + 1}`); db.close();
+    await expect(openStore(file)).rejects.toThrow(/newer than this mikofs/);
+    // An older (here: empty, version 0) database is migrated to the current version.
+    const old = path.join(dir, 'old.mikofs');
+    new Database(old).close();
+    const m = await openStore(old);
+    m.writeFile('/ok', 'yes');
+    m.close();
+    const db3 = new Database(old);
+    const { currentSchemaVersion } = await import('../../src/store/database.js');
+    expect(db3.pragma('user_version', { simple: true })).toBe(currentSchemaVersion());
+    db3.close();
+  });
+});

@@ -1,0 +1,147 @@
+import { describe, it, expect } from 'vitest';
+import { memStore, bytes } from '../helpers.js';
+
+describe('write sessions: branch on write, merge on close', () => {
+  it('chunked writes out of order assemble correctly', async () => {
+    const e = await memStore();
+    const data = bytes(3 * e.chunkSize + 12345, 3);
+    const fh = e.open('/f', 'w');
+    const pieces: [number, number][] = [];
+    for (let off = 0; off < data.length; off += 32768) pieces.push([off, Math.min(32768, data.length - off)]);
+    pieces.reverse();
+    for (let i = 0; i < pieces.length; i += 2) e.write(fh, data.subarray(pieces[i][0], pieces[i][0] + pieces[i][1]), pieces[i][0]);
+    for (let i = 1; i < pieces.length; i += 2) e.write(fh, data.subarray(pieces[i][0], pieces[i][0] + pieces[i][1]), pieces[i][0]);
+    e.release(fh);
+    expect(e.readFile('/f').equals(data)).toBe(true);
+    e.close();
+  });
+
+  it('large file written in chunks matches a whole-file write, and dedups', async () => {
+    const e = await memStore();
+    const data = bytes(8 * 1024 * 1024 + 7, 5);
+    const fh = e.open('/chunked', 'w');
+    for (let off = 0; off < data.length; off += 131072) e.write(fh, data.subarray(off, off + 131072), off);
+    e.release(fh);
+    const n1 = e.store.db.prepare('SELECT count(*) FROM chunks').pluck().get() as number;
+    e.writeFile('/whole', data);
+    const n2 = e.store.db.prepare('SELECT count(*) FROM chunks').pluck().get() as number;
+    expect(n2).toBe(n1); // identical chunks stored once
+    expect(e.readFile('/chunked').equals(data)).toBe(true);
+    expect(e.readFile('/whole').equals(data)).toBe(true);
+    // reading at an offset gives exactly that slice
+    const r = e.open('/chunked');
+    expect(e.read(r, 1000, 5 * 1024 * 1024 - 500).equals(data.subarray(5 * 1024 * 1024 - 500, 5 * 1024 * 1024 + 500))).toBe(true);
+    e.release(r);
+    e.close();
+  });
+
+  it('a concurrent reader sees the old version during a write, the new one after close', async () => {
+    const e = await memStore();
+    e.writeFile('/f', 'old content');
+    const w = e.open('/f', 'r+');
+    e.write(w, Buffer.from('NEW'), 0);
+    expect(e.read(w, 100, 0).toString()).toBe('NEW content'); // own writes visible to the writer
+    expect(e.readFile('/f').toString()).toBe('old content');
+    const r = e.open('/f');
+    expect(e.read(r, 100, 0).toString()).toBe('old content');
+    e.release(w);
+    expect(e.read(r, 100, 0).toString()).toBe('old content'); // a reader opened before is pinned
+    e.release(r);
+    const r2 = e.open('/f');
+    expect(e.read(r2, 100, 0).toString()).toBe('NEW content');
+    e.release(r2);
+    e.close();
+  });
+
+  it('abort leaves the old version', async () => {
+    const e = await memStore();
+    const old = bytes(2 * e.chunkSize, 9);
+    e.writeFile('/f', old);
+    const w = e.open('/f', 'w');
+    e.write(w, bytes(3 * e.chunkSize, 10), 0); // stages full chunks
+    e.abort(w);
+    expect(e.readFile('/f').equals(old)).toBe(true);
+    expect(e.store.db.prepare("SELECT count(*) FROM branches WHERE kind = 'session'").pluck().get()).toBe(0);
+    expect(e.store.db.prepare('SELECT count(*) FROM session_chunks').pluck().get()).toBe(0);
+    expect(e.store.db.prepare('SELECT count(*) FROM chunks').pluck().get()).toBe(2);
+    e.close();
+  });
+
+  it('abort of a new file leaves no trace', async () => {
+    const e = await memStore();
+    const w = e.open('/new', 'w');
+    e.write(w, bytes(2 * e.chunkSize, 11), 0);
+    e.abort(w);
+    expect(e.exists('/new')).toBe(false);
+    expect(e.readdir('/')).toEqual([]);
+    expect(e.store.db.prepare('SELECT count(*) FROM chunks').pluck().get()).toBe(0);
+    e.close();
+  });
+
+  it('two sessions on one path: no corruption, last close wins where they overlap', async () => {
+    const e = await memStore();
+    e.writeFile('/f', 'aaaaaaaaaa');
+    const s1 = e.open('/f', 'r+');
+    const s2 = e.open('/f', 'r+');
+    e.write(s1, Buffer.from('11111'), 0);
+    e.write(s2, Buffer.from('22'), 3);
+    e.write(s2, Buffer.from('ZZ'), 8);
+    e.release(s1);
+    expect(e.readFile('/f').toString()).toBe('11111aaaaa');
+    e.release(s2);
+    expect(e.readFile('/f').toString()).toBe('11122aaaZZ');
+    // whole-file rewrites: the last to close wins entirely
+    const a = e.open('/f', 'w'); const b = e.open('/f', 'w');
+    e.write(a, Buffer.from('from a'), 0); e.write(b, Buffer.from('from b!'), 0);
+    e.release(b); e.release(a);
+    expect(e.readFile('/f').toString()).toBe('from a');
+    e.close();
+  });
+
+  it('append mode appends at the committed end', async () => {
+    const e = await memStore();
+    e.writeFile('/log', 'one\n');
+    e.appendFile('/log', 'two\n');
+    e.appendFile('/log', 'three\n');
+    expect(e.readFile('/log').toString()).toBe('one\ntwo\nthree\n');
+    e.close();
+  });
+
+  it('O_TRUNC inside a session keeps readers on the old content until close', async () => {
+    const e = await memStore();
+    e.writeFile('/f', 'previous');
+    const w = e.open('/f', 'w');
+    expect(e.readFile('/f').toString()).toBe('previous');
+    expect(e.fstat(w).size).toBe(0);
+    e.write(w, Buffer.from('next'), 0);
+    e.release(w);
+    expect(e.readFile('/f').toString()).toBe('next');
+    e.close();
+  });
+
+  it('grows from inline to chunked and back', async () => {
+    const e = await memStore();
+    e.writeFile('/f', 'small');
+    const w = e.open('/f', 'r+');
+    const big = bytes(e.chunkSize + 100, 2);
+    e.write(w, big, 5);
+    e.release(w);
+    const expected = Buffer.concat([Buffer.from('small'), big]);
+    expect(e.readFile('/f').equals(expected)).toBe(true);
+    e.truncate('/f', 100);
+    expect(e.readFile('/f').equals(expected.subarray(0, 100))).toBe(true);
+    expect(e.store.db.prepare(`SELECT count(*) FROM extents WHERE until = ${Number.MAX_SAFE_INTEGER}`).pluck().get()).toBe(0);
+    e.close();
+  });
+
+  it('writing to a file unlinked while open commits nothing visible', async () => {
+    const e = await memStore();
+    e.writeFile('/f', 'x');
+    const w = e.open('/f', 'r+');
+    e.unlink('/f');
+    e.write(w, Buffer.from('y'), 0);
+    e.release(w);
+    expect(e.exists('/f')).toBe(false);
+    e.close();
+  });
+});
