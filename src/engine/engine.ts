@@ -50,7 +50,8 @@ function flagsOf(f: OpenFlags): number {
   }
 }
 
-const defaultCred = (): Cred => ({ uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
+const processCred: Cred = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+const defaultCred = (): Cred => processCred;
 
 export class ReadView {
   constructor(readonly tree: Tree, readonly commit: number) {}
@@ -549,8 +550,11 @@ export class Engine implements SessionHost {
           : plan.touched;
         for (const idx of touched) {
           if (idx >= nChunks) continue;
-          const data = s.mergedChunk(idx, plan);
-          const hash = isZero(data) ? null : this.store.chunks.put(Buffer.from(data));
+          let hash = s.stagedWhole(idx, plan) ?? null;
+          if (!hash) {
+            const data = s.mergedChunk(idx, plan);
+            hash = isZero(data) ? null : this.store.chunks.put(data);
+          }
           const old = this.head.extentHash(s.ino, idx);
           if ((old === null && hash === null) || (old && hash && old.equals(hash))) continue;
           meta.putExtent(this.branchId, c, s.ino, idx, hash);

@@ -39,9 +39,18 @@ function addRange(r: Ranges, s: number, e: number): Ranges {
 
 export class DirtyChunk {
   ranges: Ranges = [];
-  constructor(readonly buf: Buffer) {}
+  /** Grows on demand up to the chunk size: a 1 KiB file must not cost a
+   * 512 KiB allocation. */
+  constructor(public buf: Buffer, private readonly cap: number) {}
   covers(len: number): boolean { return this.ranges.length === 2 && this.ranges[0] === 0 && this.ranges[1] >= len; }
   write(src: Buffer, srcOff: number, at: number, len: number): void {
+    if (at + len > this.buf.length) {
+      let n = Math.max(this.buf.length * 2, 4096);
+      while (n < at + len) n *= 2;
+      const grown = Buffer.alloc(Math.min(n, this.cap));
+      this.buf.copy(grown);
+      this.buf = grown;
+    }
     src.copy(this.buf, at, srcOff, srcOff + len);
     this.ranges = addRange(this.ranges, at, at + len);
   }
@@ -82,18 +91,18 @@ export class WriteSession {
 
   /** Bytes of chunk idx as the session sees them before its own dirty bytes:
    * committed content (cut at a truncation), or the staged chunk. */
-  private baseChunk(idx: number): Buffer {
+  private baseChunk(idx: number, len = this.host.chunkSize): Buffer {
     const cs = this.host.chunkSize;
     const staged = this.staged.get(idx);
-    const out = Buffer.alloc(cs);
-    if (staged) { this.host.loadChunk(staged).copy(out); return out; }
+    const out = Buffer.alloc(len);
+    if (staged) { this.host.loadChunk(staged).copy(out, 0, 0, len); return out; }
     const tree = this.host.headTree();
     const n = tree.inode(this.ino);
     if (!n) return out;
     let limit = n.size;
     if (this.truncatedTo !== null) limit = Math.min(limit, this.truncatedTo);
     const start = idx * cs;
-    if (limit > start) tree.readContent(n, start, Math.min(cs, limit - start)).copy(out);
+    if (limit > start) tree.readContent(n, start, Math.min(len, limit - start)).copy(out);
     return out;
   }
 
@@ -108,7 +117,7 @@ export class WriteSession {
       let d = this.dirty.get(idx);
       if (!d) {
         const st = this.staged.get(idx);
-        d = new DirtyChunk(st ? this.baseChunk(idx) : Buffer.allocUnsafe(cs));
+        d = new DirtyChunk(st ? this.baseChunk(idx) : Buffer.alloc(inChunk === 0 && n === cs ? cs : 0), cs);
         if (st) { d.ranges = [0, cs]; this.staged.delete(idx); }
         this.dirty.set(idx, d);
       }
@@ -137,7 +146,7 @@ export class WriteSession {
     for (const [idx, d] of this.dirty) {
       const base = this.baseChunk(idx);
       d.overlay(base);
-      base.copy(d.buf);
+      d.buf = base;
       d.ranges = [0, this.host.chunkSize];
       this.stageDirty(idx, d);
     }
@@ -164,7 +173,7 @@ export class WriteSession {
         const start = idx * cs;
         if (start >= size) this.staged.delete(idx);
         else if (start + cs > size) {
-          const d = new DirtyChunk(this.baseChunk(idx));
+          const d = new DirtyChunk(this.baseChunk(idx), cs);
           d.buf.fill(0, size - start);
           d.ranges = [0, size - start];
           this.staged.delete(idx);
@@ -215,18 +224,21 @@ export class WriteSession {
     return { finalSize, curSize, touched };
   }
 
+  /** The address of chunk idx in the merged result when the session staged
+   * it whole and it stays whole: no need to read it back. */
+  stagedWhole(idx: number, plan: MergePlan): Buffer | undefined {
+    if (this.dirty.has(idx) || (idx + 1) * this.host.chunkSize > plan.finalSize) return undefined;
+    return this.staged.get(idx);
+  }
+
   /** Bytes of chunk idx in the merged result, trimmed to finalSize. */
   mergedChunk(idx: number, plan: MergePlan): Buffer {
     const cs = this.host.chunkSize;
     const len = Math.max(0, Math.min(cs, plan.finalSize - idx * cs));
-    const st = this.staged.get(idx);
-    if (st && !this.dirty.has(idx)) {
-      const data = this.host.loadChunk(st);
-      return data.length === len ? data : Buffer.concat([data, Buffer.alloc(Math.max(0, len - data.length))]).subarray(0, len);
-    }
     const d = this.dirty.get(idx);
-    const base = d && d.covers(cs) ? d.buf : this.baseChunk(idx);
-    if (d && base !== d.buf) d.overlay(base);
+    if (d && d.covers(cs)) return d.buf.subarray(0, len);
+    const base = this.baseChunk(idx, Math.max(len, d ? d.buf.length : 0));
+    if (d) d.overlay(base);
     return base.subarray(0, len);
   }
 

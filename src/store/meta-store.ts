@@ -51,9 +51,11 @@ function inodeOf(r: RawInode): InodeRow {
   };
 }
 
-/** The three statements that make a versioned write: drop a row already
- * written in this commit, end the live row, insert the new live row. */
-interface Versioned { dropSame: Database.Statement; endLive: Database.Statement; insert: Database.Statement }
+/** The two statements of a versioned write: end the live row, then insert
+ * the new live row (replacing a row this same commit already wrote). Ending
+ * a row written in the same commit leaves an empty [c, c) interval, which no
+ * lookup can see. */
+interface Versioned { endLive: Database.Statement; insert: Database.Statement }
 
 export class MetaStore {
   private s: Record<string, Database.Statement> = {};
@@ -120,21 +122,21 @@ export class MetaStore {
     const where = ['branch_id', ...key].map((k) => `${k} = @${k}`).join(' AND ');
     const all = ['branch_id', ...key, 'since', 'until', ...cols];
     return {
-      dropSame: this.db.prepare(`DELETE FROM ${table} WHERE ${where} AND since = @c`),
-      endLive: this.db.prepare(`UPDATE ${table} SET until = @c WHERE ${where} AND until = ${LIVE}`),
-      insert: this.db.prepare(`INSERT INTO ${table} (${all.join(', ')})
+      // The live row is the newest version: find it by one seek on the
+      // primary key instead of scanning every version of the key.
+      endLive: this.db.prepare(`UPDATE ${table} SET until = @c WHERE ${where} AND until = ${LIVE}
+        AND since = (SELECT max(since) FROM ${table} WHERE ${where})`),
+      insert: this.db.prepare(`INSERT OR REPLACE INTO ${table} (${all.join(', ')})
         VALUES (${all.map((c) => (c === 'since' ? '@c' : c === 'until' ? `${LIVE}` : `@${c}`)).join(', ')})`),
     };
   }
 
   private put(v: Versioned, params: Record<string, unknown>): void {
-    v.dropSame.run(params);
     v.endLive.run(params);
     v.insert.run(params);
   }
 
   private end(v: Versioned, params: Record<string, unknown>): void {
-    v.dropSame.run(params);
     v.endLive.run(params);
   }
 

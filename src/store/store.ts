@@ -7,6 +7,7 @@ import { openDatabase, MEMORY, StoreLockedError, type Db } from './database.js';
 import { ChunkStore } from './chunk-store.js';
 import { MetaStore } from './meta-store.js';
 import { initHash } from './hash.js';
+import { Checkpointer } from './checkpointer.js';
 
 export { MEMORY, StoreLockedError };
 
@@ -47,6 +48,7 @@ export class Store {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private mainBranch = 1;
+  private checkpointer: Checkpointer | null = null;
 
   private constructor(readonly file: string, opts: StoreOptions) {
     this.memory = file === MEMORY;
@@ -65,6 +67,10 @@ export class Store {
       this.nextIno = (maxIno ?? 1) + 1;
       this.mainBranch = this.meta.branchByName('main')!.id;
       if (!this.readonly) this.recover();
+      if (!this.readonly && !this.memory) {
+        this.db.pragma('wal_autocheckpoint = 0');
+        this.checkpointer = new Checkpointer(file);
+      }
     } catch (e) {
       this.db.close();
       throw e;
@@ -189,10 +195,13 @@ export class Store {
 
   /** Runs fn as one atomic step inside the group transaction (a savepoint):
    * if it throws, none of its writes remain. */
+  private tx: ((fn: () => unknown) => unknown) | null = null;
+
   atomic<T>(fn: () => T): T {
     this.begin();
+    this.tx ??= this.db.transaction((f: () => unknown) => f());
     try {
-      return this.db.transaction(fn)();
+      return this.tx(fn) as T;
     } catch (e) {
       // The savepoint is gone; so is any commit id it allocated.
       this.lastCommitId = this.meta.lastCommit()?.id ?? 0;
@@ -205,6 +214,7 @@ export class Store {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.checkpointer?.stop();
     if (!this.readonly) {
       this.flush();
       if (!this.memory) {
