@@ -1,7 +1,9 @@
-// Proves the three mikofs fixes to fuse-native 2.2.6 (patches/fuse-native+2.2.6.patch):
+// Proves the mikofs fixes to fuse-native 2.2.6 (patches/fuse-native+2.2.6.patch):
 //   (a) utimens delivers correct atime/mtime, UTIME_NOW resolved, UTIME_OMIT -> null
 //   (b) per-thread uv_async_t handles are recycled, not leaked, across thread churn
 //   (c) extraOptions reach libfuse (big_writes + max_write, use_ino)
+//   (d) fuse.context() / Fuse.getContext(): the caller's uid/gid/pid/umask
+//   (e) nanosecond stat times (atimeNs/mtimeNs/ctimeNs) and utimensNs
 // The filesystem runs in a separate child process (helpers/fn-memfs.mjs); this
 // process only drives the mountpoint asynchronously (execFile, never execSync).
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
@@ -29,6 +31,9 @@ async function isMounted (mnt: string): Promise<boolean> {
 }
 
 interface Stats { allocated: number, idle: number, reused: number }
+interface MemFsConfig { extraOptions?: string[], slowWriteMs?: number, slowCreateMs?: number, nsTimes?: boolean, allowOther?: boolean }
+interface Ctx { uid: number, gid: number, pid: number, umask: number | null }
+interface CtxEntry { op: string, path: string, ctx: Ctx | null, same: boolean, later: Ctx | null | 'pending' }
 interface Reply { event: 'reply', id: number, [k: string]: any }
 
 class MemFs {
@@ -41,7 +46,7 @@ class MemFs {
     this.exited = new Promise(resolve => child.once('exit', () => resolve()))
   }
 
-  static async start (config: { extraOptions?: string[], slowWriteMs?: number } = {}): Promise<MemFs> {
+  static async start (config: MemFsConfig = {}): Promise<MemFs> {
     const mnt = await mkdtemp(path.join(tmpdir(), 'fn-mnt-'))
     const child = spawn(process.execPath, [HELPER, mnt, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] })
     const fs = new MemFs(mnt, child)
@@ -104,7 +109,7 @@ const requireCjs = createRequire(import.meta.url)
 describe('patched binding is loaded', () => {
   it('exports the mikofs marker from build/Release and validates extraOptions', async () => {
     const Fuse = requireCjs('fuse-native')
-    expect(Fuse.MIKOFS_PATCH_VERSION).toBe(1)
+    expect(Fuse.MIKOFS_PATCH_VERSION).toBe(2)
     expect(Fuse.BINDING_PATH).toMatch(/fuse-native\/build\/Release\/fuse\.node$/)
     // libfuse.so.2 resolves for the built binary
     expect(await sh(`ldd '${Fuse.BINDING_PATH}'`)).toMatch(/libfuse\.so\.2 => \S+/)
@@ -114,6 +119,9 @@ describe('patched binding is loaded', () => {
     expect(new Fuse('/nonexistent', {}, {})._fuseOptions()).toBe('')
     expect(() => new Fuse('/x', {}, { extraOptions: ['a,b'] })._fuseOptions()).toThrow(TypeError)
     expect(() => new Fuse('/x', {}, { extraOptions: 'big_writes' })._fuseOptions()).toThrow(TypeError)
+    // no op is being dispatched here
+    expect(Fuse.getContext()).toBe(null)
+    expect(new Fuse('/x', {}, {}).context()).toBe(null)
   })
 })
 
@@ -260,3 +268,124 @@ function summarize (lengths: number[]): string {
   for (const l of lengths) counts.set(l, (counts.get(l) ?? 0) + 1)
   return [...counts].map(([len, n]) => `${n} x ${len}`).join(', ')
 }
+
+describe('(d) caller context', () => {
+  const ctxLog = async (fs: MemFs) => (await fs.cmd('log')).log.ctx as CtxEntry[]
+
+  it('files created by another user get its uid/gid; pid and umask are the caller\'s', async () => {
+    const fs = await MemFs.start({ allowOther: true })
+    // sh prints its pid, then exec keeps it for setpriv and touch
+    const pid = Number(await sh(`echo $$; umask 027; exec setpriv --reuid=65534 --regid=65534 --clear-groups touch '${fs.p('x')}'`))
+    expect(await sh(`stat -c '%u %g %a' '${fs.p('x')}'`)).toBe('65534 65534 640')
+    let log = await ctxLog(fs)
+    expect(log.find(e => e.op === 'create' && e.path === '/x')).toEqual({
+      op: 'create', path: '/x', ctx: { uid: 65534, gid: 65534, pid, umask: 0o027 }, same: true, later: null
+    })
+    // touch then sets the times (UTIME_NOW): allowed by default_permissions
+    // only because the file belongs to 65534; umask is null for non-creating ops
+    expect(log.find(e => e.op === 'utimens' && e.path === '/x')!.ctx).toEqual({ uid: 65534, gid: 65534, pid, umask: null })
+
+    await fs.cmd('clearLog')
+    const pid2 = Number(await sh(`echo $$; umask 077; exec setpriv --reuid=4242 --regid=4343 --clear-groups mkdir '${fs.p('d')}'`))
+    expect(await sh(`stat -c '%u %g %a' '${fs.p('d')}'`)).toBe('4242 4343 700')
+    const pid3 = Number(await sh(`echo $$; umask 002; exec mkfifo '${fs.p('p')}'`))
+    expect(await sh(`stat -c '%u %g %a %F' '${fs.p('p')}'`)).toBe('0 0 664 fifo')
+    log = await ctxLog(fs)
+    expect(log.map(e => [e.op, e.path, e.ctx, e.same, e.later])).toEqual([
+      ['mkdir', '/d', { uid: 4242, gid: 4343, pid: pid2, umask: 0o077 }, true, null],
+      ['mknod', '/p', { uid: 0, gid: 0, pid: pid3, umask: 0o002 }, true, null]
+    ])
+    // default_permissions: 65534 cannot create in 4242's 0700 directory
+    await expect(sh(`setpriv --reuid=65534 --regid=65534 --clear-groups touch '${fs.p('d/y')}'`)).rejects.toThrow(/Permission denied/)
+    expect(await fs.cmd('contextOutsideOp')).toMatchObject({ own: null, any: null })
+  })
+
+  it('concurrent creates from many users and libfuse threads each see their own context', async () => {
+    const N = 30
+    // create handlers answer after 150 ms, so all N creates are in flight at
+    // once, on N libfuse worker threads, interleaved on the JS thread (one
+    // directory each: the kernel serializes creates within a directory)
+    const fs = await MemFs.start({ allowOther: true, slowCreateMs: 150 })
+    await sh(`for i in $(seq 0 ${N - 1}); do mkdir -m 777 d$i; done`, fs.mnt)
+    await fs.cmd('clearLog')
+    const out = await sh(`seq 0 ${N - 1} | xargs -P ${N} -I{} sh -c 'echo {} $$; exec setpriv --reuid=$((1000+{})) --regid=$((2000+{})) --clear-groups touch d{}/f'`, fs.mnt)
+    const pids = new Map(out.split('\n').map(l => l.split(' ').map(Number) as [number, number]))
+    expect(pids.size).toBe(N)
+    const log = (await ctxLog(fs)).filter(e => e.op === 'create')
+    expect(log.length).toBe(N)
+    for (const e of log) {
+      const i = Number(e.path.split('/')[1].slice(1))
+      expect(e.ctx).toEqual({ uid: 1000 + i, gid: 2000 + i, pid: pids.get(i), umask: 0o022 })
+      expect(e.same).toBe(true)
+      expect(e.later).toBe(null)
+    }
+    const owners = await sh(`for i in $(seq 0 ${N - 1}); do stat -c '%n %u %g' d$i/f; done`, fs.mnt)
+    expect(owners.split('\n')).toEqual(Array.from({ length: N }, (_, i) => `d${i}/f ${1000 + i} ${2000 + i}`))
+    const { maxInflightCreates } = (await fs.cmd('log')).log
+    console.log('max creates in flight at once:', maxInflightCreates)
+    expect(maxInflightCreates).toBeGreaterThanOrEqual(10)
+  })
+})
+
+describe('(e) nanosecond timestamps', () => {
+  const stat = (fs: MemFs, f: string) => sh(`stat -c '%y|%x' '${fs.p(f)}'`)
+  const lastUtimens = async (fs: MemFs) => (await fs.cmd('log')).log.utimens.at(-1)
+
+  it('touch -d with ns round-trips exactly through utimensNs and atimeNs/mtimeNs', async () => {
+    const fs = await MemFs.start({ nsTimes: true })
+    await sh(`touch -d '2001-02-03 04:05:06.123456789' '${fs.p('f')}'`)
+    expect(await sh(`stat -c %y '${fs.p('f')}'`)).toBe('2001-02-03 04:05:06.123456789 +0000')
+    expect(await stat(fs, 'f')).toBe('2001-02-03 04:05:06.123456789 +0000|2001-02-03 04:05:06.123456789 +0000')
+    // utimensNs: bigint ns (serialized by the helper as "<digits>n")
+    expect(await lastUtimens(fs)).toEqual({ path: '/f', atime: '981173106123456789n', mtime: '981173106123456789n' })
+
+    // single times, UTIME_OMIT -> null
+    await sh(`touch -m -d '2004-04-04 04:04:04.000000001' '${fs.p('f')}'`)
+    expect(await lastUtimens(fs)).toEqual({ path: '/f', atime: null, mtime: '1081051444000000001n' })
+    await sh(`touch -a -d '2003-03-03 03:03:03.999999999' '${fs.p('f')}'`)
+    expect(await lastUtimens(fs)).toEqual({ path: '/f', atime: '1046660583999999999n', mtime: null })
+    expect(await stat(fs, 'f')).toBe('2004-04-04 04:04:04.000000001 +0000|2003-03-03 03:03:03.999999999 +0000')
+
+    // before the epoch: negative ns, floor to (sec, 0..999999999)
+    await sh(`touch -d '1969-12-31 23:59:59.999999999' '${fs.p('f')}'`)
+    expect(await lastUtimens(fs)).toEqual({ path: '/f', atime: '-1n', mtime: '-1n' })
+    expect(await stat(fs, 'f')).toBe('1969-12-31 23:59:59.999999999 +0000|1969-12-31 23:59:59.999999999 +0000')
+    await sh(`touch -d '1901-12-13 20:45:52.5' '${fs.p('f')}'`) // < INT32_MIN seconds
+    expect(await stat(fs, 'f')).toBe('1901-12-13 20:45:52.500000000 +0000|1901-12-13 20:45:52.500000000 +0000')
+    await sh(`touch -d '2500-01-01 00:00:00.25' '${fs.p('f')}'`) // > UINT32_MAX seconds
+    expect(await stat(fs, 'f')).toBe('2500-01-01 00:00:00.250000000 +0000|2500-01-01 00:00:00.250000000 +0000')
+
+    // ctimeNs is reported too (the helper sets it from Date.now(): whole ms)
+    const { node } = await fs.cmd('node', { path: '/f' })
+    const ctimeNs = BigInt(node.ctime.slice(0, -1))
+    expect(await sh(`stat -c %.9Z '${fs.p('f')}'`)).toBe(`${ctimeNs / 1000000000n}.${String(ctimeNs % 1000000000n).padStart(9, '0')}`)
+  })
+
+  it('without *Ns fields, ms numbers are still truncated to whole ms; pre-1970 ms times now work', async () => {
+    const fs = await MemFs.start()
+    await sh(`touch -d '1960-01-01 00:00:00.5' '${fs.p('f')}'`)
+    expect(await stat(fs, 'f')).toBe('1960-01-01 00:00:00.500000000 +0000|1960-01-01 00:00:00.500000000 +0000')
+    await sh(`touch -d '2020-02-02 02:02:02.987654321' '${fs.p('f')}'`)
+    expect(await stat(fs, 'f')).toBe('2020-02-02 02:02:02.987000000 +0000|2020-02-02 02:02:02.987000000 +0000')
+  })
+
+  it('cp --preserve=timestamps and tar -x keep ns times', async () => {
+    const fs = await MemFs.start({ nsTimes: true })
+    const src = await mkdtemp(path.join(tmpdir(), 'fn-ns-'))
+    try {
+      await sh(`echo a > a && mkdir d && echo b > d/b &&
+        touch -d '2011-11-11 11:11:11.111111111' a &&
+        touch -m -d '2012-12-12 12:12:12.987654321' d/b && touch -a -d '2013-01-01 00:00:00.000000007' d/b &&
+        tar --format=posix -cf ../${path.basename(src)}.tar a d/b`, src)
+      const want = await sh(`stat -c '%n %y %x' a d/b`, src)
+      await sh(`cp --preserve=timestamps '${src}/a' '${fs.p('a')}'`)
+      expect(await sh(`stat -c '%n %y %x' a`, fs.mnt)).toBe(want.split('\n')[0])
+      await sh(`mkdir '${fs.p('t')}' && tar -xf '${src}.tar' -C '${fs.p('t')}'`)
+      // tar -x restores mtime exactly (atime is set to "now" by tar)
+      expect(await sh(`stat -c '%n %y' a d/b`, fs.p('t'))).toBe(want.split('\n').map(l => l.split(' ').slice(0, 4).join(' ')).join('\n'))
+    } finally {
+      await rm(src, { recursive: true, force: true })
+      await rm(src + '.tar', { force: true })
+    }
+  })
+})

@@ -3,7 +3,14 @@
 // own mountpoint (fuse-native runs the FS callbacks on this main thread).
 //
 // usage: node fn-memfs.mjs <mountpoint> '<json config>'
-//   config: { extraOptions?: string[], slowWriteMs?: number }
+//   config: { extraOptions?: string[], slowWriteMs?: number, slowCreateMs?: number,
+//             nsTimes?: boolean, allowOther?: boolean }
+//   nsTimes: utimensNs mode; times kept as bigint ns and reported as
+//            atimeNs/mtimeNs/ctimeNs (with atime/mtime/ctime set to the epoch,
+//            so a binding that ignored the *Ns fields would show 1970).
+//   allowOther: mount with allow_other + default_permissions, root dir 0777.
+// New nodes get the caller's uid/gid (fuse.context()); the context seen by
+// create/mkdir/mknod/symlink/utimens/chmod/unlink is logged (log.ctx).
 // stdout: one JSON object per line: {event:'ready', options}, {event:'reply', id, ...}
 // stdin:  one JSON object per line: {id, cmd:'stats'|'log'|'clearLog'|'ino'|'quit', path?}
 import { createRequire } from 'node:module'
@@ -19,20 +26,36 @@ const S_IFDIR = 0o040000
 const S_IFREG = 0o100000
 const S_IFLNK = 0o120000
 
+// Times are ms numbers, or bigint ns in nsTimes mode.
+const nowTime = () => config.nsTimes ? BigInt(Date.now()) * 1000000n : Date.now()
+
+let fuse // set below; handlers read fuse.context()
 let nextIno = 1000
 const nodes = new Map()
-function mknode (mode, extra = {}) {
-  const now = Date.now()
-  return { mode, uid: 0, gid: 0, ino: nextIno++, atime: now, mtime: now, ctime: now, data: Buffer.alloc(0), ...extra }
+function mknode (mode, extra = {}, ctx = null) {
+  const now = nowTime()
+  return { mode, uid: ctx ? ctx.uid : 0, gid: ctx ? ctx.gid : 0, ino: nextIno++, atime: now, mtime: now, ctime: now, data: Buffer.alloc(0), ...extra }
 }
-nodes.set('/', mknode(S_IFDIR | 0o755))
+nodes.set('/', mknode(S_IFDIR | (config.allowOther ? 0o777 : 0o755)))
 
-const log = { utimens: [], writes: [] }
+const log = { utimens: [], writes: [], ctx: [], maxInflightCreates: 0 }
+let inflightCreates = 0
 let nextFd = 10
+
+// Reads the caller context the way an adapter must: synchronously, first
+// thing in the handler. Also records what fuse.context() returns once the
+// handler has returned (must be null), for the tests.
+function callerContext (op, path) {
+  const ctx = fuse.context()
+  const entry = { op, path, ctx, same: JSON.stringify(Fuse.getContext()) === JSON.stringify(ctx), later: 'pending' }
+  log.ctx.push(entry)
+  queueMicrotask(() => { entry.later = fuse.context() })
+  return ctx
+}
 
 const parent = p => p.slice(0, p.lastIndexOf('/')) || '/'
 const base = p => p.slice(p.lastIndexOf('/') + 1)
-const touchCtime = n => { n.ctime = Date.now() }
+const touchCtime = n => { n.ctime = nowTime() }
 
 function stat (n) {
   return {
@@ -44,9 +67,9 @@ function stat (n) {
     ino: n.ino,
     blksize: 4096,
     blocks: Math.ceil(n.data.length / 512),
-    atime: n.atime,
-    mtime: n.mtime,
-    ctime: n.ctime
+    ...(config.nsTimes
+      ? { atime: new Date(0), mtime: 0, ctime: new Date(0), atimeNs: n.atime, mtimeNs: n.mtime, ctimeNs: n.ctime }
+      : { atime: n.atime, mtime: n.mtime, ctime: n.ctime })
   }
 }
 
@@ -55,7 +78,7 @@ function add (path, node, cb) {
   if (!dir) return cb(Fuse.ENOENT)
   if (nodes.has(path)) return cb(Fuse.EEXIST)
   nodes.set(path, node)
-  dir.mtime = dir.ctime = Date.now()
+  dir.mtime = dir.ctime = nowTime()
   cb(0)
 }
 
@@ -63,7 +86,7 @@ function resize (n, size) {
   const buf = Buffer.alloc(size)
   n.data.copy(buf, 0, 0, Math.min(size, n.data.length))
   n.data = buf
-  n.mtime = n.ctime = Date.now()
+  n.mtime = n.ctime = nowTime()
 }
 
 const ops = {
@@ -86,7 +109,14 @@ const ops = {
     cb(0, nextFd++)
   },
   create (path, mode, cb) {
-    add(path, mknode(mode), err => cb(err, err ? undefined : nextFd++))
+    const ctx = callerContext('create', path)
+    const done = () => {
+      inflightCreates--
+      add(path, mknode(mode, {}, ctx), err => cb(err, err ? undefined : nextFd++))
+    }
+    log.maxInflightCreates = Math.max(log.maxInflightCreates, ++inflightCreates)
+    if (config.slowCreateMs) setTimeout(done, config.slowCreateMs)
+    else done()
   },
   release (path, fd, cb) { cb(0) },
   flush (path, fd, cb) { cb(0) },
@@ -103,7 +133,7 @@ const ops = {
     log.writes.push(len)
     if (pos + len > n.data.length) resize(n, pos + len)
     buf.copy(n.data, pos, 0, len)
-    n.mtime = n.ctime = Date.now()
+    n.mtime = n.ctime = nowTime()
     if (config.slowWriteMs) setTimeout(cb, config.slowWriteMs, len)
     else cb(len)
   },
@@ -114,9 +144,11 @@ const ops = {
     cb(0)
   },
   ftruncate (path, fd, size, cb) { ops.truncate(path, size, cb) },
-  // Patched contract: atime/mtime are ms since the epoch (fractional) or null
-  // (= UTIME_OMIT, leave unchanged). UTIME_NOW arrives already resolved.
+  // Patched contract: atime/mtime are ms since the epoch (fractional), or
+  // bigint ns with utimensNs, or null (= UTIME_OMIT, leave unchanged).
+  // UTIME_NOW arrives already resolved.
   utimens (path, atime, mtime, cb) {
+    callerContext('utimens', path)
     const n = nodes.get(path)
     if (!n) return cb(Fuse.ENOENT)
     log.utimens.push({ path, atime, mtime })
@@ -126,6 +158,7 @@ const ops = {
     cb(0)
   },
   chmod (path, mode, cb) {
+    callerContext('chmod', path)
     const n = nodes.get(path)
     if (!n) return cb(Fuse.ENOENT)
     n.mode = (n.mode & ~0o7777) | (mode & 0o7777)
@@ -140,14 +173,16 @@ const ops = {
     touchCtime(n)
     cb(0)
   },
-  mkdir (path, mode, cb) { add(path, mknode(S_IFDIR | (mode & 0o7777)), cb) },
-  symlink (target, path, cb) { add(path, mknode(S_IFLNK | 0o777, { target }), cb) },
+  mkdir (path, mode, cb) { add(path, mknode(S_IFDIR | (mode & 0o7777), {}, callerContext('mkdir', path)), cb) },
+  mknod (path, mode, dev, cb) { add(path, mknode(mode, {}, callerContext('mknod', path)), cb) },
+  symlink (target, path, cb) { add(path, mknode(S_IFLNK | 0o777, { target }, callerContext('symlink', path)), cb) },
   readlink (path, cb) {
     const n = nodes.get(path)
     if (!n || n.target === undefined) return cb(Fuse.EINVAL)
     cb(0, n.target)
   },
   unlink (path, cb) {
+    callerContext('unlink', path)
     if (!nodes.delete(path)) return cb(Fuse.ENOENT)
     cb(0)
   },
@@ -168,8 +203,14 @@ const ops = {
   }
 }
 
-const fuse = new Fuse(mnt, ops, { extraOptions: config.extraOptions, timeout: false })
-const send = obj => process.stdout.write(JSON.stringify(obj) + '\n')
+fuse = new Fuse(mnt, ops, {
+  extraOptions: config.extraOptions,
+  timeout: false,
+  utimensNs: !!config.nsTimes,
+  allowOther: !!config.allowOther,
+  defaultPermissions: !!config.allowOther
+})
+const send = obj => process.stdout.write(JSON.stringify(obj, (k, v) => typeof v === 'bigint' ? v.toString() + 'n' : v) + '\n')
 
 fuse.mount(err => {
   if (err) {
@@ -195,8 +236,13 @@ createInterface({ input: process.stdin }).on('line', line => {
   switch (msg.cmd) {
     case 'stats': return reply({ stats: fuse.threadStats() })
     case 'log': return reply({ log })
-    case 'clearLog': log.utimens = []; log.writes = []; return reply({})
+    case 'clearLog': log.utimens = []; log.writes = []; log.ctx = []; log.maxInflightCreates = 0; return reply({})
     case 'ino': return reply({ ino: nodes.get(msg.path)?.ino ?? null })
+    case 'node': {
+      const n = nodes.get(msg.path)
+      return reply({ node: n ? { mode: n.mode, uid: n.uid, gid: n.gid, atime: n.atime, mtime: n.mtime, ctime: n.ctime } : null })
+    }
+    case 'contextOutsideOp': return reply({ own: fuse.context(), any: Fuse.getContext() })
     case 'quit': reply({}); return quit()
     default: return reply({ error: 'unknown command ' + msg.cmd })
   }
