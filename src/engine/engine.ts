@@ -7,6 +7,7 @@ import { fail } from './errors.js';
 import { Tree, ROOT_INO, statOf, type ChainLink } from './tree.js';
 import { WriteSession, type SessionHost } from './write-session.js';
 import { resolvePoint } from './points.js';
+import { History } from './history.js';
 import {
   type Stat, type Cred, type DirEntry, type TimeSpec, type StatFs, type PointInTime,
   S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_ISUID, S_ISGID, isDir, isReg,
@@ -115,6 +116,17 @@ export class Engine implements SessionHost {
     }
   }
 
+  /** A change made directly on the store's rows (history operations):
+   * afterwards every head cache is dropped. */
+  changeRaw<T>(kind: string, fn: (c: number) => T, message: string | null = null): T {
+    try {
+      return this.change(kind, fn, message);
+    } finally {
+      this.head.inodes.clear();
+      this.head.dirs.clear();
+    }
+  }
+
   private putInode(c: number, n: InodeRow): void {
     this.store.meta.putInode(this.branchId, c, n);
     this.head.inodes.set(n.ino, { ...n, since: c, until: Number.MAX_SAFE_INTEGER });
@@ -148,6 +160,12 @@ export class Engine implements SessionHost {
   exists(p: string): boolean { return this.head.exists(p); }
   getxattr(p: string, name: string): Buffer { return this.head.getxattr(p, name); }
   listxattr(p: string): string[] { return this.head.listxattr(p); }
+
+  /** Log, per-file versions, diff, restore, rollback. */
+  get history(): History { return new History(this); }
+
+  /** The commit a point names (commit id, time, time string, or label). */
+  resolvePoint(point: PointInTime): number { return resolvePoint(this.store, this.branchId, point); }
 
   /** Read-only view of this branch at a commit, time or label. */
   at(point: PointInTime): ReadView {
@@ -478,6 +496,18 @@ export class Engine implements SessionHost {
   fsync(fh: number): void {
     const of = this.fd(fh);
     if (of.session && of.session.changed) this.commitSession(of.session);
+    if (this.writable) this.store.sync();
+  }
+
+  /** Commits what the handle wrote so far, without fsync's durability
+   * barrier; the handle stays open (FUSE flush: close(2) of a descriptor). */
+  commit(fh: number): void {
+    const of = this.fd(fh);
+    if (of.session && of.session.changed) this.commitSession(of.session);
+  }
+
+  /** Makes everything committed so far durable (fsyncdir, syncfs). */
+  sync(): void {
     if (this.writable) this.store.sync();
   }
 

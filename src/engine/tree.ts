@@ -228,14 +228,17 @@ export class Tree {
   }
 
   listxattr(path: string): string[] {
-    const ino = this.resolve(path);
-    const seen = new Map<string, boolean>();
+    return this.listxattrIno(this.resolve(path)).map((x) => x.name);
+  }
+
+  listxattrIno(ino: number): { name: string; value: Buffer }[] {
+    const seen = new Map<string, Buffer | null>();
     for (const { branch, upto } of this.chain) {
       const latest = new Map<string, { until: number; value: Buffer | null }>();
       for (const r of this.meta.listXattrVersions(branch, ino, upto)) latest.set(r.name, r);
-      for (const [name, r] of latest) if (!seen.has(name)) seen.set(name, r.until > upto && r.value !== null);
+      for (const [name, r] of latest) if (!seen.has(name)) seen.set(name, r.until > upto ? r.value : null);
     }
-    return [...seen].filter(([, live]) => live).map(([n]) => n);
+    return [...seen].filter(([, v]) => v !== null).map(([name, value]) => ({ name, value: value as Buffer }));
   }
 
   exists(path: string): boolean {

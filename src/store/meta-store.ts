@@ -107,6 +107,16 @@ export class MetaStore {
       putSessionChunk: p('INSERT OR REPLACE INTO session_chunks (branch_id, idx, hash) VALUES (?, ?, ?)'),
       sessionChunkHashes: p('SELECT hash FROM session_chunks WHERE branch_id = ?').pluck(),
       dropSessionChunks: p('DELETE FROM session_chunks WHERE branch_id = ?'),
+      commitsDesc: p(`SELECT id, branch_id, time_ns, kind, message FROM commits
+        WHERE branch_id = ? AND time_ns >= ? AND time_ns <= ? ORDER BY id DESC LIMIT ?`).safeIntegers(true),
+      inodesSince: p(`SELECT ino, size FROM inodes WHERE branch_id = ? AND since = ?`),
+      namesOfIno: p(`SELECT parent, name FROM dentries WHERE branch_id = ? AND ino = ? AND since <= ? AND until > ?`),
+      dentryHistory: p(`SELECT name, since, until, ino FROM dentries WHERE branch_id = ? AND parent = ? AND name = ?
+        ORDER BY since`),
+      inodeHistory: p(`SELECT ${INODE_COLS} FROM inodes WHERE branch_id = ? AND ino = ? AND since < ? AND until > ?
+        ORDER BY since`),
+      extentsAt: p(`SELECT idx, since, until, hash FROM extents WHERE branch_id = ? AND ino = ? AND since <= ? AND until > ?`),
+      extentChangedAt: p(`SELECT 1 FROM extents WHERE branch_id = @b AND ino = @ino AND (since = @c OR until = @c) LIMIT 1`),
       dropChunkIfOrphan: p(`DELETE FROM chunks WHERE hash = @h
         AND NOT EXISTS (SELECT 1 FROM extents WHERE hash = @h)
         AND NOT EXISTS (SELECT 1 FROM session_chunks WHERE hash = @h)`),
@@ -138,6 +148,46 @@ export class MetaStore {
 
   private end(v: Versioned, params: Record<string, unknown>): void {
     v.endLive.run(params);
+  }
+
+  /** Keys of a versioned table whose row differs between commit T and now:
+   * live rows begun after T, and rows ended after T (served by the
+   * (branch_id, until, since) index of migration 002). */
+  changedKeys(table: 'dentries' | 'inodes' | 'extents' | 'xattrs', branch: number, t: number): Record<string, unknown>[] {
+    const key = { dentries: 'parent, name', inodes: 'ino', extents: 'ino, idx', xattrs: 'ino, name' }[table];
+    let st = this.changed.get(table);
+    if (!st) {
+      st = this.db.prepare(`SELECT DISTINCT ${key} FROM (
+          SELECT ${key} FROM ${table} WHERE branch_id = @b AND until = ${LIVE} AND since > @t
+          UNION ALL
+          SELECT ${key} FROM ${table} WHERE branch_id = @b AND until > @t AND until < ${LIVE})`);
+      this.changed.set(table, st);
+    }
+    return st.all({ b: branch, t }) as Record<string, unknown>[];
+  }
+  private changed = new Map<string, Database.Statement>();
+
+  commitsDesc(branch: number, fromNs: bigint, toNs: bigint, limit: number): CommitRow[] {
+    return (this.s.commitsDesc.all(branch, fromNs, toNs, limit) as unknown[]).map((r) => this.commitOut(r)!);
+  }
+  inodesCreatedAt(branch: number, c: number): { ino: number; size: number }[] {
+    return this.s.inodesSince.all(branch, c) as { ino: number; size: number }[];
+  }
+  namesOfIno(branch: number, ino: number, at: number): { parent: number; name: string }[] {
+    return this.s.namesOfIno.all(branch, ino, at, at) as { parent: number; name: string }[];
+  }
+  dentryHistory(branch: number, parent: number, name: string): DentryRow[] {
+    return this.s.dentryHistory.all(branch, parent, name) as DentryRow[];
+  }
+  /** Versions of an inode overlapping the commit interval [from, to). */
+  inodeHistory(branch: number, ino: number, from: number, to: number): InodeRow[] {
+    return (this.s.inodeHistory.all(branch, ino, to, from) as RawInode[]).map(inodeOf);
+  }
+  extentsAt(branch: number, ino: number, at: number): ExtentRow[] {
+    return this.s.extentsAt.all(branch, ino, at, at) as ExtentRow[];
+  }
+  extentChangedAt(branch: number, ino: number, c: number): boolean {
+    return this.s.extentChangedAt.get({ b: branch, ino, c }) !== undefined;
   }
 
   // --- meta ---------------------------------------------------------------

@@ -1,0 +1,233 @@
+// History questions and history-changing operations on one branch:
+// log, per-file versions, diff, restore and rollback. Each works from the
+// versioned rows directly, so its cost follows what changed, not what exists.
+import { LIVE, type InodeRow } from '../store/meta-store.js';
+import type { Engine } from './engine.js';
+import { fail } from './errors.js';
+import { Tree, ROOT_INO, splitPath } from './tree.js';
+import { isDir, isReg, type Stat } from './types.js';
+import { statOf } from './tree.js';
+
+export interface LogEntry {
+  commit: number;
+  timeNs: bigint;
+  kind: string;
+  message: string | null;
+  /** Paths whose entry or content changed, with the size change of files. */
+  changes: { path: string; change: 'added' | 'removed' | 'changed'; sizeDelta: number }[];
+}
+
+export interface FileVersion {
+  commit: number;   // the commit that made this version
+  timeNs: bigint;   // that commit's time
+  until: number;    // the commit that replaced it (LIVE when current)
+  ino: number;
+  stat: Stat;
+}
+
+export interface DiffEntry { path: string; change: 'added' | 'removed' | 'changed'; kind: 'file' | 'dir' | 'other' }
+
+export class History {
+  constructor(private readonly e: Engine) {}
+
+  private get meta() { return this.e.store.meta; }
+  private get branch() { return this.e.branchId; }
+
+  tree(at: number): Tree {
+    return new Tree(this.meta, this.e.store.chunks, this.e.chainAt(at), this.e.chunkSize);
+  }
+
+  /** One path of ino as of commit `at` (undefined when it has no name then). */
+  pathOf(ino: number, at: number): string | undefined {
+    const parts: string[] = [];
+    let cur = ino;
+    for (let depth = 0; cur !== ROOT_INO; depth++) {
+      if (depth > 4096) return undefined;
+      const names = this.meta.namesOfIno(this.branch, cur, at);
+      if (!names.length) return undefined;
+      parts.unshift(names[0].name);
+      cur = names[0].parent;
+    }
+    return '/' + parts.join('/');
+  }
+
+  /** Commits newest first, with what each changed. With a path, only
+   * commits that made a new version of it. */
+  log(opts: { path?: string; sinceNs?: bigint; untilNs?: bigint; limit?: number } = {}): LogEntry[] {
+    const limit = opts.limit ?? 100;
+    if (opts.path) {
+      const versions = this.fileVersions(opts.path).reverse();
+      const out: LogEntry[] = [];
+      for (let i = 0; i < versions.length && out.length < limit; i++) {
+        const v = versions[i];
+        if (opts.sinceNs !== undefined && v.timeNs < opts.sinceNs) continue;
+        if (opts.untilNs !== undefined && v.timeNs > opts.untilNs) continue;
+        const c = this.meta.getCommit(v.commit)!;
+        const prev = versions[i + 1];
+        out.push({ commit: v.commit, timeNs: v.timeNs, kind: c.kind, message: c.message,
+          changes: [{ path: opts.path, change: prev ? 'changed' : 'added', sizeDelta: v.stat.size - (prev ? prev.stat.size : 0) }] });
+      }
+      return out;
+    }
+    const commits = this.meta.commitsDesc(this.branch, opts.sinceNs ?? -(1n << 62n), opts.untilNs ?? (1n << 62n), limit);
+    return commits.map((c) => {
+      const changes: LogEntry['changes'] = [];
+      for (const { ino, size } of this.meta.inodesCreatedAt(this.branch, c.id)) {
+        const before = this.meta.getInode(this.branch, ino, c.id - 1);
+        const n = this.meta.getInode(this.branch, ino, c.id)!;
+        // A directory's version moves with every entry change inside it; only
+        // its creation or a change of its own attributes is worth listing.
+        if (isDir(n.mode) && before && before.mode === n.mode && before.uid === n.uid && before.gid === n.gid) continue;
+        const now = this.pathOf(ino, c.id);
+        const p = now ?? (before ? this.pathOf(ino, c.id - 1) : undefined);
+        if (p === undefined) continue;
+        const change = !before || before.nlink === 0 ? 'added' : now === undefined || n.nlink === 0 ? 'removed' : 'changed';
+        changes.push({ path: p, change, sizeDelta: isDir(n.mode) ? 0 : (n.nlink === 0 ? 0 : size) - (before?.size ?? 0) });
+      }
+      return { commit: c.id, timeNs: c.time_ns, kind: c.kind, message: c.message, changes };
+    });
+  }
+
+  /** Every distinct version of the file at `path` (following the name, so an
+   * editor's save-by-rename keeps one history), oldest first; consecutive
+   * versions with identical content collapse into the first of them. */
+  fileVersions(path: string): FileVersion[] {
+    const parts = splitPath(path);
+    if (!parts.length) fail('EISDIR');
+    const head = this.e.head;
+    const parent = head.resolve('/' + parts.slice(0, -1).join('/'), true);
+    const name = parts[parts.length - 1];
+    const out: FileVersion[] = [];
+    let last: { ino: number; row: InodeRow } | undefined;
+    for (const d of this.meta.dentryHistory(this.branch, parent, name)) {
+      if (d.ino === null || d.until === d.since) continue;
+      const rows = this.meta.inodeHistory(this.branch, d.ino, d.since, d.until);
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i];
+        if (!isReg(row.mode)) continue;
+        // The empty file that create() makes before its first write is not a
+        // version anyone saved.
+        if (i === 0 && !last && row.size === 0 && rows.length > 1 && row.btime === row.ctime) continue;
+        const since = Math.max(row.since, d.since);
+        if (last && this.sameContent(last.ino, last.row, d.ino, row, since)) continue;
+        last = { ino: d.ino, row };
+        const c = this.meta.getCommit(since)!;
+        out.push({ commit: since, timeNs: c.time_ns, until: Math.min(row.until, d.until), ino: d.ino, stat: statOf(row, this.e.chunkSize) });
+      }
+    }
+    if (!out.length && !head.exists(path)) fail('ENOENT');
+    return out;
+  }
+
+  private sameContent(ia: number, a: InodeRow, ib: number, b: InodeRow, at: number): boolean {
+    if (a.size !== b.size) return false;
+    if (a.inline || b.inline) return !!a.inline && !!b.inline && a.inline.equals(b.inline);
+    if (ia === ib) return !this.meta.extentChangedAt(this.branch, ia, at);
+    const ea = this.meta.extentsAt(this.branch, ia, a.since).sort((x, y) => x.idx - y.idx);
+    const eb = this.meta.extentsAt(this.branch, ib, at).sort((x, y) => x.idx - y.idx);
+    return ea.length === eb.length && ea.every((x, i) => x.idx === eb[i].idx && !!x.hash === !!eb[i].hash && (!x.hash || x.hash.equals(eb[i].hash!)));
+  }
+
+  /** Paths added, removed or changed between two commits (under `under`). */
+  diff(from: number, to: number, under = '/'): DiffEntry[] {
+    const a = this.tree(from), b = this.tree(to);
+    const out: DiffEntry[] = [];
+    const kindOf = (n: InodeRow) => (isDir(n.mode) ? 'dir' : isReg(n.mode) ? 'file' : 'other') as DiffEntry['kind'];
+    const walk = (p: string, ia: number | undefined, ib: number | undefined) => {
+      const na = ia !== undefined ? a.inode(ia) : undefined;
+      const nb = ib !== undefined ? b.inode(ib) : undefined;
+      if (!na && !nb) return;
+      if (!na) { out.push({ path: p, change: 'added', kind: kindOf(nb!) }); if (isDir(nb!.mode)) for (const e of b.entries(ib!)) walk(join(p, e.name), undefined, e.ino); return; }
+      if (!nb) { out.push({ path: p, change: 'removed', kind: kindOf(na) }); if (isDir(na.mode)) for (const e of a.entries(ia!)) walk(join(p, e.name), e.ino, undefined); return; }
+      if (isDir(na.mode) && isDir(nb.mode)) {
+        // An unchanged directory version with an unchanged identity has an
+        // unchanged entry list (every entry change bumps the directory).
+        if (ia === ib && na.since === nb.since) return;
+        const ea = new Map(a.entries(ia!).map((e) => [e.name, e.ino]));
+        const eb = new Map(b.entries(ib!).map((e) => [e.name, e.ino]));
+        for (const name of new Set([...ea.keys(), ...eb.keys()])) walk(join(p, name), ea.get(name), eb.get(name));
+        return;
+      }
+      if (kindOf(na) !== kindOf(nb)) { out.push({ path: p, change: 'removed', kind: kindOf(na) }, { path: p, change: 'added', kind: kindOf(nb) }); return; }
+      if (ia === ib && na.since === nb.since) return;
+      const same = isReg(na.mode)
+        ? this.sameContent(ia!, na, ib!, nb, nb.since) && na.mode === nb.mode
+        : na.mode === nb.mode && !!na.target && !!nb.target && na.target.equals(nb.target) && na.rdev === nb.rdev;
+      if (!same) out.push({ path: p, change: 'changed', kind: kindOf(nb) });
+    };
+    const start = (t: Tree) => { try { return t.resolve(under); } catch { return undefined; } };
+    walk(under === '/' ? '/' : under.replace(/\/+$/, ''), start(a), start(b));
+    return out.filter((d) => d.path !== '/').sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+  }
+
+  /** The whole branch back to its state at commit t, as one new commit.
+   * Costs the number of rows that differ: no content is copied. */
+  rollback(t: number, message: string | null = null): number {
+    const meta = this.meta, b = this.branch;
+    if (this.e.chain.length > 1) fail('ENOTSUP', 'rollback of a forked branch');
+    if (t > this.e.headCommit) fail('EINVAL');
+    const c = this.e.changeRaw('rollback', (c) => {
+      for (const k of meta.changedKeys('dentries', b, t) as { parent: number; name: string }[]) {
+        const r = meta.findDentry(b, k.parent, k.name, t);
+        if (r && r.until > t && r.ino !== null) meta.putDentry(b, c, k.parent, k.name, r.ino);
+        else meta.endDentry(b, c, k.parent, k.name);
+      }
+      for (const k of meta.changedKeys('inodes', b, t) as { ino: number }[]) {
+        const r = meta.getInode(b, k.ino, t);
+        if (r && r.until > t) meta.putInode(b, c, r);
+        else meta.putInode(b, c, { ...meta.getInode(b, k.ino, LIVE - 1)!, nlink: 0 });
+      }
+      for (const k of meta.changedKeys('extents', b, t) as { ino: number; idx: number }[]) {
+        const r = meta.getExtent(b, k.ino, k.idx, t);
+        if (r && r.until > t) meta.putExtent(b, c, k.ino, k.idx, r.hash);
+        else meta.endExtent(b, c, k.ino, k.idx);
+      }
+      for (const k of meta.changedKeys('xattrs', b, t) as { ino: number; name: string }[]) {
+        const r = meta.getXattr(b, k.ino, k.name, t);
+        if (r && r.until > t && r.value) meta.putXattr(b, c, k.ino, k.name, r.value);
+        else meta.endXattr(b, c, k.ino, k.name);
+      }
+      return c;
+    }, message);
+    return c;
+  }
+
+  /** Brings `path` back as it was at commit t, as one new commit: a copy of
+   * that file or subtree (new inodes, the same chunks) replaces what is there. */
+  restore(path: string, t: number): number {
+    const old = this.tree(t);
+    const srcIno = old.resolve(path);
+    const head = this.e.head;
+    const [dir, name] = head.parentOf(path);
+    const meta = this.meta, b = this.branch;
+    return this.e.changeRaw('restore', (c) => {
+      const now = this.e.store.now();
+      const copy = (ino: number, parent: number, nm: string): void => {
+        const n = old.mustInode(ino);
+        const nino = this.e.store.allocIno();
+        const subdirs = isDir(n.mode) ? old.entries(ino).filter((x) => isDir(old.mustInode(x.ino).mode)).length : 0;
+        meta.putInode(b, c, { ...n, ino: nino, nlink: isDir(n.mode) ? 2 + subdirs : 1, ctime: now });
+        meta.putDentry(b, c, parent, nm, nino);
+        if (isReg(n.mode) && !n.inline) for (const x of meta.extentsAt(old.chain[0].branch, ino, t)) if (x.hash) meta.putExtent(b, c, nino, x.idx, x.hash);
+        for (const xn of old.listxattrIno(ino)) meta.putXattr(b, c, nino, xn.name, xn.value);
+        if (isDir(n.mode)) for (const e of old.entries(ino)) copy(e.ino, nino, e.name);
+      };
+      const existing = head.lookup(dir, name);
+      const parentRow = head.mustInode(dir);
+      let nlinkDelta = 0;
+      if (existing !== undefined) {
+        const cur = head.mustInode(existing);
+        meta.putInode(b, c, { ...cur, nlink: isDir(cur.mode) ? 0 : cur.nlink - 1, ctime: now });
+        if (isDir(cur.mode)) nlinkDelta -= 1;
+      }
+      copy(srcIno, dir, name);
+      if (isDir(old.mustInode(srcIno).mode)) nlinkDelta += 1;
+      meta.putInode(b, c, { ...parentRow, nlink: parentRow.nlink + nlinkDelta, mtime: now, ctime: now });
+      return c;
+    });
+  }
+}
+
+function join(dir: string, name: string): string {
+  return dir === '/' ? '/' + name : dir + '/' + name;
+}

@@ -1,0 +1,162 @@
+// The fuse-native binding (patched: see src/fuse/native-contract.md), typed
+// for what the adapter uses, plus three JS-level fixes to its dispatch layer
+// that need no C change:
+//  - fgetattr: upstream calls ops.getattr (the path) instead of
+//    ops.fgetattr (the handle), so a writer's fstat(2) would show the
+//    committed size instead of its own.
+//  - getxattr/listxattr: upstream never answers ERANGE (it copies what fits
+//    and reports the full length, which libfuse then over-reads) and inflates
+//    the listxattr size query by 128 bytes; Linux wants the exact size and
+//    ERANGE when the caller's buffer is too small.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+/** A stat as fuse-native takes it: times in ms (Date | number); the patched
+ * binding (v2+) uses the bigint `*Ns` fields instead when present. */
+export interface FuseStat {
+  mode: number; uid: number; gid: number; size: number; dev: number; nlink: number; ino: number;
+  rdev: number; blksize: number; blocks: number;
+  atime: number; mtime: number; ctime: number;
+  atimeNs: bigint; mtimeNs: bigint; ctimeNs: bigint;
+}
+
+export interface FuseStatfs {
+  bsize: number; frsize: number; blocks: number; bfree: number; bavail: number;
+  files: number; ffree: number; favail: number; fsid: number; flag: number; namemax: number;
+}
+
+export type Cb = (err: number) => void;
+export type ValueCb<T> = (err: number, value?: T) => void;
+/** A utimens time: ms (fractional), bigint ns (with utimensNs), or null = UTIME_OMIT. */
+export type NativeTime = number | bigint | null;
+
+/** The handler object (fuse-native's `ops`). Errors are negative errnos. */
+export interface FuseOps {
+  init(cb: Cb): void;
+  access(path: string, mode: number, cb: Cb): void;
+  statfs(path: string, cb: ValueCb<FuseStatfs>): void;
+  getattr(path: string, cb: ValueCb<FuseStat>): void;
+  fgetattr(path: string, fh: number, cb: ValueCb<FuseStat>): void;
+  flush(path: string, fh: number, cb: Cb): void;
+  fsync(path: string, datasync: number, fh: number, cb: Cb): void;
+  fsyncdir(path: string, datasync: number, fh: number, cb: Cb): void;
+  readdir(path: string, cb: (err: number, names?: string[], stats?: Partial<FuseStat>[]) => void): void;
+  truncate(path: string, size: number, cb: Cb): void;
+  ftruncate(path: string, fh: number, size: number, cb: Cb): void;
+  utimens(path: string, atime: NativeTime, mtime: NativeTime, cb: Cb): void;
+  readlink(path: string, cb: ValueCb<string>): void;
+  chown(path: string, uid: number, gid: number, cb: Cb): void;
+  chmod(path: string, mode: number, cb: Cb): void;
+  mknod(path: string, mode: number, dev: number, cb: Cb): void;
+  setxattr(path: string, name: string, value: Buffer, position: number, flags: number, cb: Cb): void;
+  getxattr(path: string, name: string, position: number, cb: ValueCb<Buffer>): void;
+  listxattr(path: string, cb: ValueCb<string[]>): void;
+  removexattr(path: string, name: string, cb: Cb): void;
+  open(path: string, flags: number, cb: (err: number, fh?: number, openFlags?: OpenReply) => void): void;
+  read(path: string, fh: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void): void;
+  write(path: string, fh: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void): void;
+  release(path: string, fh: number, cb: Cb): void;
+  create(path: string, mode: number, cb: (err: number, fh?: number, openFlags?: OpenReply) => void): void;
+  unlink(path: string, cb: Cb): void;
+  rename(src: string, dest: string, cb: Cb, flags?: number): void;
+  link(src: string, dest: string, cb: Cb): void;
+  symlink(target: string, path: string, cb: Cb): void;
+  mkdir(path: string, mode: number, cb: Cb): void;
+  rmdir(path: string, cb: Cb): void;
+}
+
+/** What open/create would like the kernel to do with the page cache for a
+ * handle (FOPEN_DIRECT_IO / FOPEN_KEEP_CACHE). Passed as a third callback
+ * argument; a binding without per-open flags ignores it (see mount.ts). */
+export interface OpenReply { directIo: boolean; keepCache: boolean }
+
+export interface CallerContext { uid: number; gid: number; pid: number; umask: number | null }
+
+export interface FuseOptions {
+  timeout?: number | false;
+  force?: boolean;
+  mkdir?: boolean;
+  debug?: boolean;
+  allowOther?: boolean;
+  defaultPermissions?: boolean;
+  fsname?: string;
+  subtype?: string;
+  utimensNs?: boolean;
+  extraOptions?: string[];
+}
+
+export interface FuseInstance {
+  mount(cb: (err: Error | null) => void): void;
+  unmount(cb: (err: Error | null) => void): void;
+  context?(): CallerContext | null;
+}
+
+interface Signal { (err: number, ...rest: unknown[]): void }
+type Handler = (this: unknown, signal: Signal, ...args: unknown[]) => void;
+
+interface FuseClass {
+  new (mnt: string, ops: Partial<FuseOps>, opts: FuseOptions): FuseInstance;
+  prototype: Record<string, Handler>;
+  getContext?: () => CallerContext | null;
+  MIKOFS_PATCH_VERSION?: number;
+  /** Proposed (not in the patch yet): the binding honours OpenReply. */
+  MIKOFS_OPEN_FLAGS?: boolean;
+}
+
+const Base = require('fuse-native') as FuseClass;
+const ERANGE = -34;
+const ENODATA = -61;
+
+class MikoFuse extends (Base as unknown as new (...a: unknown[]) => object) {
+  declare ops: FuseOps;
+
+  _op_fgetattr(signal: Signal, path: string, fh: number): void {
+    this.ops.fgetattr(path, fh, (err, stat) => {
+      if (err) return signal(err);
+      // Reuse upstream's getattr reply (it owns the stat array layout).
+      Base.prototype._op_getattr.call({ ops: { getattr: (_p: string, cb: ValueCb<FuseStat>) => cb(0, stat) } }, signal, path);
+    });
+  }
+
+  _op_getxattr(signal: Signal, path: string, name: string, buf: Buffer, position: number): void {
+    this.ops.getxattr(path, name, position, (err, value) => {
+      if (err) return signal(err, buf.buffer);
+      if (!value) return signal(ENODATA, buf.buffer);
+      if (buf.length === 0) return signal(value.length, buf.buffer); // size query
+      if (value.length > buf.length) return signal(ERANGE, buf.buffer);
+      value.copy(buf);
+      return signal(value.length, buf.buffer);
+    });
+  }
+
+  _op_listxattr(signal: Signal, path: string, buf: Buffer): void {
+    this.ops.listxattr(path, (err, list) => {
+      if (err) return signal(err, buf.buffer);
+      const names = list ?? [];
+      let size = 0;
+      for (const n of names) size += Buffer.byteLength(n) + 1;
+      if (buf.length === 0) return signal(size, buf.buffer);
+      if (size > buf.length) return signal(ERANGE, buf.buffer);
+      let at = 0;
+      for (const n of names) { at += buf.write(n, at); buf[at++] = 0; }
+      return signal(at, buf.buffer);
+    });
+  }
+}
+
+export const Fuse = MikoFuse as unknown as FuseClass;
+
+/** What the loaded binding can do beyond upstream fuse-native. */
+export const capabilities = {
+  /** fuse.context()/Fuse.getContext(): the caller's uid/gid. */
+  callerContext: typeof Base.getContext === 'function',
+  /** Stat times with ns precision (*Ns fields) and utimensNs. */
+  nsTimes: (Base.MIKOFS_PATCH_VERSION ?? 0) >= 2,
+  /** Per-open FOPEN_DIRECT_IO / FOPEN_KEEP_CACHE from the open callback. */
+  openFlags: Base.MIKOFS_OPEN_FLAGS === true,
+};
+
+export function getCallerContext(): CallerContext | null {
+  return Base.getContext ? Base.getContext() : null;
+}

@@ -1,0 +1,133 @@
+import { describe, it, expect } from 'vitest';
+import { memStore, bytes } from '../helpers.js';
+import { parseTimeSpec } from '../../src/index.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const code = (fn: () => unknown) => { try { fn(); } catch (e) { return (e as { code: string }).code; } return 'OK'; };
+
+describe('time specs', () => {
+  const now = Date.UTC(2026, 2, 15, 14, 22, 30);
+  const ns = (s: string) => { const t = parseTimeSpec(s, now); return t && t.kind === 'time' ? t.ns : undefined; };
+  it('ISO dates and times, with and without zone, seconds and fractions', () => {
+    expect(ns('2026-03-15T14:22:05Z')).toBe(BigInt(Date.UTC(2026, 2, 15, 14, 22, 5)) * 1000000n + 999999999n);
+    expect(ns('2026-03-15T14:22Z')).toBe(BigInt(Date.UTC(2026, 2, 15, 14, 22, 59)) * 1000000n + 999999999n);
+    expect(ns('2026-03-15T14:22:05.5Z')).toBe(BigInt(Date.UTC(2026, 2, 15, 14, 22, 5)) * 1000000n + 599999999n);
+    expect(ns('2026-03-15T14:22:05.123456789Z')).toBe(BigInt(Date.UTC(2026, 2, 15, 14, 22, 5)) * 1000000n + 123456789n);
+    expect(ns('2026-03-15T14:22:05+01:00')).toBe(BigInt(Date.UTC(2026, 2, 15, 13, 22, 5)) * 1000000n + 999999999n);
+    expect(ns('2026-03-15T14:22:05-0800')).toBe(BigInt(Date.UTC(2026, 2, 15, 22, 22, 5)) * 1000000n + 999999999n);
+    expect(ns('2026-03-15T14:22:05')).toBe(BigInt(new Date(2026, 2, 15, 14, 22, 5).getTime()) * 1000000n + 999999999n);
+    expect(ns('2026-03-15')).toBe(BigInt(new Date(2026, 2, 16).getTime()) * 1000000n - 1n);
+    expect(ns('2026-03-15 14:22')).toBeDefined();
+  });
+  it('epoch seconds and milliseconds, relative times, commits, now', () => {
+    expect(ns('1773584520')).toBe(1773584520n * 1000000000n + 999999999n);
+    expect(ns('1773584520123')).toBe(1773584520123n * 1000000n + 999999n);
+    expect(ns('10m')).toBe(BigInt(now - 600000) * 1000000n);
+    expect(ns('2h')).toBe(BigInt(now - 7200000) * 1000000n);
+    expect(ns('3d')).toBe(BigInt(now - 3 * 86400000) * 1000000n);
+    expect(parseTimeSpec('c42')).toEqual({ kind: 'commit', id: 42 });
+    expect(parseTimeSpec('now')).toEqual({ kind: 'now' });
+  });
+  it('malformed forms are not times', () => {
+    for (const s of ['', 'yesterday', '2026-13-01', '2026-02-31', '2026-03-15T25:00', '12345', '10x', 'c', 'c-1', '2026-3-5', '2026-03-15T14', '2026-03-15T14:22:05+1']) {
+      expect(parseTimeSpec(s), s).toBeUndefined();
+    }
+  });
+});
+
+describe('history operations', () => {
+  it('at() accepts commit ids, time strings and labels; before the first commit is ENOENT', async () => {
+    const e = await memStore();
+    e.writeFile('/f', 'one');
+    const c1 = e.headCommit;
+    await sleep(20);
+    const mid = new Date().toISOString();
+    await sleep(20);
+    e.writeFile('/f', 'two');
+    e.label('prod');
+    expect(e.at(`c${c1}`).readFile('/f').toString()).toBe('one');
+    expect(e.at(mid).readFile('/f').toString()).toBe('one');
+    expect(e.at('prod').readFile('/f').toString()).toBe('two');
+    expect(e.at('now').readFile('/f').toString()).toBe('two');
+    expect(e.at('2999-01-01').readFile('/f').toString()).toBe('two');
+    expect(code(() => e.at('1999-01-01'))).toBe('ENOENT');
+    expect(code(() => e.at('garbage'))).toBe('ENOENT');
+    expect(code(() => e.at('c999999'))).toBe('ENOENT');
+  });
+
+  it('file versions follow the name (save by rename) and collapse identical content', async () => {
+    const e = await memStore();
+    e.writeFile('/doc.txt', 'v1');
+    e.chmod('/doc.txt', 0o600); // metadata only: same content, collapsed
+    e.writeFile('/.doc.tmp', 'v2'); e.rename('/.doc.tmp', '/doc.txt'); // editor save
+    e.writeFile('/doc.txt', 'v2'); // identical rewrite: collapsed
+    e.writeFile('/doc.txt', 'v3 is longer');
+    const vs = e.history.fileVersions('/doc.txt');
+    expect(vs.map((v) => v.stat.size)).toEqual([2, 2, 12]);
+    const texts = vs.map((v) => e.at(v.commit).readFile('/doc.txt').toString());
+    expect(texts).toEqual(['v1', 'v2', 'v3 is longer']);
+    const log = e.history.log({ path: '/doc.txt' });
+    expect(log.map((l) => l.changes[0].sizeDelta)).toEqual([10, 0, 2]);
+  });
+
+  it('log lists commits with paths changed and size deltas', async () => {
+    const e = await memStore();
+    e.mkdir('/d');
+    e.writeFile('/d/a', 'hello');
+    e.unlink('/d/a');
+    const log = e.history.log({ limit: 10 });
+    expect(log[0].changes).toEqual([{ path: '/d/a', change: 'removed', sizeDelta: -5 }]);
+    expect(log.some((l) => l.changes.some((c) => c.path === '/d/a' && c.change === 'changed' && c.sizeDelta === 5))).toBe(true);
+    expect(log.some((l) => l.changes.some((c) => c.path === '/d' && c.change === 'added'))).toBe(true);
+  });
+
+  it('diff lists added, removed and changed paths', async () => {
+    const e = await memStore();
+    e.mkdir('/src'); e.writeFile('/src/a', 'a'); e.writeFile('/src/b', 'b'); e.writeFile('/keep', 'k');
+    const from = e.headCommit;
+    e.writeFile('/src/a', 'A'); e.unlink('/src/b'); e.mkdir('/new'); e.writeFile('/new/c', 'c');
+    e.writeFile('/keep', 'k'); // same content: not a change
+    const d = e.history.diff(from, e.headCommit);
+    expect(d).toEqual([
+      { path: '/new', change: 'added', kind: 'dir' },
+      { path: '/new/c', change: 'added', kind: 'file' },
+      { path: '/src/a', change: 'changed', kind: 'file' },
+      { path: '/src/b', change: 'removed', kind: 'file' },
+    ]);
+  });
+
+  it('rollback returns the whole tree to a label in one commit, copying no content', async () => {
+    const e = await memStore();
+    e.mkdir('/app');
+    for (let i = 0; i < 50; i++) e.writeFile(`/app/f${i}`, bytes(i % 2 ? 100 : 600_000, i));
+    e.label('good');
+    const good = e.headCommit;
+    e.writeFile('/app/f3', 'broken'); e.unlink('/app/f4'); e.mkdir('/app/junk'); e.writeFile('/app/junk/x', 'x');
+    e.rename('/app/f5', '/app/f5.moved'); e.chmod('/app/f6', 0o600); e.truncate('/app/f8', 10);
+    const chunks = e.store.db.prepare('SELECT count(*) FROM chunks').pluck().get();
+    const before = e.headCommit;
+    e.history.rollback(e.resolvePoint('good'));
+    expect(e.headCommit).toBe(before + 1);
+    expect(e.store.db.prepare('SELECT count(*) FROM chunks').pluck().get()).toBe(chunks);
+    expect(e.history.diff(good, e.headCommit)).toEqual([]);
+    for (let i = 0; i < 50; i++) expect(e.readFile(`/app/f${i}`).equals(bytes(i % 2 ? 100 : 600_000, i))).toBe(true);
+    expect(e.exists('/app/junk')).toBe(false);
+    expect(e.stat('/app').nlink).toBe(2);
+    // and history is not rewritten: the broken state is still readable
+    expect(e.at(before).readFile('/app/f3').toString()).toBe('broken');
+  });
+
+  it('restore brings back one file or directory as a new commit', async () => {
+    const e = await memStore();
+    e.mkdir('/d'); e.writeFile('/d/a', 'first'); e.writeFile('/d/b', bytes(700_000, 3));
+    const t = e.headCommit;
+    e.writeFile('/d/a', 'second'); e.unlink('/d/b'); e.writeFile('/other', 'stays');
+    e.history.restore('/d/a', t);
+    expect(e.readFile('/d/a').toString()).toBe('first');
+    expect(e.exists('/d/b')).toBe(false);
+    e.history.restore('/d', t);
+    expect(e.readFile('/d/b').equals(bytes(700_000, 3))).toBe(true);
+    expect(e.readFile('/other').toString()).toBe('stays');
+    expect(e.stat('/').nlink).toBe(3);
+  });
+});
