@@ -98,7 +98,7 @@ export class History {
     const parent = head.resolve('/' + parts.slice(0, -1).join('/'), true);
     const name = parts[parts.length - 1];
     const out: FileVersion[] = [];
-    let last: { ino: number; row: InodeRow } | undefined;
+    let last: { ino: number; row: InodeRow; at: number } | undefined;
     for (const d of this.meta.dentryHistory(this.branch, parent, name)) {
       if (d.ino === null || d.until === d.since) continue;
       const rows = this.meta.inodeHistory(this.branch, d.ino, d.since, d.until);
@@ -109,8 +109,8 @@ export class History {
         // version anyone saved.
         if (i === 0 && !last && row.size === 0 && rows.length > 1 && row.btime === row.ctime) continue;
         const since = Math.max(row.since, d.since);
-        if (last && this.sameContent(last.ino, last.row, d.ino, row, since)) continue;
-        last = { ino: d.ino, row };
+        if (last && this.sameContent(last.ino, last.row, last.at, d.ino, row, since, last.ino === d.ino && last.row.until === row.since)) continue;
+        last = { ino: d.ino, row, at: since };
         const c = this.meta.getCommit(since)!;
         out.push({ commit: since, timeNs: c.time_ns, until: Math.min(row.until, d.until), ino: d.ino, stat: statOf(row, this.e.chunkSize) });
       }
@@ -119,45 +119,74 @@ export class History {
     return out;
   }
 
-  private sameContent(ia: number, a: InodeRow, ib: number, b: InodeRow, at: number): boolean {
+  /** Whether file version a (ino ia, as of commit ca) and b (ib, cb) hold
+   * the same bytes. For consecutive versions of one inode, whether any
+   * extent changed at cb says it; otherwise the chunk maps are compared. */
+  private sameContent(ia: number, a: InodeRow, ca: number, ib: number, b: InodeRow, cb: number, consecutive: boolean): boolean {
     if (a.size !== b.size) return false;
     if (a.inline || b.inline) return !!a.inline && !!b.inline && a.inline.equals(b.inline);
-    if (ia === ib) return !this.meta.extentChangedAt(this.branch, ia, at);
-    const ea = this.meta.extentsAt(this.branch, ia, a.since).sort((x, y) => x.idx - y.idx);
-    const eb = this.meta.extentsAt(this.branch, ib, at).sort((x, y) => x.idx - y.idx);
+    if (ia === ib && consecutive) return !this.meta.extentChangedAt(this.branch, ia, cb);
+    const ea = this.meta.extentsAt(this.branch, ia, ca).sort((x, y) => x.idx - y.idx);
+    const eb = this.meta.extentsAt(this.branch, ib, cb).sort((x, y) => x.idx - y.idx);
     return ea.length === eb.length && ea.every((x, i) => x.idx === eb[i].idx && !!x.hash === !!eb[i].hash && (!x.hash || x.hash.equals(eb[i].hash!)));
   }
 
-  /** Paths added, removed or changed between two commits (under `under`). */
+
+  /** Paths added, removed or changed from commit `from` to commit `to`
+   * (under `under`). Every change of an entry, content or attribute makes a
+   * new version of some inode (a file, or the directory holding the entry),
+   * so the inode versions begun between the two commits are the complete
+   * list of places to compare: the cost follows what changed. */
   diff(from: number, to: number, under = '/'): DiffEntry[] {
     const a = this.tree(from), b = this.tree(to);
-    const out: DiffEntry[] = [];
+    const lo = Math.min(from, to), hi = Math.max(from, to);
+    const out = new Map<string, DiffEntry>();
     const kindOf = (n: InodeRow) => (isDir(n.mode) ? 'dir' : isReg(n.mode) ? 'file' : 'other') as DiffEntry['kind'];
-    const walk = (p: string, ia: number | undefined, ib: number | undefined) => {
-      const na = ia !== undefined ? a.inode(ia) : undefined;
-      const nb = ib !== undefined ? b.inode(ib) : undefined;
-      if (!na && !nb) return;
-      if (!na) { out.push({ path: p, change: 'added', kind: kindOf(nb!) }); if (isDir(nb!.mode)) for (const e of b.entries(ib!)) walk(join(p, e.name), undefined, e.ino); return; }
-      if (!nb) { out.push({ path: p, change: 'removed', kind: kindOf(na) }); if (isDir(na.mode)) for (const e of a.entries(ia!)) walk(join(p, e.name), e.ino, undefined); return; }
-      if (isDir(na.mode) && isDir(nb.mode)) {
-        // An unchanged directory version with an unchanged identity has an
-        // unchanged entry list (every entry change bumps the directory).
-        if (ia === ib && na.since === nb.since) return;
-        const ea = new Map(a.entries(ia!).map((e) => [e.name, e.ino]));
-        const eb = new Map(b.entries(ib!).map((e) => [e.name, e.ino]));
-        for (const name of new Set([...ea.keys(), ...eb.keys()])) walk(join(p, name), ea.get(name), eb.get(name));
-        return;
-      }
-      if (kindOf(na) !== kindOf(nb)) { out.push({ path: p, change: 'removed', kind: kindOf(na) }, { path: p, change: 'added', kind: kindOf(nb) }); return; }
-      if (ia === ib && na.since === nb.since) return;
-      const same = isReg(na.mode)
-        ? this.sameContent(ia!, na, ib!, nb, nb.since) && na.mode === nb.mode
-        : na.mode === nb.mode && !!na.target && !!nb.target && na.target.equals(nb.target) && na.rdev === nb.rdev;
-      if (!same) out.push({ path: p, change: 'changed', kind: kindOf(nb) });
+    const add = (path: string, change: DiffEntry['change'], kind: DiffEntry['kind']) => {
+      const prev = out.get(path);
+      out.set(path, prev && prev.change !== change ? { path, change: 'changed', kind } : { path, change, kind });
     };
-    const start = (t: Tree) => { try { return t.resolve(under); } catch { return undefined; } };
-    walk(under === '/' ? '/' : under.replace(/\/+$/, ''), start(a), start(b));
-    return out.filter((d) => d.path !== '/').sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+    const subtree = (t: Tree, ino: number, path: string, change: 'added' | 'removed') => {
+      const n = t.inode(ino);
+      if (!n) return;
+      add(path, change, kindOf(n));
+      if (isDir(n.mode)) for (const e of t.entries(ino)) subtree(t, e.ino, join(path, e.name), change);
+    };
+    const sameNode = (ia: number, na: InodeRow, ib: number, nb: InodeRow) => {
+      if (kindOf(na) !== kindOf(nb) || (na.mode & 0o7777) !== (nb.mode & 0o7777)) return false;
+      if (isReg(na.mode)) return this.sameContent(ia, na, from, ib, nb, to, false);
+      if (isDir(na.mode)) return true;
+      return na.rdev === nb.rdev && !!na.target === !!nb.target && (!na.target || na.target.equals(nb.target!));
+    };
+    for (const ino of this.meta.inodesChangedBetween(this.branch, lo, hi)) {
+      const na = a.inode(ino), nb = b.inode(ino);
+      if (na && nb && isDir(na.mode) && isDir(nb.mode)) {
+        const path = this.pathOf(ino, to) ?? this.pathOf(ino, from);
+        if (path === undefined) continue;
+        const ea = new Map(a.entries(ino).map((e) => [e.name, e.ino]));
+        const eb = new Map(b.entries(ino).map((e) => [e.name, e.ino]));
+        for (const [name, x] of ea) {
+          const y = eb.get(name);
+          if (y === undefined) subtree(a, x, join(path, name), 'removed');
+          else if (y !== x) {
+            const nx = a.inode(x)!, ny = b.inode(y)!;
+            if (isDir(nx.mode) || isDir(ny.mode) || !sameNode(x, nx, y, ny)) {
+              if (kindOf(nx) === kindOf(ny) && !isDir(nx.mode)) add(join(path, name), 'changed', kindOf(ny));
+              else { subtree(a, x, join(path, name), 'removed'); subtree(b, y, join(path, name), 'added'); }
+            }
+          }
+        }
+        for (const [name, y] of eb) if (!ea.has(name)) subtree(b, y, join(path, name), 'added');
+        if ((na.mode & 0o7777) !== (nb.mode & 0o7777) && path !== '/') add(path, 'changed', 'dir');
+      } else if (na && nb && !sameNode(ino, na, ino, nb)) {
+        const path = this.pathOf(ino, to);
+        if (path !== undefined && path === this.pathOf(ino, from)) add(path, 'changed', kindOf(nb));
+      }
+    }
+    const root = under === '/' ? '/' : '/' + splitPath(under).join('/');
+    return [...out.values()]
+      .filter((d) => root === '/' || d.path === root || d.path.startsWith(root + '/'))
+      .sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
   }
 
   /** The whole branch back to its state at commit t, as one new commit.

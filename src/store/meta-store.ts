@@ -110,6 +110,7 @@ export class MetaStore {
       commitsDesc: p(`SELECT id, branch_id, time_ns, kind, message FROM commits
         WHERE branch_id = ? AND time_ns >= ? AND time_ns <= ? ORDER BY id DESC LIMIT ?`).safeIntegers(true),
       inodesSince: p(`SELECT ino, size FROM inodes WHERE branch_id = ? AND since = ?`),
+      inodesBetween: p(`SELECT DISTINCT ino FROM inodes WHERE branch_id = ? AND since > ? AND since <= ?`).pluck(),
       namesOfIno: p(`SELECT parent, name FROM dentries WHERE branch_id = ? AND ino = ? AND since <= ? AND until > ?`),
       dentryHistory: p(`SELECT name, since, until, ino FROM dentries WHERE branch_id = ? AND parent = ? AND name = ?
         ORDER BY since`),
@@ -172,6 +173,10 @@ export class MetaStore {
   }
   inodesCreatedAt(branch: number, c: number): { ino: number; size: number }[] {
     return this.s.inodesSince.all(branch, c) as { ino: number; size: number }[];
+  }
+  /** Inodes with a version begun in the commit interval (lo, hi]. */
+  inodesChangedBetween(branch: number, lo: number, hi: number): number[] {
+    return this.s.inodesBetween.all(branch, lo, hi) as number[];
   }
   namesOfIno(branch: number, ino: number, at: number): { parent: number; name: string }[] {
     return this.s.namesOfIno.all(branch, ino, at, at) as { parent: number; name: string }[];

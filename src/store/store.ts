@@ -1,6 +1,7 @@
 // Store: one SQLite file (or memory) holding a mikofs filesystem. Owns the
 // connection, the single-writer lock, group commit and the commit clock.
 // Knows nothing of paths or FUSE.
+import fs from 'node:fs';
 import os from 'node:os';
 import type Database from 'better-sqlite3';
 import { openDatabase, MEMORY, StoreLockedError, type Db } from './database.js';
@@ -31,7 +32,9 @@ export interface StoreOptions {
 export interface WriterInfo { pid: number; host: string; holder: string; since: string }
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try { process.kill(pid, 0); } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  // A zombie (exited, not yet reaped by its parent) holds no lock.
+  try { return !/^\d+ \(.*\) Z/s.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return !fs.existsSync('/proc/self/stat'); }
 }
 
 export class Store {

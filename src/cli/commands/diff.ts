@@ -1,0 +1,46 @@
+import type { CommandModule } from 'yargs';
+import { run } from '../errors.js';
+import { openTarget, storeOption } from '../target.js';
+import { printJson } from '../store-arg.js';
+import { insidePath } from '../inside.js';
+import { unifiedDiff, isText } from '../unidiff.js';
+
+interface Args { store?: string; from: string; to?: string; path?: string; stat: boolean; json: boolean }
+
+export const command: CommandModule<object, Args> = {
+  command: 'diff <from> [to] [path]',
+  describe: 'Paths added, removed and changed between two points (default TO: now); unified diffs for text',
+  builder: (y) => y
+    .positional('from', { type: 'string', demandOption: true, describe: 'time, commit (c123) or label' })
+    .positional('to', { type: 'string', describe: 'time, commit or label; default now' })
+    .positional('path', { type: 'string', describe: 'limit to this file or directory' })
+    .option('store', storeOption)
+    .option('stat', { type: 'boolean', default: false, describe: 'only the list of paths' })
+    .option('json', { type: 'boolean', default: false }),
+  handler: (a) => run(async () => {
+    const t = await openTarget(a.store, false);
+    try {
+      const under = a.path === undefined ? undefined : insidePath(a.path, t);
+      const d = await t.ops.diff({ from: a.from, to: a.to, path: under });
+      if (a.json) { printJson(d); return; }
+      const mark = { added: 'A', removed: 'D', changed: 'M' } as Record<string, string>;
+      if (a.stat) {
+        for (const e of d.entries) process.stdout.write(`${mark[e.change]} ${e.path}${e.kind === 'dir' ? '/' : ''}\n`);
+        process.stdout.write(`${d.entries.length} paths differ between c${d.from.commit} and c${d.to.commit}\n`);
+        return;
+      }
+      for (const e of d.entries) {
+        if (e.kind !== 'file') { process.stdout.write(`${mark[e.change]} ${e.path}${e.kind === 'dir' ? '/' : ''}\n`); continue; }
+        const before = e.change === 'added' ? '' : await t.ops.readAt({ at: `c${d.from.commit}`, path: e.path });
+        const after = e.change === 'removed' ? '' : await t.ops.readAt({ at: `c${d.to.commit}`, path: e.path });
+        const A = Buffer.from(before ?? '', 'base64'), B = Buffer.from(after ?? '', 'base64');
+        if (before === null || after === null || !isText(A) || !isText(B)) {
+          process.stdout.write(`${mark[e.change]} ${e.path} (binary or large)\n`);
+          continue;
+        }
+        process.stdout.write(unifiedDiff(A.toString(), B.toString(),
+          e.change === 'added' ? '/dev/null' : `a${e.path}`, e.change === 'removed' ? '/dev/null' : `b${e.path}`));
+      }
+    } finally { t.close(); }
+  }),
+};

@@ -1,0 +1,33 @@
+import type { CommandModule } from 'yargs';
+import { run } from '../errors.js';
+import { openTarget, storeOption } from '../target.js';
+import { printJson } from '../store-arg.js';
+import { insidePath } from '../inside.js';
+
+interface Args { store?: string; path?: string; since?: string; until?: string; limit: number; json: boolean }
+
+export const command: CommandModule<object, Args> = {
+  command: 'log [path]',
+  describe: 'Commits with their time, paths changed and size change; for a file, its versions',
+  builder: (y) => y
+    .positional('path', { type: 'string', describe: 'a file (path inside the store, or a path on the mount)' })
+    .option('store', storeOption)
+    .option('since', { type: 'string', describe: 'only after this point (time, c123, label)' })
+    .option('until', { type: 'string', describe: 'only up to this point' })
+    .option('limit', { type: 'number', default: 50, describe: 'at most this many entries' })
+    .option('json', { type: 'boolean', default: false }),
+  handler: (a) => run(async () => {
+    const t = await openTarget(a.store ?? a.path, false);
+    try {
+      const lines = await t.ops.log({ path: a.path === undefined ? undefined : insidePath(a.path, t), since: a.since, until: a.until, limit: a.limit });
+      if (a.json) { printJson(lines); return; }
+      for (const l of lines) {
+        process.stdout.write(`c${l.commit}  ${l.time}  ${l.kind}${l.message ? `  ${l.message}` : ''}\n`);
+        for (const c of l.changes) {
+          const d = c.sizeDelta === 0 ? '' : ` (${c.sizeDelta > 0 ? '+' : ''}${c.sizeDelta} bytes)`;
+          process.stdout.write(`    ${c.change.padEnd(8)} ${c.path}${d}\n`);
+        }
+      }
+    } finally { t.close(); }
+  }),
+};

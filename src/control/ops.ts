@@ -1,0 +1,110 @@
+// StoreOps: the history commands' view of a store, whether the CLI holds it
+// itself (LocalOps, over an Engine) or a mount process holds it (RemoteOps,
+// over the control socket). Everything crossing the socket is plain JSON.
+import type { Engine } from '../engine/engine.js';
+import { isoOfNs } from '../engine/timespec.js';
+import { fail } from '../engine/errors.js';
+
+export interface CommitInfo { commit: number; time: string }
+export interface LabelInfo { name: string; commit: number; time: string }
+export interface LogLine {
+  commit: number; time: string; kind: string; message: string | null;
+  changes: { path: string; change: string; sizeDelta: number }[];
+}
+export interface DiffLine { path: string; change: string; kind: string }
+
+export interface StoreOps {
+  info(): Promise<{ store: string; head: CommitInfo; mounted: boolean }>;
+  snapshot(p: { message?: string; label?: string }): Promise<CommitInfo>;
+  labelSet(p: { name: string; at?: string; move?: boolean }): Promise<LabelInfo>;
+  labelDelete(p: { name: string }): Promise<void>;
+  labelList(): Promise<LabelInfo[]>;
+  log(p: { path?: string; since?: string; until?: string; limit?: number }): Promise<LogLine[]>;
+  diff(p: { from: string; to?: string; path?: string }): Promise<{ from: CommitInfo; to: CommitInfo; entries: DiffLine[] }>;
+  /** File content at a point, base64 (for unified diffs); null when absent. */
+  readAt(p: { at: string; path: string; maxBytes?: number }): Promise<string | null>;
+  restore(p: { path: string; at: string }): Promise<CommitInfo>;
+  rollback(p: { to: string; message?: string }): Promise<CommitInfo>;
+}
+
+const LABEL = /^[A-Za-z][A-Za-z0-9._-]*$/;
+
+/** Runs the operations on an engine this process holds. */
+export class LocalOps implements StoreOps {
+  constructor(readonly engine: Engine, readonly storePath: string, readonly mounted = false) {}
+
+  private commitInfo(id: number): CommitInfo {
+    const c = this.engine.store.meta.getCommit(id) ?? fail('ENOENT', `no commit ${id}`);
+    return { commit: id, time: isoOfNs(c.time_ns) };
+  }
+
+  private point(text: string | undefined): number {
+    return text === undefined ? this.engine.headCommit : this.engine.resolvePoint(text);
+  }
+
+  private ns(text: string | undefined): bigint | undefined {
+    if (text === undefined) return undefined;
+    const c = this.engine.store.meta.getCommit(this.point(text));
+    return c?.time_ns;
+  }
+
+  async info() { return { store: this.storePath, head: this.commitInfo(this.engine.headCommit), mounted: this.mounted }; }
+
+  async snapshot(p: { message?: string; label?: string }) {
+    if (p.label !== undefined) this.checkLabel(p.label, false);
+    const c = this.engine.snapshot(p.message ?? null, p.label);
+    this.engine.flush();
+    return this.commitInfo(c);
+  }
+
+  private checkLabel(name: string, move: boolean): void {
+    if (!LABEL.test(name) || name === 'now' || /^c\d+$/.test(name) || /^\d+[smhdw]$/.test(name)) {
+      fail('EINVAL', `${JSON.stringify(name)} is not a label name (letters, digits, . _ -, starting with a letter; not a time)`);
+    }
+    if (!move && this.engine.store.meta.getLabel(name) !== undefined) fail('EEXIST', `label ${name} exists (use --move)`);
+  }
+
+  async labelSet(p: { name: string; at?: string; move?: boolean }) {
+    this.checkLabel(p.name, !!p.move);
+    const c = this.point(p.at);
+    this.engine.label(p.name, c);
+    this.engine.flush();
+    return { name: p.name, ...this.commitInfo(c) };
+  }
+
+  async labelDelete(p: { name: string }) { this.engine.deleteLabel(p.name); this.engine.flush(); }
+
+  async labelList() {
+    return this.engine.labels().map((l) => ({ name: l.name, ...this.commitInfo(l.commit) }));
+  }
+
+  async log(p: { path?: string; since?: string; until?: string; limit?: number }) {
+    const entries = this.engine.history.log({ path: p.path, sinceNs: this.ns(p.since), untilNs: this.ns(p.until), limit: p.limit });
+    return entries.map((e) => ({ commit: e.commit, time: isoOfNs(e.timeNs), kind: e.kind, message: e.message, changes: e.changes }));
+  }
+
+  async diff(p: { from: string; to?: string; path?: string }) {
+    const from = this.point(p.from), to = this.point(p.to);
+    return { from: this.commitInfo(from), to: this.commitInfo(to), entries: this.engine.history.diff(from, to, p.path ?? '/') };
+  }
+
+  async readAt(p: { at: string; path: string; maxBytes?: number }) {
+    const v = this.engine.at(this.point(p.at));
+    if (!v.exists(p.path)) return null;
+    const st = v.stat(p.path);
+    if (st.size > (p.maxBytes ?? 1 << 20)) return null;
+    return v.readFile(p.path).toString('base64');
+  }
+
+  async restore(p: { path: string; at: string }) {
+    const c = this.engine.history.restore(p.path, this.point(p.at));
+    this.engine.flush();
+    return this.commitInfo(c);
+  }
+
+  async rollback(p: { to: string; message?: string }) {
+    const c = this.engine.history.rollback(this.point(p.to), p.message ?? `rollback to ${p.to}`);
+    this.engine.flush();
+    return this.commitInfo(c);
+  }
+}

@@ -1,0 +1,106 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { tmpDir } from '../helpers.js';
+import { openStore } from '../../src/index.js';
+
+const CLI = path.resolve('dist/cli/main.js');
+
+function mikofs(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } }, (e, out, err) => {
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out, err });
+    });
+  });
+}
+const json = async (args: string[]) => {
+  const r = await mikofs([...args, '--json']);
+  expect(r.err).toBe('');
+  expect(r.code).toBe(0);
+  return JSON.parse(r.out);
+};
+
+describe('history commands on a store file', () => {
+  let store: string;
+  let c1: number;
+  beforeAll(async () => {
+    store = path.join(tmpDir(), 'h.mikofs');
+    const e = await openStore(store);
+    e.mkdir('/etc');
+    e.writeFile('/etc/config.json', '{"v":1}\n');
+    c1 = e.headCommit;
+    e.writeFile('/etc/config.json', '{"v":2}\n');
+    e.writeFile('/etc/other', 'x');
+    e.close();
+  });
+
+  it('snapshot and label record points; labels list, move and delete', async () => {
+    const s = await json(['snapshot', '--store', store, '--label', 'beta', '-m', 'release']);
+    expect(s.label).toBe('beta');
+    expect(typeof s.commit).toBe('number');
+    const l = await json(['label', 'production', '--store', store, '--at', `c${c1}`]);
+    expect(l).toMatchObject({ name: 'production', commit: c1 });
+    const dup = await mikofs(['label', 'production', '--store', store]);
+    expect(dup.code).toBe(1);
+    expect(dup.err).toMatch(/^mikofs: EEXIST: label production exists \(use --move\)\n$/);
+    await json(['label', 'production', '--move', '--store', store]);
+    const list = await json(['label', '--list', '--store', store]);
+    expect(list.map((x: { name: string }) => x.name)).toEqual(['beta', 'production']);
+    await json(['label', 'beta', '--delete', '--store', store]);
+    expect((await json(['label', '--list', '--store', store])).map((x: { name: string }) => x.name)).toEqual(['production']);
+    const bad = await mikofs(['label', '10m', '--store', store]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/not a label name/);
+  });
+
+  it('log lists commits and a file\'s versions', async () => {
+    const all = await json(['log', '--store', store, '--limit', '5']);
+    expect(all.length).toBe(5);
+    expect(all[0]).toHaveProperty('time');
+    const file = await json(['log', '/etc/config.json', '--store', store]);
+    expect(file.map((x: { changes: { sizeDelta: number }[] }) => x.changes[0].sizeDelta)).toEqual([0, 8]);
+    const text = await mikofs(['log', '/etc/config.json', '--store', store]);
+    expect(text.out).toMatch(/c\d+ {2}\d{4}-\d\d-\d\dT.*write/);
+  });
+
+  it('diff gives paths and unified diffs', async () => {
+    const d = await json(['diff', `c${c1}`, 'now', '--store', store]);
+    expect(d.entries).toEqual([
+      { path: '/etc/config.json', change: 'changed', kind: 'file' },
+      { path: '/etc/other', change: 'added', kind: 'file' },
+    ]);
+    const text = await mikofs(['diff', `c${c1}`, '--store', store]);
+    expect(text.out).toContain('--- a/etc/config.json\n+++ b/etc/config.json\n@@ -1,1 +1,1 @@\n-{"v":1}\n+{"v":2}\n');
+    const stat = await mikofs(['diff', `c${c1}`, '--stat', '--store', store]);
+    expect(stat.out).toContain('M /etc/config.json\nA /etc/other\n');
+  });
+
+  it('restore and rollback make new commits', async () => {
+    const r = await json(['restore', '/etc/config.json', '--at', `c${c1}`, '--store', store]);
+    expect(r.path).toBe('/etc/config.json');
+    let e = await openStore(store, { readonly: true });
+    expect(e.readFile('/etc/config.json').toString()).toBe('{"v":1}\n');
+    e.close();
+    await json(['rollback', '--to', `c${c1}`, '--store', store]);
+    e = await openStore(store, { readonly: true });
+    expect(e.exists('/etc/other')).toBe(false);
+    expect(e.history.diff(c1, e.headCommit)).toEqual([]);
+    e.close();
+  });
+
+  it('bad input gets one line and a non-zero exit, never a stack trace', async () => {
+    for (const args of [
+      ['rollback', '--store', store, '--to', 'not-a-time'],
+      ['diff', 'yesterday-ish', '--store', store],
+      ['log', '--store', '/nonexistent/x.mikofs'],
+      ['restore', '/nope', '--at', 'now', '--store', store],
+      ['rollback', '--store', store],
+      ['frobnicate'],
+    ]) {
+      const r = await mikofs(args);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.err, args.join(' ')).toMatch(/^mikofs: /);
+      expect(r.err, args.join(' ')).not.toMatch(/\n\s+at /);
+    }
+  });
+});
