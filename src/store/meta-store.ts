@@ -109,6 +109,8 @@ export class MetaStore {
       dropSessionChunks: p('DELETE FROM session_chunks WHERE branch_id = ?'),
       commitsDesc: p(`SELECT id, branch_id, time_ns, kind, message FROM commits
         WHERE branch_id = ? AND time_ns >= ? AND time_ns <= ? ORDER BY id DESC LIMIT ?`).safeIntegers(true),
+      recentOfKind: p(`SELECT id, branch_id, time_ns, kind, message FROM commits WHERE branch_id = ? AND kind = ?
+        ORDER BY id DESC LIMIT ?`).safeIntegers(true),
       inodesSince: p(`SELECT ino, size FROM inodes WHERE branch_id = ? AND since = ?`),
       inodesBetween: p(`SELECT DISTINCT ino FROM inodes WHERE branch_id = ? AND since > ? AND since <= ?`).pluck(),
       namesOfIno: p(`SELECT parent, name FROM dentries WHERE branch_id = ? AND ino = ? AND since <= ? AND until > ?`),
@@ -173,6 +175,9 @@ export class MetaStore {
   }
   inodesCreatedAt(branch: number, c: number): { ino: number; size: number }[] {
     return this.s.inodesSince.all(branch, c) as { ino: number; size: number }[];
+  }
+  recentCommitsOfKind(branch: number, kind: string, limit: number): CommitRow[] {
+    return (this.s.recentOfKind.all(branch, kind, limit) as unknown[]).map((r) => this.commitOut(r)!);
   }
   /** Inodes with a version begun in the commit interval (lo, hi]. */
   inodesChangedBetween(branch: number, lo: number, hi: number): number[] {

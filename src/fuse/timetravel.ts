@@ -1,0 +1,190 @@
+// The read-only history trees of the mount:
+//
+//   /.versions/                 days with changes, recent snapshots, labels (bounded)
+//   /.versions/<time>/...       the whole tree as it was then (time syntax: src/engine/timespec.ts)
+//   /@<label>/...               the tree at a label
+//   <name>@<time|label>[/...]   that entry as of then, on any path component
+//   <name>@history/             every distinct version of a file, named by commit time
+//
+// None of these is listed by readdir of its parent (as ZFS hides .zfs), so
+// git, find, du, rsync and indexers never descend into history. A component
+// is read as name@point only when no real entry has that exact name and the
+// point parses (time, c<commit>, label or "history"): node_modules/@types
+// and pkg@1.2.3 stay ordinary names.
+//
+// Inode numbers: live inodes count up from 1 and stay below 2^31. A
+// historical inode n is shown as 0x80000000 | n, a history directory of
+// inode n as 0xC0000000 | n, /.versions as 0xFFFFFFF0: stable, and never
+// equal to a live number.
+import type { Engine, ReadView } from '../engine/engine.js';
+import type { FileVersion } from '../engine/history.js';
+import { fail } from '../engine/errors.js';
+import { isoOfNs } from '../engine/timespec.js';
+import { S_IFDIR, S_IFREG, isDir, type Stat, type DirEntry } from '../engine/types.js';
+
+export const VERSIONS = '.versions';
+const HIST_INO = 0x80000000;
+const HISTDIR_INO = 0xc0000000;
+const VROOT_INO = 0xfffffff0;
+const LOW = 0x3fffffff;
+/** Virtual handles live above every engine handle number. */
+const FH_BASE = 0x40000000;
+
+export type VRoute =
+  | { kind: 'vroot' }
+  | { kind: 'tree'; commit: number; view: ReadView; path: string }
+  | { kind: 'history'; file: string; versions: FileVersion[] }
+  | { kind: 'version'; file: string; version: FileVersion; view: ReadView };
+
+const histIno = (ino: number) => (HIST_INO | (ino & LOW)) >>> 0;
+
+export class TimeTravel {
+  private views = new Map<number, ReadView>();
+  private handles = new Map<number, { view: ReadView; path: string }>();
+  private nextFh = FH_BASE;
+
+  constructor(private readonly engine: Engine) {}
+
+  /** The view at a commit; views are immutable, so a few are kept. */
+  private view(commit: number): ReadView {
+    let v = this.views.get(commit);
+    if (!v) {
+      v = this.engine.at(commit);
+      if (this.views.size >= 16) this.views.delete(this.views.keys().next().value as number);
+      this.views.set(commit, v);
+    }
+    return v;
+  }
+
+  private point(spec: string): number | undefined {
+    if (!spec) return undefined;
+    try { return this.engine.resolvePoint(spec); } catch { return undefined; }
+  }
+
+  private liveExists(parts: string[]): boolean {
+    try { this.engine.stat('/' + parts.join('/')); return true; } catch { return false; }
+  }
+
+  /** The virtual route of a path, or undefined when the path is live. */
+  route(p: string): VRoute | undefined {
+    if (p.indexOf('@') < 0 && !p.startsWith('/' + VERSIONS)) return undefined;
+    const parts = p.split('/').filter((s) => s.length > 0);
+    if (parts[0] === VERSIONS) {
+      if (parts.length === 1) return { kind: 'vroot' };
+      const c = this.point(parts[1]) ?? fail('ENOENT');
+      return { kind: 'tree', commit: c, view: this.view(c), path: '/' + parts.slice(2).join('/') };
+    }
+    for (let i = 0; i < parts.length; i++) {
+      const comp = parts[i];
+      const at = comp.lastIndexOf('@');
+      if (at < 0) continue;
+      const name = comp.slice(0, at), spec = comp.slice(at + 1);
+      if (name === '' && i > 0) continue;
+      if (this.liveExists(parts.slice(0, i + 1))) continue;
+      if (spec === 'history' && name !== '') {
+        const file = '/' + [...parts.slice(0, i), name].join('/');
+        let versions: FileVersion[];
+        try { versions = this.engine.history.fileVersions(file); } catch { return undefined; }
+        if (i === parts.length - 1) return { kind: 'history', file, versions };
+        if (i !== parts.length - 2) fail('ENOTDIR');
+        const v = versions.find((x) => isoOfNs(x.timeNs) === parts[i + 1]) ?? fail('ENOENT');
+        return { kind: 'version', file, version: v, view: this.view(v.commit) };
+      }
+      const c = this.point(spec);
+      if (c === undefined) continue;
+      const rest = name === '' ? parts.slice(1) : [...parts.slice(0, i), name, ...parts.slice(i + 1)];
+      return { kind: 'tree', commit: c, view: this.view(c), path: '/' + rest.join('/') };
+    }
+    return undefined;
+  }
+
+  stat(r: VRoute): Stat {
+    switch (r.kind) {
+      case 'vroot': {
+        const root = this.engine.stat('/');
+        return { ...root, ino: VROOT_INO, mode: S_IFDIR | 0o555, nlink: 2, size: 0 };
+      }
+      case 'tree': {
+        const s = r.view.stat(r.path);
+        return { ...s, ino: histIno(s.ino) };
+      }
+      case 'history': {
+        const last = r.versions[r.versions.length - 1];
+        const base = last ? last.stat : this.engine.stat(r.file);
+        return { ...base, ino: (HISTDIR_INO | (base.ino & LOW)) >>> 0, mode: S_IFDIR | 0o555, nlink: 2, size: r.versions.length, blocks: 0 };
+      }
+      case 'version':
+        return { ...r.version.stat, ino: histIno(r.version.stat.ino), mode: S_IFREG | (r.version.stat.mode & 0o7777), nlink: 1 };
+    }
+  }
+
+  readdir(r: VRoute): DirEntry[] {
+    switch (r.kind) {
+      case 'vroot': return this.listVersionsRoot();
+      case 'tree': return r.view.readdir(r.path).map((e) => ({ ...e, ino: histIno(e.ino) }));
+      case 'history': return r.versions.map((v) => ({ name: isoOfNs(v.timeNs), ino: histIno(v.ino), mode: S_IFREG }));
+      case 'version': fail('ENOTDIR');
+    }
+  }
+
+  /** Bounded: recent days with changes, the latest snapshots, every label. */
+  private listVersionsRoot(): DirEntry[] {
+    const out: DirEntry[] = [];
+    const seen = new Set<string>();
+    const add = (name: string) => { if (!seen.has(name)) { seen.add(name); out.push({ name, ino: VROOT_INO - 1 - out.length, mode: S_IFDIR }); } };
+    const meta = this.engine.store.meta;
+    const day = new Date();
+    day.setHours(0, 0, 0, 0);
+    for (let d = 0; d < 7; d++) {
+      const start = new Date(day.getTime() - d * 86400000);
+      const end = BigInt(start.getTime() + 86400000) * 1000000n - 1n;
+      const c = meta.commitAtTime(this.engine.branchId, end);
+      if (c === undefined) break;
+      const t = meta.getCommit(c)!.time_ns;
+      if (t >= BigInt(start.getTime()) * 1000000n) {
+        add(`${start.getFullYear()}-${String(start.getMonth() + 1).padStart(2, '0')}-${String(start.getDate()).padStart(2, '0')}`);
+      }
+    }
+    for (const s of meta.recentCommitsOfKind(this.engine.branchId, 'snapshot', 20)) add(isoOfNs(s.time_ns));
+    for (const l of this.engine.labels()) add(l.name);
+    return out;
+  }
+
+  readlink(r: VRoute): string {
+    if (r.kind !== 'tree') fail('EINVAL');
+    return r.view.readlink(r.path);
+  }
+
+  open(r: VRoute, flags: number): number {
+    if ((flags & 3) !== 0 || (flags & 0o1000)) fail('EROFS');
+    let view: ReadView, path: string;
+    if (r.kind === 'tree') { view = r.view; path = r.path; }
+    else if (r.kind === 'version') { view = r.view; path = r.file; }
+    else fail('EISDIR');
+    if (isDir(view.stat(path).mode)) fail('EISDIR');
+    const fh = this.nextFh++;
+    this.handles.set(fh, { view, path });
+    return fh;
+  }
+
+  owns(fh: number): boolean { return fh >= FH_BASE && this.handles.has(fh); }
+
+  read(fh: number, len: number, pos: number): Buffer {
+    const h = this.handles.get(fh) ?? fail('EBADF');
+    return h.view.read(h.path, pos, len);
+  }
+
+  release(fh: number): void { this.handles.delete(fh); }
+
+  getxattr(r: VRoute, name: string): Buffer {
+    if (r.kind === 'tree') return r.view.getxattr(r.path, name);
+    if (r.kind === 'version') return r.view.getxattr(r.file, name);
+    fail('ENODATA');
+  }
+
+  listxattr(r: VRoute): string[] {
+    if (r.kind === 'tree') return r.view.listxattr(r.path);
+    if (r.kind === 'version') return r.view.listxattr(r.file);
+    return [];
+  }
+}
