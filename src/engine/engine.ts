@@ -89,16 +89,26 @@ export class Engine implements SessionHost {
   // --- SessionHost ------------------------------------------------------------
   headTree(): Tree { return this.head; }
   loadChunk(hash: Buffer): Buffer { return this.store.chunks.get(hash); }
-  stage(s: WriteSession, idx: number, data: Buffer): Buffer {
+  stage(s: WriteSession, idx: number, data: Buffer): void {
+    this.store.hasher.submit(data, { session: s, idx, engine: this });
+  }
+
+  settle(s: WriteSession): void {
+    if (s.pending.size) this.store.hasher.drain();
+  }
+
+  /** A staged chunk's hash is known: store it under the session's branch. */
+  stored(s: WriteSession, idx: number, hash: Buffer, data: Buffer): void {
+    if (!s.pending.delete(idx)) return; // the session moved on (reset or truncated)
     const st = this.store;
     st.begin();
     if (s.branchId === null) {
       s.branchId = st.meta.insertBranch(`session-${process.pid}-${s.ino}-${this.nextFd++}-${Date.now()}`, 'session',
         this.branchId, st.headCommit, st.now(), process.pid);
     }
-    const hash = st.chunks.put(data);
+    st.chunks.putHashed(hash, data);
     st.meta.putSessionChunk(s.branchId, idx, hash);
-    return hash;
+    s.staged.set(idx, hash);
   }
 
   // --- helpers ------------------------------------------------------------------
@@ -593,7 +603,10 @@ export class Engine implements SessionHost {
       }
       const now = this.store.now();
       const mtime = s.mtime ?? now;
-      this.putInode(c, { ...cur, size: finalSize, mtime, ctime: mtime > now ? mtime : now, inline });
+      // The change happened at the last write (as fstat showed the writer),
+      // not when it is committed; ctime never goes back.
+      const ctime = mtime > cur.ctime ? mtime : cur.ctime;
+      this.putInode(c, { ...cur, size: finalSize, mtime, ctime, inline });
       if (s.branchId !== null) meta.dropSession(s.branchId);
     });
     s.branchId = null;

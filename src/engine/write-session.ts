@@ -65,8 +65,12 @@ export class DirtyChunk {
 export interface SessionHost {
   readonly chunkSize: number;
   headTree(): Tree;
-  /** Stores a full chunk for this session (creating its branch row) and returns its address. */
-  stage(session: WriteSession, idx: number, data: Buffer): Buffer;
+  /** Stages a full chunk for this session: hashed on the hash worker, then
+   * stored (creating the session's branch row) and entered in `staged`. The
+   * chunk's memory is handed over. Until then its idx is in `pending`. */
+  stage(session: WriteSession, idx: number, data: Buffer): void;
+  /** Blocks until every chunk this session staged is stored. */
+  settle(session: WriteSession): void;
   loadChunk(hash: Buffer): Buffer;
 }
 
@@ -78,6 +82,8 @@ export class WriteSession {
   branchId: number | null = null;
   dirty = new Map<number, DirtyChunk>();
   staged = new Map<number, Buffer>();
+  /** Chunk indexes handed to the hash worker and not yet stored. */
+  pending = new Set<number>();
   /** Lowest size set by truncate since the last commit (null: none). */
   truncatedTo: number | null = null;
   size: number;
@@ -115,6 +121,7 @@ export class WriteSession {
       const inChunk = at - idx * cs;
       const n = Math.min(cs - inChunk, data.length - off);
       let d = this.dirty.get(idx);
+      if (!d && this.pending.has(idx)) this.host.settle(this);
       if (!d) {
         const st = this.staged.get(idx);
         d = new DirtyChunk(st ? this.baseChunk(idx) : Buffer.alloc(inChunk === 0 && n === cs ? cs : 0), cs);
@@ -137,12 +144,15 @@ export class WriteSession {
   private stageDirty(idx: number, d: DirtyChunk): void {
     this.partialBytes -= d.bytes;
     this.dirty.delete(idx);
-    this.staged.set(idx, this.host.stage(this, idx, d.buf));
+    this.staged.delete(idx);
+    this.pending.add(idx);
+    this.host.stage(this, idx, d.buf);
   }
 
   /** Completes partial chunks from the committed content and stages them:
    * bounded memory for random writes, at the cost of byte-level merging. */
   private stagePartials(): void {
+    this.host.settle(this);
     for (const [idx, d] of this.dirty) {
       const base = this.baseChunk(idx);
       d.overlay(base);
@@ -153,6 +163,7 @@ export class WriteSession {
   }
 
   truncate(size: number, now: bigint): void {
+    this.host.settle(this);
     const cs = this.host.chunkSize;
     if (size < this.size) {
       this.truncatedTo = this.truncatedTo === null ? size : Math.min(this.truncatedTo, size);
@@ -189,6 +200,7 @@ export class WriteSession {
 
   /** Reads through the session: committed content with this session's writes on top. */
   read(pos: number, len: number): Buffer {
+    this.host.settle(this);
     const end = Math.min(this.size, pos + len);
     if (end <= pos) return Buffer.alloc(0);
     const cs = this.host.chunkSize;
@@ -211,6 +223,7 @@ export class WriteSession {
 
   /** The final content plan for merging onto the committed inode `cur`. */
   plan(cur: InodeRow): MergePlan {
+    this.host.settle(this);
     const cs = this.host.chunkSize;
     const curSize = this.truncatedTo === null ? cur.size : Math.min(cur.size, this.truncatedTo);
     const finalSize = this.truncatedTo === null ? Math.max(cur.size, this.size) : this.size;
@@ -245,6 +258,7 @@ export class WriteSession {
   /** After a commit the session continues from the merged state. */
   reset(committedSize: number): void {
     this.dirty.clear();
+    this.pending.clear();
     this.staged.clear();
     this.truncatedTo = null;
     this.partialBytes = 0;

@@ -18,7 +18,10 @@ const Database = require(workerData.sqlite);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
 let stopped = false;
-parentPort.on('message', (m) => { if (m === 'stop') { stopped = true; db.close(); parentPort.close(); } });
+parentPort.on('message', (m) => {
+  if (m === 'stop') { stopped = true; db.close(); parentPort.close(); }
+  else if (m === 'now') { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy: the next tick */ } }
+});
 function tick() {
   if (stopped) return;
   try {
@@ -36,11 +39,15 @@ export class Checkpointer {
   constructor(file: string, thresholdBytes = 32 << 20, intervalMs = 50) {
     this.worker = new Worker(WORKER, {
       eval: true,
+      execArgv: [], // see hasher.ts: never inherit --input-type and the like
       workerData: { file, sqlite: require.resolve('better-sqlite3'), thresholdBytes, intervalMs },
     });
     this.worker.unref();
     this.worker.on('error', () => { this.worker = null; });
   }
+
+  /** A PASSIVE checkpoint now, whatever the WAL size (never blocks the writer). */
+  now(): void { this.worker?.postMessage('now'); }
 
   stop(): void {
     if (!this.worker) return;

@@ -3,10 +3,34 @@
 import type { Db } from './database.js';
 import { blake3 } from './hash.js';
 import type Database from 'better-sqlite3';
+import { unpack, applyDelta, CODEC_MASK, DELTA } from './codec.js';
 
+/** A chunk that cannot be read back exactly as written: missing, not
+ * decodable, or decoding to bytes whose BLAKE3 is not its address. Carries
+ * code EIO (errno 5): the FUSE adapter answers EIO, never wrong bytes. */
 export class ChunkCorruptError extends Error {
-  constructor(readonly hash: Buffer) { super(`chunk ${hash.toString('hex')} does not match its address`); }
+  readonly code = 'EIO';
+  readonly errno = 5;
+  constructor(readonly hash: Buffer, why = 'does not match its address') {
+    super(`chunk ${hash.toString('hex')} ${why}`);
+  }
 }
+
+/** Where corruption is reported (once per chunk per process). */
+let corruptionLog: (msg: string) => void = (msg) => process.stderr.write(`mikofs: ${msg}\n`);
+const reported = new Set<string>();
+export function setCorruptionLogger(fn: (msg: string) => void): void { corruptionLog = fn; }
+function report(e: ChunkCorruptError): ChunkCorruptError {
+  const key = e.hash.toString('hex');
+  if (!reported.has(key)) {
+    reported.add(key);
+    try { corruptionLog(`EIO: ${e.message}`); } catch { /* logging must not mask the error */ }
+  }
+  return e;
+}
+
+/** How a chunk is stored (for maintenance and statistics). */
+export interface ChunkRow { id: number; size: number; encoding: number; base: Buffer | null; seq: number | null; stored: number }
 
 /** Small LRU of decoded chunks keyed by hex address: sequential reads of a
  * chunk arrive as many 128 KiB FUSE reads and must not refetch the blob.
@@ -20,6 +44,7 @@ class ChunkCache {
     if (v) { this.map.delete(key); this.map.set(key, v); }
     return v;
   }
+  clear(): void { this.map.clear(); this.bytes = 0; }
   set(key: string, v: Buffer): void {
     if (this.map.has(key)) return;
     this.map.set(key, v);
@@ -40,7 +65,7 @@ export class ChunkStore {
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare('INSERT OR IGNORE INTO chunks (hash, size, encoding, data) VALUES (?, ?, 0, ?)');
-    this.select = db.prepare('SELECT encoding, data FROM chunks WHERE hash = ?');
+    this.select = db.prepare('SELECT size, encoding, base, data FROM chunks WHERE hash = ?');
     this.exists = db.prepare('SELECT 1 FROM chunks WHERE hash = ?').pluck();
   }
 
@@ -53,20 +78,63 @@ export class ChunkStore {
     return hash;
   }
 
+  /** Stores data under an address computed elsewhere (the hash worker). */
+  putHashed(hash: Buffer, data: Buffer): void {
+    this.insert.run(hash, data.length, data);
+  }
+
   has(hash: Buffer): boolean {
     return this.exists.get(hash) !== undefined;
   }
 
-  /** Returns the chunk's bytes, verified against the address on first load. */
+  /** Returns the chunk's bytes, decoded (decompressed, its delta applied to
+   * its base, recursively) and verified against the address on first load. */
   get(hash: Buffer): Buffer {
     const key = hash.toString('hex');
     const hit = this.cache.get(key);
     if (hit) return hit;
-    const row = this.select.get(hash) as { encoding: number; data: Buffer } | undefined;
-    if (!row) throw new ChunkCorruptError(hash);
-    const data = row.data;
-    if (!blake3(data).equals(hash)) throw new ChunkCorruptError(hash);
+    const row = this.select.get(hash) as { size: number; encoding: number; base: Buffer | null; data: Buffer } | undefined;
+    if (!row) throw report(new ChunkCorruptError(hash, 'is missing'));
+    let data: Buffer;
+    try {
+      const payload = unpack(row.encoding & CODEC_MASK, row.data);
+      if (row.encoding & DELTA) {
+        if (!row.base) throw new Error('delta without a base');
+        data = applyDelta(payload, this.get(row.base), row.size);
+      } else {
+        data = payload;
+      }
+    } catch (e) {
+      if (e instanceof ChunkCorruptError) throw e;
+      throw report(new ChunkCorruptError(hash, `cannot be decoded (${(e as Error).message})`));
+    }
+    if (data.length !== row.size || !blake3(data).equals(hash)) throw report(new ChunkCorruptError(hash));
     this.cache.set(key, data);
     return data;
   }
+
+  /** How a chunk is stored, without its bytes. */
+  row(hash: Buffer): ChunkRow | undefined {
+    this.rowStmt ??= this.db.prepare('SELECT id, size, encoding, base, seq, length(data) AS stored FROM chunks WHERE hash = ?');
+    return this.rowStmt.get(hash) as ChunkRow | undefined;
+  }
+  private rowStmt: Database.Statement | undefined;
+
+  /** Replaces how a chunk is stored (same bytes, other encoding). The caller
+   * has verified that the new form decodes to the chunk's bytes. */
+  rewrite(hash: Buffer, encoding: number, base: Buffer | null, seq: number | null, data: Buffer): void {
+    this.rewriteStmt ??= this.db.prepare('UPDATE chunks SET encoding = ?, base = ?, seq = ?, data = ? WHERE hash = ?');
+    this.rewriteStmt.run(encoding, base, seq, data, hash);
+  }
+  private rewriteStmt: Database.Statement | undefined;
+
+  /** Records a chunk's lineage position without changing its bytes. */
+  setSeq(hash: Buffer, seq: number | null): void {
+    this.seqStmt ??= this.db.prepare('UPDATE chunks SET seq = ? WHERE hash = ?');
+    this.seqStmt.run(seq, hash);
+  }
+  private seqStmt: Database.Statement | undefined;
+
+  /** Drops decoded chunks from the cache (tests: force a read from disk). */
+  clearCache(): void { this.cache.clear(); }
 }

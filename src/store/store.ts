@@ -8,7 +8,9 @@ import { openDatabase, MEMORY, StoreLockedError, type Db } from './database.js';
 import { ChunkStore } from './chunk-store.js';
 import { MetaStore } from './meta-store.js';
 import { initHash } from './hash.js';
+import { initCodec } from './codec.js';
 import { Checkpointer } from './checkpointer.js';
+import { ParallelHasher } from './hasher.js';
 
 export { MEMORY, StoreLockedError };
 
@@ -27,6 +29,16 @@ export interface StoreOptions {
   groupCommitMs?: number;
   /** Who holds the store open for writing, shown to a refused second writer. */
   holder?: string;
+  /** Wall clock in nanoseconds since the epoch (default: the system clock).
+   * Tests and benchmarks inject one to drive time-based history policies. */
+  clock?: () => bigint;
+}
+
+/** What the engine attaches to a chunk it sends to the hasher. */
+export interface StageCtx {
+  engine: { stored(session: unknown, idx: number, hash: Buffer, data: Buffer): void };
+  session: unknown;
+  idx: number;
 }
 
 export interface WriterInfo { pid: number; host: string; holder: string; since: string }
@@ -52,11 +64,20 @@ export class Store {
   private closed = false;
   private mainBranch = 1;
   private checkpointer: Checkpointer | null = null;
+  private readonly clock: (() => bigint) | null;
+  /** Hashes full chunks of write sessions on another thread; each result is
+   * handed to the engine object that submitted it. */
+  private hasherInstance: ParallelHasher<StageCtx> | null = null;
+  get hasher(): ParallelHasher<StageCtx> {
+    this.hasherInstance ??= new ParallelHasher<StageCtx>((hash, data, c) => c.engine.stored(c.session, c.idx, hash, data));
+    return this.hasherInstance;
+  }
 
   private constructor(readonly file: string, opts: StoreOptions) {
     this.memory = file === MEMORY;
     this.readonly = !!opts.readonly;
     this.groupCommitMs = opts.groupCommitMs ?? 5;
+    this.clock = opts.clock ?? null;
     this.db = openDatabase(file, { readonly: this.readonly });
     try {
       this.meta = new MetaStore(this.db);
@@ -82,7 +103,10 @@ export class Store {
 
   static async open(file: string, opts: StoreOptions = {}): Promise<Store> {
     await initHash();
-    return new Store(file, opts);
+    await initCodec();
+    const s = new Store(file, opts);
+    if (!s.readonly) await s.hasher.ready();
+    return s;
   }
 
   get main(): number { return this.mainBranch; }
@@ -118,7 +142,7 @@ export class Store {
   private initialize(): void {
     if (this.readonly) throw new Error('store is not initialized');
     this.db.transaction(() => {
-      const now = BigInt(Date.now()) * 1000000n;
+      const now = this.clock ? this.clock() : BigInt(Date.now()) * 1000000n;
       this.meta.setMeta('chunk_size', DEFAULT_CHUNK_SIZE);
       this.meta.setMeta('created', new Date().toISOString());
       const main = this.meta.insertBranch('main', 'main', null, null, now, null);
@@ -144,12 +168,13 @@ export class Store {
 
   /** Wall-clock nanoseconds for file times. */
   now(): bigint {
+    if (this.clock) return this.clock();
     return BigInt(Date.now()) * 1000000n + (process.hrtime.bigint() % 1000000n);
   }
 
   /** Commit time: wall clock, but never earlier than the previous commit. */
   private commitTime(): bigint {
-    let t = BigInt(Date.now()) * 1000000n;
+    let t = this.clock ? this.clock() : BigInt(Date.now()) * 1000000n;
     if (t <= this.lastTimeNs) t = this.lastTimeNs + 1n;
     this.lastTimeNs = t;
     return t;
@@ -185,7 +210,9 @@ export class Store {
 
   /** Commits and makes everything committed so far durable on disk. */
   sync(): void {
-    if (this.memory) { this.flush(); return; }
+    // The synchronous level cannot change inside the open group transaction.
+    this.flush();
+    if (this.memory) return;
     this.db.pragma('synchronous = FULL');
     try {
       this.begin();
@@ -214,9 +241,14 @@ export class Store {
 
   prepare(sql: string): Database.Statement { return this.db.prepare(sql); }
 
+  /** Asks the background checkpointer to copy the WAL into the database
+   * file now (after garbage collection, so the file shrinks). */
+  requestCheckpoint(): void { this.checkpointer?.now(); }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.hasherInstance?.close();
     this.checkpointer?.stop();
     if (!this.readonly) {
       this.flush();
