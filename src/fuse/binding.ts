@@ -59,7 +59,7 @@ export interface FuseOps {
   release(path: string, fh: number, cb: Cb): void;
   create(path: string, mode: number, cb: (err: number, fh?: number, openFlags?: OpenReply) => void): void;
   unlink(path: string, cb: Cb): void;
-  rename(src: string, dest: string, cb: Cb, flags?: number): void;
+  rename(src: string, dest: string, cb: Cb | number, flags?: number | Cb): void;
   link(src: string, dest: string, cb: Cb): void;
   symlink(target: string, path: string, cb: Cb): void;
   mkdir(path: string, mode: number, cb: Cb): void;

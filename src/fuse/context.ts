@@ -2,6 +2,7 @@
 // calling process's uid/gid, which only the native binding knows (libfuse's
 // fuse_get_context). The patched binding exposes it synchronously during a
 // handler; without it every new node belongs to the mounting user.
+import fs from 'node:fs';
 import type { Cred } from '../engine/types.js';
 import { capabilities, getCallerContext } from './binding.js';
 
@@ -16,4 +17,31 @@ export function callerCred(): Cred {
   if (!hasCallerContext) return processCred;
   const c = getCallerContext();
   return c ? { uid: c.uid, gid: c.gid } : processCred;
+}
+
+/** The calling process (thread group id), or 0 when unknown. The kernel
+ * sends the calling *thread*'s id; threads of one process share their open
+ * files, so they are one caller here. */
+export function callerProcess(): number {
+  const tid = hasCallerContext ? getCallerContext()?.pid ?? 0 : 0;
+  if (tid <= 0) return 0;
+  try {
+    const m = /\nTgid:\s*(\d+)/.exec(fs.readFileSync(`/proc/${tid}/status`, 'utf8'));
+    return m ? Number(m[1]) : tid;
+  } catch {
+    return tid;
+  }
+}
+
+/** Whether the caller is a member of group gid (primary or supplementary). */
+export function callerInGroup(cred: Cred, gid: number): boolean {
+  if (cred.gid === gid) return true;
+  const tid = hasCallerContext ? getCallerContext()?.pid ?? 0 : 0;
+  if (tid <= 0) return false;
+  try {
+    const m = /\nGroups:([^\n]*)/.exec(fs.readFileSync(`/proc/${tid}/status`, 'utf8'));
+    return m ? m[1].split(/\s+/).filter(Boolean).map(Number).includes(gid) : false;
+  } catch {
+    return false;
+  }
 }

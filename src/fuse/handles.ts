@@ -1,10 +1,18 @@
-// Open handles as the adapter sees them, and what each open asks of the
-// kernel page cache.
+// Open files as the adapter sees them: FUSE handles, the engine handles
+// behind them, and what each open asks of the kernel page cache.
 //
-// Isolation: a reader sees the content committed when it opened, a writer's
-// bytes stay private until it closes (the engine does both: readers are
-// pinned to a commit, writers own a WriteSession). The kernel page cache is
-// shared by all handles of a kernel inode, so at the kernel level:
+// Writers of one file share one engine handle (one WriteSession). Among
+// themselves they then behave as on any POSIX filesystem: each sees the
+// others' writes at once, O_APPEND appends after what any of them wrote, and
+// the last write (not the last close) wins where they overlap. Separate
+// sessions would each append at their own idea of the end of file and lose
+// data (`a >> log & b >> log`). Readers are isolated from all of them: a
+// reader sees the content committed when it opened; the shared session is
+// committed when any writer closes a descriptor (flush) or fsyncs, and
+// released with the last writer.
+//
+// Page cache. The kernel page cache is shared by all handles of a kernel
+// inode, so at the kernel level:
 //  - a writer's bytes must never enter it: writers are opened direct_io;
 //  - a reader may keep what the kernel cached (keep_cache) only if those
 //    pages are of the version it is pinned to, and must not add pages of
@@ -14,37 +22,69 @@
 // links are two kernel inodes, each with its own cache), so what the kernel
 // caches is tracked per (ino, path). Losing track (rename, eviction) is safe:
 // an unknown entry means "invalidate on the next open".
-//
-// The upstream binding cannot pass FOPEN_DIRECT_IO / FOPEN_KEEP_CACHE per
-// open (capabilities.openFlags), so until it can, mount.ts mounts with the
-// global `direct_io` option: no page cache for file data at all, which is
-// trivially isolated. The policy below is what open/create answer and what
-// takes over as soon as the binding honours it.
+// The binding cannot pass FOPEN_DIRECT_IO / FOPEN_KEEP_CACHE per open yet
+// (capabilities.openFlags), so until it can, mount.ts mounts with the global
+// `direct_io` option: no page cache for file data at all, trivially
+// isolated. The replies computed here take over once the binding honours them.
 import type { OpenReply } from './binding.js';
 
+export interface Handle {
+  /** The engine handle (shared by all writers of the file). */
+  efh: number;
+  ino: number;
+  writer: boolean;
+  /** O_APPEND: every write goes to the end of the shared session. */
+  append: boolean;
+  /** The process that opened it (writers only; 0: unknown). */
+  owner: number;
+  key: string;
+  reply: OpenReply;
+}
+
 interface Cached { version: number; readers: number }
-interface Handle { ino: number; writer: boolean; key: string; reply: OpenReply }
+interface Shared { efh: number; refs: number }
 
 const MAX_TRACKED = 10000;
 
 export class Handles {
   private byFh = new Map<number, Handle>();
-  private writers = new Map<number, Set<number>>();
+  /** The shared writer engine handle of each inode being written. */
+  private writers = new Map<number, Shared>();
   private cache = new Map<string, Cached>();
+  private nextFh = 1;
 
-  /** Records an open handle; returns the page-cache flags for its reply.
-   * version: the committed version of the file the handle sees. */
-  add(fh: number, ino: number, path: string, writer: boolean, version: number): OpenReply {
+  get(fh: number): Handle | undefined { return this.byFh.get(fh); }
+
+  /** The engine handle all writers of ino share, if one is open. */
+  writerOf(ino: number): number | undefined { return this.writers.get(ino)?.efh; }
+
+  /** Whether process `owner` has ino open for writing. */
+  writesTo(ino: number, owner: number): boolean {
+    if (!this.writers.has(ino) || owner === 0) return false;
+    for (const h of this.byFh.values()) if (h.writer && h.ino === ino && h.owner === owner) return true;
+    return false;
+  }
+
+  isOpen(ino: number): boolean {
+    if (this.writers.has(ino)) return true;
+    for (const h of this.byFh.values()) if (h.ino === ino) return true;
+    return false;
+  }
+
+  /** Records an open; returns its FUSE handle number and page-cache reply.
+   * version: the committed version of the file a reader is pinned to. */
+  add(efh: number, ino: number, path: string, opts: { writer: boolean; append?: boolean; owner?: number; version: number }): { fh: number; reply: OpenReply } {
     const key = `${ino}:${path}`;
     let reply: OpenReply;
-    if (writer) {
+    if (opts.writer) {
       reply = { directIo: true, keepCache: true };
-      let set = this.writers.get(ino);
-      if (!set) this.writers.set(ino, (set = new Set()));
-      set.add(fh);
+      const s = this.writers.get(ino);
+      if (s && s.efh !== efh) throw new Error(`ino ${ino} has two writer sessions`);
+      if (s) s.refs++;
+      else this.writers.set(ino, { efh, refs: 1 });
     } else {
       const c = this.cache.get(key);
-      if (c && c.version === version) {
+      if (c && c.version === opts.version) {
         c.readers++;
         reply = { directIo: false, keepCache: true };
       } else if (c && c.readers > 0) {
@@ -52,37 +92,33 @@ export class Handles {
       } else {
         this.cache.delete(key);
         if (this.cache.size >= MAX_TRACKED) this.evictIdle();
-        this.cache.set(key, { version, readers: 1 });
+        this.cache.set(key, { version: opts.version, readers: 1 });
         reply = { directIo: false, keepCache: false }; // kernel drops stale pages
       }
     }
-    this.byFh.set(fh, { ino, writer, key, reply });
-    return reply;
+    const fh = this.allocFh();
+    this.byFh.set(fh, { efh, ino, writer: opts.writer, append: !!opts.append, owner: opts.owner ?? 0, key, reply });
+    return { fh, reply };
   }
 
-  remove(fh: number): void {
+  /** Forgets a FUSE handle; returns the engine handle to release when this
+   * was its last user, else undefined. */
+  remove(fh: number): number | undefined {
     const h = this.byFh.get(fh);
-    if (!h) return;
+    if (!h) return undefined;
     this.byFh.delete(fh);
     if (h.writer) {
-      const set = this.writers.get(h.ino);
-      set?.delete(fh);
-      if (set && set.size === 0) this.writers.delete(h.ino);
-    } else if (!h.reply.directIo) {
+      const s = this.writers.get(h.ino);
+      if (s && --s.refs > 0) return undefined;
+      this.writers.delete(h.ino);
+      return h.efh;
+    }
+    if (!h.reply.directIo) {
       const c = this.cache.get(h.key);
       if (c) c.readers--;
     }
+    return h.efh;
   }
-
-  has(fh: number): boolean { return this.byFh.has(fh); }
-  inoOf(fh: number): number | undefined { return this.byFh.get(fh)?.ino; }
-  isOpen(ino: number): boolean {
-    if (this.writers.has(ino)) return true;
-    for (const h of this.byFh.values()) if (h.ino === ino) return true;
-    return false;
-  }
-  /** Open writer handles of an inode. */
-  writersOf(ino: number): number[] { return [...(this.writers.get(ino) ?? [])]; }
 
   /** A path changed meaning (rename, unlink): forget what is cached under it. */
   forgetPath(p: string): void {
@@ -90,9 +126,19 @@ export class Handles {
     const dir = p + '/';
     for (const [key, c] of this.cache) {
       const kp = key.slice(key.indexOf(':') + 1);
-      if ((kp === p || kp.startsWith(dir)) && c.readers === 0) this.cache.delete(key);
-      else if (kp === p || kp.startsWith(dir)) c.version = -1;
+      if (kp !== p && !kp.startsWith(dir)) continue;
+      if (c.readers === 0) this.cache.delete(key);
+      else c.version = -1;
     }
+  }
+
+  /** FUSE handle numbers stay below 0x40000000 (timetravel.ts numbers its
+   * virtual handles from there). */
+  private allocFh(): number {
+    do {
+      this.nextFh = this.nextFh >= 0x3fffffff ? 1 : this.nextFh + 1;
+    } while (this.byFh.has(this.nextFh));
+    return this.nextFh;
   }
 
   private evictIdle(): void {

@@ -1,25 +1,31 @@
 // The fuse-native handler object: each op resolves its path (namespace.ts),
 // makes one Engine call and answers 0 / a value, or -errno. Handlers are
-// synchronous (the engine is), so a reply is never raced by another op.
+// synchronous (the engine is), except readdir of a big directory, which
+// yields between slices; the caller context (context.ts) is read at the
+// start of a handler, while it is valid.
 //
-// Commit points: a writer's bytes become visible when one of its descriptors
-// is closed (FUSE flush, which close(2) waits for; release is asynchronous to
-// close(2) and would let a fresh open race the commit), on fsync, and before
-// a time or size change by path (utimens/truncate): `cp -p` and `tar` set the
-// mtime while the file is still open, and the session committing afterwards
-// would otherwise overwrite that mtime with its own.
+// Commit points: what the writers of a file wrote (they share one session,
+// see handles.ts) becomes visible when any of their descriptors is closed
+// (FUSE flush, which close(2) waits for; release is asynchronous to close(2)
+// and would let a fresh open race the commit), on fsync, and before a time
+// or size change by path (utimens/truncate): `cp -p` and `tar` set the mtime
+// while the file is still open, and the session committing afterwards would
+// otherwise overwrite that mtime with its own.
 import type { Engine } from '../engine/engine.js';
-import type { Stat } from '../engine/types.js';
-import { S_IFDIR } from '../engine/types.js';
+import type { Cred, Stat } from '../engine/types.js';
+import { S_IFDIR, S_IFMT, S_ISGID, S_ISUID } from '../engine/types.js';
 import { fail } from '../engine/errors.js';
-import { E, errnoOf, isFault } from './errno.js';
+import { errnoOf, isFault } from './errno.js';
 import { toFuseStat, toFuseStatfs, toTimeSpec, direntStat } from './attr.js';
-import { callerCred } from './context.js';
+import { callerCred, callerProcess, callerInGroup } from './context.js';
 import { Namespace, type Route } from './namespace.js';
-import { Handles } from './handles.js';
+import { Handles, type Handle } from './handles.js';
 import type { Cb, FuseOps, FuseStat, NativeTime, ValueCb } from './binding.js';
 
-const O_RDWR = 2;
+const O_ACCMODE = 3, O_WRONLY = 1, O_RDWR = 2, O_TRUNC = 0o1000, O_APPEND = 0o2000;
+const isAcl = (name: string) => name.startsWith('system.posix_acl_');
+/** Entries typed per event-loop turn (~8 us each). */
+const READDIR_SLICE = 4096;
 
 export interface OpsOptions {
   readonly: boolean;
@@ -41,48 +47,119 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
     try { v = fn(); } catch (e) { cb(failed(op, path, e)); return; }
     cb(0, v);
   }
+  /** The path of a route that names the live tree (what namespace changes
+   * and opens need). A read-only view route (later issues) answers EROFS
+   * here for changes; an orphan has no name any more. */
   const live = (r: Route): string => (r.kind === 'live' ? r.path : fail('ENOENT'));
   /** A path's target for attribute ops, which the engine takes by path or ino. */
   const target = (r: Route): string | number => (r.kind === 'live' ? r.path : r.ino);
   const statOf = (r: Route): Stat => (r.kind === 'live' ? engine.stat(r.path) : engine.head.statIno(r.ino));
   /** Commits what open writers of the file wrote so far (see header). */
   function commitWriters(r: Route): void {
-    const ino = r.kind === 'live' ? engine.statFollow(r.path).ino : r.ino;
-    for (const fh of handles.writersOf(ino)) engine.commit(fh);
+    const efh = handles.writerOf(r.kind === 'live' ? engine.stat(r.path).ino : r.ino);
+    if (efh !== undefined) engine.commit(efh);
   }
-  function opened(path: string, fh: number, cb: (err: number, fh?: number, reply?: never) => void): void {
-    const ino = engine.inoOf(fh);
-    const reply = handles.add(fh, ino, path, engine.isWriter(fh), engine.head.inode(ino)?.since ?? 0);
+  /** The handle behind a FUSE handle number (EBADF if unknown). */
+  const handle = (fh: number): Handle => handles.get(fh) ?? fail('EBADF');
+  /** Attributes of a path as the caller sees them: the committed ones,
+   * except for a process that has the file open for writing, which sees its
+   * own writes (as fstat(2) must: the kernel sends fstat as a path getattr,
+   * without the handle). Attributes are never cached by the kernel
+   * (mount.ts: attr_timeout=0), so each caller gets its own answer. */
+  function viewOf(r: Route): Stat {
+    const st = statOf(r);
+    const efh = handles.writerOf(st.ino);
+    if (efh === undefined || !handles.writesTo(st.ino, callerProcess())) return st;
+    return engine.fstat(efh);
+  }
+  /** A write or O_TRUNC by a process without CAP_FSETID (taken as: not
+   * root) clears setuid, and setgid when the file is group-executable or the
+   * caller is not in its group, as Linux does. The kernel does this itself
+   * for cached writes and truncate(2), but not for direct_io writes nor for
+   * an atomic O_TRUNC open, so the adapter must. */
+  function killPrivileges(ino: number, cred: Cred): void {
+    if (cred.uid === 0) return;
+    const node = engine.head.inode(ino);
+    if (!node || !(node.mode & (S_ISUID | S_ISGID))) return;
+    let kill = node.mode & S_ISUID;
+    if ((node.mode & S_ISGID) && ((node.mode & 0o010) || !callerInGroup(cred, node.gid))) kill |= S_ISGID;
+    if (kill) engine.chmod(ino, node.mode & 0o7777 & ~kill);
+  }
+  /** Records an open engine handle and answers with its FUSE handle. */
+  function opened(path: string, efh: number, append: boolean, cb: (err: number, fh?: number, reply?: never) => void): void {
+    const ino = engine.inoOf(efh);
+    const writer = engine.isWriter(efh);
+    const { fh, reply } = handles.add(efh, ino, path, {
+      writer, append, owner: writer ? callerProcess() : 0, version: engine.head.inode(ino)?.since ?? 0,
+    });
     (cb as (err: number, fh: number, reply: unknown) => void)(0, fh, reply);
   }
 
   return {
     init: (cb) => cb(0),
 
-    getattr: (path, cb) => answer<FuseStat>('getattr', path, cb, () => toFuseStat(statOf(ns.route(path)))),
+    getattr: (path, cb) => answer<FuseStat>('getattr', path, cb, () => toFuseStat(viewOf(ns.route(path)))),
 
-    fgetattr: (path, fh, cb) => answer<FuseStat>('fgetattr', path, cb, () =>
-      toFuseStat(handles.has(fh) ? engine.fstat(fh) : statOf(ns.route(path)))),
+    fgetattr: (path, fh, cb) => answer<FuseStat>('fgetattr', path, cb, () => {
+      const h = handles.get(fh);
+      return toFuseStat(h ? engine.fstat(h.efh) : viewOf(ns.route(path)));
+    }),
 
+    // Directory listings: the entry list is one query; the file type of
+    // each entry is one lookup, done in slices so that a huge directory
+    // does not hold the event loop (other ops are served in between).
     readdir: (path, cb) => {
-      let names: string[];
-      let stats: ReturnType<typeof direntStat>[];
+      const names = ['.', '..'];
+      const stats = [] as ReturnType<typeof direntStat>[];
+      let ents: { name: string; ino: number }[];
       try {
         const p = live(ns.route(path));
-        const list = engine.readdir(p);
-        const self = engine.stat(p).ino;
-        const parent = p === '/' ? self : engine.stat(p.slice(0, p.lastIndexOf('/')) || '/').ino;
-        names = ['.', '..'];
-        stats = [direntStat(self, S_IFDIR), direntStat(parent, S_IFDIR)];
-        for (const e of list) { names.push(e.name); stats.push(direntStat(e.ino, e.mode)); }
+        const dir = engine.statFollow(p);
+        if ((dir.mode & S_IFMT) !== S_IFDIR) fail('ENOTDIR');
+        const parent = p === '/' ? dir.ino : engine.stat(p.slice(0, p.lastIndexOf('/')) || '/').ino;
+        stats.push(direntStat(dir.ino, S_IFDIR), direntStat(parent, S_IFDIR));
+        ents = engine.head.entries(dir.ino);
       } catch (e) { cb(failed('readdir', path, e)); return; }
-      cb(0, names, stats);
+      let i = 0;
+      const step = (): void => {
+        try {
+          for (const end = Math.min(ents.length, i + READDIR_SLICE); i < end; i++) {
+            const e = ents[i];
+            names.push(e.name);
+            stats.push(direntStat(e.ino, engine.head.inode(e.ino)?.mode ?? 0));
+          }
+        } catch (e) { cb(failed('readdir', path, e)); return; }
+        if (i < ents.length) setImmediate(step);
+        else cb(0, names, stats);
+      };
+      step();
     },
 
     open: (path, flags, cb) => {
-      let fh: number;
-      try { fh = engine.open(live(ns.route(path)), flags); } catch (e) { cb(failed('open', path, e)); return; }
-      opened(path, fh, cb);
+      const cred = callerCred();
+      const acc = flags & O_ACCMODE;
+      const writer = acc === O_WRONLY || acc === O_RDWR;
+      let efh: number;
+      try {
+        const p = live(ns.route(path));
+        if (!writer) {
+          // Linux truncates on O_RDONLY|O_TRUNC too (POSIX leaves it open).
+          if (flags & O_TRUNC) engine.truncate(p, 0);
+          efh = engine.open(p, flags);
+        } else {
+          // Writers share the file's session (see handles.ts); the engine
+          // handle reads and writes, the kernel enforces each descriptor's
+          // mode, and appends are placed here, per descriptor.
+          const shared = handles.writerOf(engine.statFollow(p).ino);
+          if (shared === undefined) efh = engine.open(p, (flags & ~(O_ACCMODE | O_APPEND)) | O_RDWR);
+          else {
+            efh = shared;
+            if (flags & O_TRUNC) engine.ftruncate(efh, 0);
+          }
+          if (flags & O_TRUNC) killPrivileges(engine.inoOf(efh), cred);
+        }
+      } catch (e) { cb(failed('open', path, e)); return; }
+      opened(path, efh, writer && (flags & O_APPEND) !== 0, cb);
     },
 
     create: (path, mode, cb) => {
@@ -91,32 +168,41 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       // FUSE create does not tell the access mode: the handle may read and
       // write; the kernel enforces the descriptor's own mode.
       try { fh = engine.create(live(ns.route(path)), mode, O_RDWR, cred); } catch (e) { cb(failed('create', path, e)); return; }
-      opened(path, fh, cb);
+      opened(path, fh, false, cb);
     },
 
     read: (path, fh, buf, len, pos, cb) => {
       let n: number;
       try {
-        const data = engine.read(fh, len, pos);
+        const data = engine.read(handle(fh).efh, len, pos);
         n = data.copy(buf, 0, 0, Math.min(len, data.length));
       } catch (e) { cb(failed('read', path, e)); return; }
       cb(n);
     },
 
     write: (path, fh, buf, len, pos, cb) => {
+      const cred = callerCred();
       let n: number;
-      try { n = engine.write(fh, len === buf.length ? buf : buf.subarray(0, len), pos); } catch (e) { cb(failed('write', path, e)); return; }
+      try {
+        const h = handle(fh);
+        killPrivileges(h.ino, cred);
+        const at = h.append ? engine.fstat(h.efh).size : pos;
+        n = engine.write(h.efh, len === buf.length ? buf : buf.subarray(0, len), at);
+      } catch (e) { cb(failed('write', path, e)); return; }
       cb(n);
     },
 
-    flush: (path, fh, cb) => answer('flush', path, cb, () => { if (handles.has(fh)) engine.commit(fh); }),
-
-    release: (path, fh, cb) => answer('release', path, cb, () => {
-      handles.remove(fh);
-      engine.release(fh);
+    flush: (path, fh, cb) => answer('flush', path, cb, () => {
+      const h = handles.get(fh);
+      if (h?.writer) engine.commit(h.efh);
     }),
 
-    fsync: (path, _datasync, fh, cb) => answer('fsync', path, cb, () => engine.fsync(fh)),
+    release: (path, fh, cb) => answer('release', path, cb, () => {
+      const efh = handles.remove(fh);
+      if (efh !== undefined) engine.release(efh);
+    }),
+
+    fsync: (path, _datasync, fh, cb) => answer('fsync', path, cb, () => engine.fsync(handle(fh).efh)),
     fsyncdir: (path, _datasync, _fh, cb) => answer('fsyncdir', path, cb, () => engine.sync()),
 
     truncate: (path, size, cb) => answer('truncate', path, cb, () => {
@@ -124,7 +210,7 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       commitWriters(r);
       engine.truncate(target(r), size);
     }),
-    ftruncate: (path, fh, size, cb) => answer('ftruncate', path, cb, () => engine.ftruncate(fh, size)),
+    ftruncate: (path, fh, size, cb) => answer('ftruncate', path, cb, () => engine.ftruncate(handle(fh).efh, size)),
 
     utimens: (path, atime: NativeTime, mtime: NativeTime, cb) => answer('utimens', path, cb, () => {
       const r = ns.route(path);
@@ -161,7 +247,7 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       handles.forgetPath(path);
     }),
 
-    rename: (src: string, dest: string, a: Cb | number, b?: Cb) => {
+    rename: (src: string, dest: string, a: Cb | number, b?: number | Cb) => {
       // A binding with renameat2 support may pass flags before or after cb.
       const cb = (typeof a === 'function' ? a : b) as Cb;
       const flags = typeof a === 'number' ? a : typeof b === 'number' ? b : 0;
@@ -189,9 +275,17 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       });
     },
 
-    setxattr: (path, name, value, _position, flags, cb) => answer('setxattr', path, cb, () =>
-      engine.setxattr(live(ns.route(path)), name, Buffer.from(value), flags)),
+    // POSIX ACLs are not supported: the kernel only enforces them when the
+    // filesystem negotiates FUSE_POSIX_ACL, which libfuse 2.9 cannot. Storing
+    // system.posix_acl_* as plain xattrs would claim permissions nobody
+    // checks (and a minimal ACL would not change the mode, as it must), so
+    // they are refused; tools (cp -a, sed -i) then fall back to chmod.
+    setxattr: (path, name, value, _position, flags, cb) => answer('setxattr', path, cb, () => {
+      if (isAcl(name)) fail('ENOTSUP');
+      engine.setxattr(live(ns.route(path)), name, Buffer.from(value), flags);
+    }),
     getxattr: (path, name, _position, cb) => answer('getxattr', path, cb, () => {
+      if (isAcl(name)) fail('ENOTSUP');
       const r = ns.route(path);
       return r.kind === 'live' ? engine.getxattr(r.path, name) : fail('ENODATA');
     }),
@@ -199,7 +293,10 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       const r = ns.route(path);
       return r.kind === 'live' ? engine.listxattr(r.path) : [];
     }),
-    removexattr: (path, name, cb) => answer('removexattr', path, cb, () => engine.removexattr(live(ns.route(path)), name)),
+    removexattr: (path, name, cb) => answer('removexattr', path, cb, () => {
+      if (isAcl(name)) fail('ENOTSUP');
+      engine.removexattr(live(ns.route(path)), name);
+    }),
   };
 }
 
@@ -223,4 +320,3 @@ export function instrument(ops: FuseOps, log: (msg: string) => void, slowMs = 10
   return { ops: out as unknown as FuseOps, stats: () => stats };
 }
 
-export { E };

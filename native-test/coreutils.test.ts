@@ -1,0 +1,172 @@
+// The same coreutils/shell script runs in a plain temp directory (ext4/tmpfs)
+// and on a mount; the outputs must match once what must differ is normalized
+// (inode numbers are compared as "same"/"different", directory sizes and
+// block counts are left out, df numbers are masked).
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { mountFresh, sh, tempDir, useMounts } from './helpers/mount.js';
+
+useMounts();
+
+// Each line of the script's output is compared. Commands that must fail print
+// their error (the path prefix is stripped).
+const SCRIPT = String.raw`
+set -uo pipefail
+cd "$1"
+err() { "$@" 2>&1 | sed "s|$PWD/||g; s|^[a-z]*: ||"; echo "exit=$?"; }
+
+echo hello > a; echo world >> a
+printf 'first version, long' > b; printf 'short' > b
+seq 1 2000 > c; truncate -s 100 c; truncate -s 70000 c
+printf 'ABCDEFGHIJ' > m; printf 'xy' | dd of=m bs=1 seek=3 conv=notrunc status=none
+head -c 300000 /dev/zero | tr '\0' 'z' > big; printf 'tail' >> big
+mkdir -p d/e/f; echo x > d/e/f/g; chmod 640 d/e/f/g
+touch -d '2001-02-03 04:05:06.789012345' d/e/f/g
+ln d/e/f/g d/e/hard-g; ln -s ../a d/sym-a
+cp -a d d2
+ln a hard; ln -s a soft; ln -s d/e dirlink
+mv b b2; mv d2 d3; mv -f a a-moved; mv a-moved a
+mkfifo fifo
+mkdir -p r/s/t; touch r/s/t/u r/s/v; rm -r r
+install -m 751 /dev/null inst
+sort -r -o sorted a; sed -i 's/hello/HELLO/' sorted
+chmod 755 a; chmod g+s,u+s c; chmod 1777 d
+touch -d '2010-05-06 07:08:09' a
+touch -m -d '2011-01-01 00:00:00' b2; touch -a -d '2012-01-01 00:00:00' b2
+cp --sparse=always c c-sparse
+cat a hard > both; cat big | wc -c
+echo "--- errors"
+err mkdir d
+err rmdir d
+err rm d
+err cat nothing
+err ln a hard
+err mv d d/e/inside
+err rmdir a
+err touch d/e/f/g/under
+err ln -s '' empty-target
+err mkdir -p a/b
+err truncate -s 1 d
+echo "--- listing"
+find . | sort
+echo "--- types"
+find . -mindepth 1 | sort | while read -r f; do
+  t=$(stat -c %F "$f")
+  if [ "$t" = directory ]; then stat -c "%n %F %a %h" "$f"; else stat -c "%n %F %a %h %s" "$f"; fi
+done
+echo "--- times"
+stat -c '%n %y' d/e/f/g d3/e/f/g a
+stat -c '%n %y %x' b2
+echo "--- content"
+cat a hard both sorted b2; echo; readlink soft dirlink d/sym-a d3/sym-a
+cat dirlink/f/g; cat d3/e/hard-g
+md5sum c c-sparse m big
+od -c m
+echo "--- links"
+same() { if [ "$(stat -c %i "$1")" = "$(stat -c %i "$2")" ]; then echo "$1 $2 same"; else echo "$1 $2 different"; fi; }
+same a hard; same a soft; same d/e/f/g d/e/hard-g; same d3/e/f/g d3/e/hard-g; same d/e/f/g d3/e/f/g
+ls -i a hard | awk '{print $1}' | uniq | wc -l
+echo "--- du"
+du -b a c big m
+du -sb d | awk '{print "d", ($1 > 0)}'
+echo "--- df"
+df -P . | tail -1 | awk '{print NF, ($2 > 0), ($4 > 0)}'
+echo "--- cleanup"
+rm -r d d3 dirlink soft hard
+find . | sort
+`;
+
+async function runIn(dir: string): Promise<string> {
+  const script = path.join(path.dirname(dir), 'script.sh');
+  await fsp.writeFile(script, SCRIPT);
+  return sh(`bash ${script} ${dir}`);
+}
+
+describe('coreutils on a mount behave as on a local filesystem', () => {
+  it('same output for the same script', async () => {
+    const m = await mountFresh();
+    const plainRoot = await tempDir();
+    const plain = path.join(plainRoot, 'plain');
+    await fsp.mkdir(plain);
+    try {
+      const expected = await runIn(plain);
+      const actual = await runIn(m.mnt);
+      expect(actual.split('\n')).toEqual(expected.split('\n'));
+      // And after a remount, from the store.
+      await m.remount();
+      const listing = await sh(`cd ${m.mnt} && find . | sort && md5sum c m big && stat -c '%n %a %y' a b2 && stat -c '%n %a %s' inst c`);
+      const plainListing = await sh(`cd ${plain} && find . | sort && md5sum c m big && stat -c '%n %a %y' a b2 && stat -c '%n %a %s' inst c`);
+      expect(listing).toBe(plainListing);
+    } finally {
+      await fsp.rm(plainRoot, { recursive: true, force: true });
+    }
+  });
+
+  it('df reports the mount as a mikofs filesystem', async () => {
+    const m = await mountFresh();
+    const out = await sh(`df -P -T ${m.mnt} | tail -1`);
+    expect(out.split(/\s+/)[0]).toBe(m.store);
+    expect(out.split(/\s+/)[1]).toBe('fuse.mikofs');
+  });
+
+  it('extended attributes: set, get, list, replace, remove, ERANGE, ENODATA', async () => {
+    const m = await mountFresh();
+    const out = await sh(`python3 - ${m.mnt} <<'EOF'
+import os, sys, errno
+d = sys.argv[1]
+f = os.path.join(d, 'x'); open(f, 'w').close()
+def e(fn, *a):
+    try:
+        r = fn(*a); return r
+    except OSError as x:
+        return errno.errorcode[x.errno]
+print(e(os.getxattr, f, 'user.none'))
+os.setxattr(f, 'user.a', b'1')
+os.setxattr(f, 'user.b', b'x' * 3000)
+print(sorted(os.listxattr(f)))
+print(e(os.setxattr, f, 'user.a', b'2', os.XATTR_CREATE))
+print(e(os.setxattr, f, 'user.c', b'2', os.XATTR_REPLACE))
+os.setxattr(f, 'user.a', b'22', os.XATTR_REPLACE)
+print(os.getxattr(f, 'user.a'), len(os.getxattr(f, 'user.b')))
+os.removexattr(f, 'user.a')
+print(e(os.removexattr, f, 'user.a'))
+print(os.listxattr(f))
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+buf = ctypes.create_string_buffer(10)
+r = libc.getxattr(f.encode(), b'user.b', buf, 10)
+print(r, errno.errorcode[ctypes.get_errno()])
+print(libc.getxattr(f.encode(), b'user.b', None, 0))
+r = libc.listxattr(f.encode(), buf, 3)
+print(r, errno.errorcode[ctypes.get_errno()])
+print(libc.listxattr(f.encode(), None, 0))
+os.symlink('x', os.path.join(d, 'l'))
+print(e(lambda: os.setxattr(os.path.join(d, 'l'), 'user.a', b'1', 0, follow_symlinks=False)))
+print(e(os.setxattr, f, 'system.posix_acl_access', bytes([2, 0, 0, 0])))
+EOF`);
+    expect(out).toBe([
+      'ENODATA', "['user.a', 'user.b']", 'EEXIST', 'ENODATA', "b'22' 3000", 'ENODATA', "['user.b']",
+      '-1 ERANGE', '3000', '-1 ERANGE', '7', 'EPERM', 'ENOTSUP', '',
+    ].join('\n'));
+  });
+
+  it('hard links: inode, nlink and attributes agree through every name, at once', async () => {
+    const m = await mountFresh();
+    const out = await sh(`cd ${m.mnt}
+      echo one > a; stat -c '%h' a
+      ln a b; ln b c
+      stat -c '%h %a %s' a b c
+      chmod 600 b; echo longer-content >> c
+      stat -c '%h %a %s' a b c
+      rm b
+      stat -c '%h %a %s' a c
+      [ "$(stat -c %i a)" = "$(stat -c %i c)" ] && echo same-inode
+      mv c d; stat -c '%h %a %s %n' a d
+      rm a; stat -c '%h %n' d`);
+    expect(out).toBe([
+      '1', '3 644 4', '3 644 4', '3 644 4', '3 600 19', '3 600 19', '3 600 19', '2 600 19', '2 600 19',
+      'same-inode', '2 600 19 a', '2 600 19 d', '1 d', '',
+    ].join('\n'));
+  });
+});

@@ -1,0 +1,183 @@
+// Reader isolation through the kernel: while one process has a file open for
+// writing, other processes see the last committed content (never a mix);
+// once the writer closes, a fresh open sees the new content. The writer and
+// the long-lived reader are separate processes driven over stdin.
+import fsp from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { createInterface } from 'node:readline';
+import { mountFresh, run, sh, spawnTracked, useMounts } from './helpers/mount.js';
+
+useMounts();
+
+// A process holding one descriptor. Commands (one per line):
+//   open <flags>            fs.openSync(path, flags)
+//   write <pos> <text>      pwrite
+//   read <pos> <len>        pread -> prints "data <json>"
+//   size                    fstat -> prints "size <n>"
+//   close
+const HOLDER = String.raw`
+const fs = require('fs');
+const file = process.argv[1];
+let fd = -1;
+require('readline').createInterface({ input: process.stdin }).on('line', (line) => {
+  const [cmd, a, ...rest] = line.split(' ');
+  try {
+    if (cmd === 'open') { fd = fs.openSync(file, a); console.log('ok'); }
+    else if (cmd === 'write') { fs.writeSync(fd, rest.join(' '), Number(a)); console.log('ok'); }
+    else if (cmd === 'read') { const b = Buffer.alloc(Number(rest[0])); const n = fs.readSync(fd, b, 0, b.length, Number(a)); console.log('data ' + JSON.stringify(b.subarray(0, n).toString())); }
+    else if (cmd === 'size') { console.log('size ' + fs.fstatSync(fd).size); }
+    else if (cmd === 'close') { fs.closeSync(fd); console.log('ok'); }
+  } catch (e) { console.log('error ' + e.code); }
+});
+`;
+
+class Holder {
+  private waiting: ((line: string) => void)[] = [];
+  private constructor(private c: ChildProcess) {
+    createInterface({ input: c.stdout! }).on('line', (line) => this.waiting.shift()?.(line));
+  }
+  static start(file: string): Holder { return new Holder(spawnTracked(process.execPath, ['-e', HOLDER, file])); }
+  cmd(line: string): Promise<string> {
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      this.c.stdin!.write(line + '\n');
+    });
+  }
+  async read(pos: number, len: number): Promise<string> {
+    const r = await this.cmd(`read ${pos} ${len}`);
+    if (!r.startsWith('data ')) throw new Error(r);
+    return JSON.parse(r.slice(5));
+  }
+}
+
+const OLD = 'old-'.repeat(5000); // 20000 bytes
+const NEW = 'NEW+'.repeat(7500); // 30000 bytes
+
+describe('reader isolation', () => {
+  it('a reader sees the committed content while a writer is half way, the new content after it closes', async () => {
+    const m = await mountFresh();
+    const f = m.path('shared.txt');
+    await fsp.writeFile(f, OLD);
+    const early = Holder.start(f); // a reader that opened before the writer
+    expect(await early.cmd('open r')).toBe('ok');
+    expect(await early.read(0, 100)).toBe(OLD.slice(0, 100));
+
+    const a = Holder.start(f);
+    expect(await a.cmd('open r+')).toBe('ok');
+    expect(await a.cmd(`write 0 ${NEW.slice(0, 15000)}`)).toBe('ok'); // half
+    expect(await a.cmd('size')).toBe('size 20000');
+    expect(await a.read(0, 8)).toBe('NEW+NEW+'); // the writer sees its own bytes
+
+    // Process B: a fresh reader sees exactly the old content and size.
+    expect((await run('cat', [f])).stdout).toBe(OLD);
+    expect(await sh(`stat -c %s ${f}`)).toBe('20000\n');
+    expect(await early.read(10000, 20)).toBe(OLD.slice(10000, 10020));
+
+    expect(await a.cmd(`write 15000 ${NEW.slice(15000)}`)).toBe('ok');
+    expect(await a.cmd('size')).toBe('size 30000');
+    expect((await run('cat', [f])).stdout).toBe(OLD);
+    expect(await a.cmd('close')).toBe('ok');
+
+    // After the close, a fresh open sees the new content...
+    expect((await run('cat', [f])).stdout).toBe(NEW);
+    expect(await sh(`stat -c %s ${f}`)).toBe('30000\n');
+    // ...and the reader that opened before keeps its snapshot to the end.
+    expect(await early.read(0, 30000)).toBe(OLD);
+    expect(await early.cmd('close')).toBe('ok');
+  });
+
+  it('O_TRUNC by a writer is invisible to readers until it closes', async () => {
+    const m = await mountFresh();
+    const f = m.path('t.txt');
+    await fsp.writeFile(f, OLD);
+    const a = Holder.start(f);
+    expect(await a.cmd('open w')).toBe('ok');
+    expect(await a.cmd('size')).toBe('size 0');
+    expect((await run('cat', [f])).stdout).toBe(OLD);
+    expect(await a.cmd('write 0 short')).toBe('ok');
+    expect((await run('cat', [f])).stdout).toBe(OLD);
+    expect(await a.cmd('close')).toBe('ok');
+    expect((await run('cat', [f])).stdout).toBe('short');
+  });
+
+  it('a new file is empty to others until its creator closes it', async () => {
+    const m = await mountFresh();
+    const f = m.path('fresh.txt');
+    const a = Holder.start(f);
+    expect(await a.cmd('open wx')).toBe('ok');
+    expect(await a.cmd('write 0 hello')).toBe('ok');
+    expect(await sh(`stat -c %s ${f}; cat ${f}`)).toBe('0\n');
+    expect(await a.cmd('size')).toBe('size 5');
+    expect(await a.cmd('close')).toBe('ok');
+    expect(await sh(`stat -c %s ${f}; cat ${f}`)).toBe('5\nhello');
+  });
+
+  it('unlink while open: the open file keeps working, the name is gone at once', async () => {
+    const m = await mountFresh();
+    const f = m.path('gone.txt');
+    await fsp.writeFile(f, OLD);
+    const r = Holder.start(f);
+    expect(await r.cmd('open r')).toBe('ok');
+    const w = Holder.start(f);
+    expect(await w.cmd('open r+')).toBe('ok');
+    await fsp.unlink(f);
+    expect(await sh(`ls -A ${m.mnt} | wc -l`)).toBe('0\n'); // no .fuse_hidden* left visible
+    expect(await r.read(0, 20000)).toBe(OLD);
+    expect(await w.cmd('write 0 still-writable')).toBe('ok');
+    expect(await w.read(0, 14)).toBe('still-writable');
+    expect(await w.cmd('close')).toBe('ok');
+    expect(await r.cmd('close')).toBe('ok');
+    await fsp.mkdir(m.path('d'));
+    await fsp.rmdir(m.path('d'));
+    expect(await sh(`ls -A ${m.mnt} | wc -l`)).toBe('0\n');
+  });
+
+  it('the writer sees its own size through fstat and lseek(SEEK_END); another process the committed one', async () => {
+    const m = await mountFresh();
+    await fsp.writeFile(m.path('sk'), '12345');
+    const out = await sh(`python3 - ${m.path('sk')} <<'EOF'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.pwrite(fd, b'x' * 100, 0)
+print(os.lseek(fd, 0, os.SEEK_END), os.fstat(fd).st_size, os.stat(sys.argv[1]).st_size)
+pid = os.fork()
+if pid == 0:
+    print(os.stat(sys.argv[1]).st_size, flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+os.close(fd)
+print(os.stat(sys.argv[1]).st_size)
+EOF`);
+    expect(out).toBe('100 100 100\n5\n100\n');
+  });
+
+  it('writers of one file share it: concurrent appends all land, the last write wins, readers stay isolated', async () => {
+    const m = await mountFresh();
+    await sh(`cd ${m.mnt}
+      (for i in $(seq 1 300); do echo "a$i"; done >> log) &
+      (for i in $(seq 1 300); do echo "b$i"; done >> log) &
+      wait`);
+    const lines = (await fsp.readFile(m.path('log'), 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(600);
+    expect(lines.filter((l) => l.startsWith('a'))).toEqual(Array.from({ length: 300 }, (_, i) => `a${i + 1}`));
+    expect(lines.filter((l) => l.startsWith('b'))).toEqual(Array.from({ length: 300 }, (_, i) => `b${i + 1}`));
+
+    const f = m.path('two.txt');
+    await fsp.writeFile(f, '........');
+    const a = Holder.start(f);
+    const b = Holder.start(f);
+    expect(await a.cmd('open r+')).toBe('ok');
+    expect(await b.cmd('open r+')).toBe('ok');
+    expect(await a.cmd('write 0 AAAA')).toBe('ok');
+    expect(await b.cmd('write 1 BB')).toBe('ok');
+    expect(await a.read(0, 8)).toBe('ABBA....'); // each writer sees the other's bytes
+    expect((await run('cat', [f])).stdout).toBe('........'); // a reader does not
+    expect(await b.cmd('close')).toBe('ok'); // a close commits what both wrote
+    expect((await run('cat', [f])).stdout).toBe('ABBA....');
+    expect(await a.cmd('write 4 CC')).toBe('ok');
+    expect((await run('cat', [f])).stdout).toBe('ABBA....');
+    expect(await a.cmd('close')).toBe('ok');
+    expect((await run('cat', [f])).stdout).toBe('ABBACC..');
+  });
+});

@@ -1,0 +1,147 @@
+// `mikofs mount` / `mikofs umount`: refusals, readiness, signals, options.
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../src/index.js';
+import { mikofs, mountFresh, run, sh, sleep, spawnTracked, tempDir, useMounts, waitLine } from './helpers/mount.js';
+
+useMounts();
+
+const WRITER = `
+const fs = require('fs');
+const fd = fs.openSync(process.argv[1], 'w');
+fs.writeSync(fd, 'committed by shutdown');
+console.log('written');
+setInterval(() => {}, 1000);
+`;
+
+describe('mikofs mount', () => {
+  it('mounts in the background and is ready when it returns', async () => {
+    const m = await mountFresh();
+    expect(await m.mounted()).toBe(true);
+    // Ready means serving: the first access works at once.
+    await fsp.writeFile(m.path('hello'), 'hi\n');
+    expect(await fsp.readFile(m.path('hello'), 'utf8')).toBe('hi\n');
+    const info = await fsp.readFile('/proc/self/mountinfo', 'utf8');
+    expect(info).toMatch(new RegExp(` ${m.mnt} .* - fuse\\.mikofs ${m.store} `));
+  });
+
+  it('refuses a second mount of the same store, naming the mountpoint and pid', async () => {
+    const m = await mountFresh();
+    const other = path.join(m.dir, 'other');
+    await fsp.mkdir(other);
+    const r = await mikofs('mount', m.store, other);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`process ${m.pid()}`);
+    expect(r.stderr).toContain(`mount at ${m.mnt}`);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await run('mountpoint', ['-q', other]).then((x) => x.code)).not.toBe(0);
+  });
+
+  it('refuses a missing, non-directory, non-empty or mounted mountpoint', async () => {
+    const m = await mountFresh();
+    const d = m.dir;
+    await fsp.mkdir(path.join(d, 'full'));
+    await fsp.writeFile(path.join(d, 'full', 'x'), '');
+    await fsp.writeFile(path.join(d, 'file'), '');
+    const store2 = path.join(d, 's2.mikofs');
+    expect((await mikofs('init', store2)).code).toBe(0);
+    const cases: [string, RegExp][] = [
+      [path.join(d, 'missing'), /does not exist/],
+      [path.join(d, 'file'), /not a directory/],
+      [path.join(d, 'full'), /not empty/],
+      [m.mnt, /already a mountpoint/],
+    ];
+    for (const [mnt, re] of cases) {
+      const r = await mikofs('mount', store2, mnt);
+      expect(r.code, mnt).toBe(1);
+      expect(r.stderr).toMatch(re);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+    const r = await mikofs('mount', path.join(d, 'nostore.mikofs'), path.join(d, 'missing'));
+    expect(r.stderr).toMatch(/no store at/);
+  });
+
+  it('umount of something that is not mounted fails with one line', async () => {
+    const d = await tempDir();
+    const r = await mikofs('umount', d);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/is not mounted/);
+    await fsp.rm(d, { recursive: true });
+  });
+
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${sig} to the mount process unmounts and commits open sessions`, async () => {
+      const m = await mountFresh();
+      const w = spawnTracked(process.execPath, ['-e', WRITER, m.path('open.txt')]);
+      await waitLine(w, /written/);
+      const pid = m.pid();
+      process.kill(pid, sig);
+      for (let i = 0; i < 500 && (await m.mounted()); i++) await sleep(20);
+      expect(await m.mounted()).toBe(false);
+      for (let i = 0; i < 500; i++) { try { process.kill(pid, 0); await sleep(20); } catch { break; } }
+      w.kill('SIGKILL');
+      const e = await openStore(m.store, { readonly: true });
+      try {
+        expect(e.readFile('/open.txt').toString()).toBe('committed by shutdown');
+      } finally { e.close(); }
+    });
+  }
+
+  it('umount commits sessions still open and releases the store', async () => {
+    const m = await mountFresh();
+    const w = spawnTracked(process.execPath, ['-e', WRITER, m.path('open.txt')]);
+    await waitLine(w, /written/);
+    await m.umount();
+    expect(await m.mounted()).toBe(false);
+    // The store is closed: it can be opened for writing right away.
+    const e = await openStore(m.store);
+    try { expect(e.readFile('/open.txt').toString()).toBe('committed by shutdown'); } finally { e.close(); }
+  });
+
+  it('-o ro mounts read-only: every change is EROFS', async () => {
+    const m = await mountFresh();
+    await sh(`echo data > ${m.mnt}/f && mkdir ${m.mnt}/d`);
+    await m.remount(['ro']);
+    const out = await sh(`
+      cd ${m.mnt}
+      cat f
+      for c in "touch g" "echo x >> f" "rm f" "mkdir e" "rmdir d" "mv f h" "chmod 600 f" "ln -s f l" "truncate -s 0 f"; do
+        if eval "$c" 2>/dev/null; then echo "$c: allowed"; else echo "$c: refused"; fi
+      done
+      touch g 2>&1 | sed 's/.*: //' || true`);
+    expect(out).toBe([
+      'data', 'touch g: refused', 'echo x >> f: refused', 'rm f: refused', 'mkdir e: refused', 'rmdir d: refused',
+      'mv f h: refused', 'chmod 600 f: refused', 'ln -s f l: refused', 'truncate -s 0 f: refused', 'Read-only file system', '',
+    ].join('\n'));
+  });
+
+  it('writes arrive as 128 KiB pieces (big_writes, max_write)', async () => {
+    const m = await mountFresh();
+    const before = (await m.opStats()).write?.n ?? 0;
+    await sh(`dd if=/dev/zero of=${m.mnt}/big bs=1M count=4 status=none`);
+    const after = (await m.opStats()).write.n;
+    expect(after - before).toBe(32);
+    expect(await sh(`stat -c %s ${m.mnt}/big`)).toBe('4194304\n');
+  });
+
+  it('mount without a store uses the embedded default store, created on first use', async () => {
+    const d = await tempDir();
+    const mnt = path.join(d, 'mnt');
+    await fsp.mkdir(mnt);
+    const env = { ...process.env, XDG_DATA_HOME: path.join(d, 'data') };
+    const cli = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'dist', 'cli', 'main.js');
+    try {
+      const r = await run(process.execPath, [cli, 'mount', mnt], { env });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      await fsp.writeFile(path.join(mnt, 'x'), 'default');
+      expect((await run(process.execPath, [cli, 'umount', mnt], { env })).code).toBe(0);
+      const e = await openStore(path.join(d, 'data', 'mikofs', 'default.mikofs'), { readonly: true });
+      try { expect(e.readFile('/x').toString()).toBe('default'); } finally { e.close(); }
+    } finally {
+      await run('fusermount', ['-uz', mnt]);
+      await fsp.rm(d, { recursive: true, force: true });
+    }
+  });
+});

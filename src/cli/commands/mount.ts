@@ -1,0 +1,136 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { CommandModule } from 'yargs';
+import { run, describe, UsageError } from '../errors.js';
+import { storePathOf } from '../store-arg.js';
+import { openStore } from '../../index.js';
+import { serve, unmountOnSignals } from '../../fuse/mount.js';
+import { canonicalMountpoint } from '../../fuse/mounts.js';
+
+interface Args {
+  store?: string; mountpoint?: string; foreground: boolean; o?: string | string[];
+  readyFd?: number; log?: string; debug: boolean;
+}
+
+const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+const READY_TIMEOUT_MS = 60000;
+
+interface Plan {
+  store: string; mountpoint: string; readonly: boolean; allowOther: boolean; nonempty: boolean; options: string[];
+  /** The embedded default store does not exist yet: create it first. */
+  createDefault?: boolean;
+}
+
+function plan(a: Args): Plan {
+  const [storeArg, mntArg] = a.mountpoint === undefined ? [undefined, a.store] : [a.store, a.mountpoint];
+  if (!mntArg) throw new UsageError('name a mountpoint: mikofs mount [store] <mountpoint>');
+  const opts = ([] as string[]).concat(a.o ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const p: Plan = {
+    store: storePathOf(storeArg), mountpoint: canonicalMountpoint(mntArg),
+    readonly: false, allowOther: false, nonempty: false, options: [],
+  };
+  for (const o of opts) {
+    if (o === 'ro') p.readonly = true;
+    else if (o === 'rw') p.readonly = false;
+    else if (o === 'allow_other') p.allowOther = true;
+    else if (o === 'nonempty') p.nonempty = true;
+    else if (o === 'default_permissions') { /* always on */ }
+    else p.options.push(o);
+  }
+  if (storeArg === undefined) {
+    p.createDefault = !fs.existsSync(p.store);
+  } else if (!fs.existsSync(p.store)) {
+    throw new UsageError(`no store at ${p.store} (create one with: mikofs init ${storeArg})`);
+  } else if (fs.statSync(p.store).isDirectory()) {
+    throw new UsageError(`${p.store} is a directory, not a store file`);
+  }
+  return p;
+}
+
+function optionArgs(p: Plan): string[] {
+  const o = [...(p.readonly ? ['ro'] : []), ...(p.allowOther ? ['allow_other'] : []), ...(p.nonempty ? ['nonempty'] : []), ...p.options];
+  return o.length ? ['-o', o.join(',')] : [];
+}
+
+/** Tells a waiting parent how the mount went (one JSON line on its pipe). */
+function report(fd: number | undefined, msg: { ready: true } | { error: string }): void {
+  if (fd === undefined) return;
+  try { fs.writeSync(fd, JSON.stringify(msg) + '\n'); fs.closeSync(fd); } catch { /* parent gone */ }
+}
+
+async function foreground(p: Plan, a: Args): Promise<void> {
+  // A closed terminal or log must not take the mount down with it.
+  process.stderr.on('error', () => {});
+  const log = (msg: string) => { process.stderr.write(`mikofs: ${msg}\n`); };
+  let mounted;
+  try {
+    mounted = await serve({ ...p, debug: a.debug, log });
+  } catch (e) {
+    report(a.readyFd, { error: describe(e) });
+    throw e;
+  }
+  report(a.readyFd, { ready: true });
+  log(`mounted ${p.store} at ${p.mountpoint} (pid ${process.pid})`);
+  unmountOnSignals(mounted);
+  if (a.debug) process.on('SIGUSR1', () => log(JSON.stringify(mounted.stats())));
+  await mounted.done;
+  if (a.debug) log(JSON.stringify(mounted.stats()));
+  log(`unmounted ${p.mountpoint}`);
+  process.exit(0);
+}
+
+/** Starts `mount --foreground` detached and waits until it is serving. */
+async function background(p: Plan, a: Args): Promise<void> {
+  const out = a.log ? fs.openSync(path.resolve(a.log), 'a') : 'ignore';
+  const args = [MAIN, 'mount', p.store, p.mountpoint, '--foreground', '--ready-fd', '3', ...optionArgs(p), ...(a.debug ? ['--debug'] : [])];
+  const child = spawn(process.execPath, args, { detached: true, cwd: '/', stdio: ['ignore', out, out, 'pipe'] });
+  const pipe = child.stdio[3] as NodeJS.ReadableStream;
+  const msg = await new Promise<{ ready?: true; error?: string }>((resolve) => {
+    let buf = '';
+    const timer = setTimeout(() => resolve({ error: `the mount process did not get ready within ${READY_TIMEOUT_MS / 1000} s` }), READY_TIMEOUT_MS);
+    pipe.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) { clearTimeout(timer); try { resolve(JSON.parse(buf.slice(0, nl))); } catch { resolve({ error: buf }); } }
+    });
+    child.once('exit', (code, sig) => { clearTimeout(timer); resolve({ error: `the mount process exited (${sig ?? code}) before the mount was ready` }); });
+  });
+  if (typeof out === 'number') fs.closeSync(out);
+  (pipe as unknown as { destroy(): void }).destroy();
+  if (!msg.ready) {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    throw new Error(msg.error ?? 'mount failed');
+  }
+  child.unref();
+}
+
+export const command: CommandModule<object, Args> = {
+  command: 'mount [store] [mountpoint]',
+  describe: 'Mount a store (default: the embedded default store) on a directory',
+  builder: (y) => y
+    .usage('$0 mount [store] <mountpoint>')
+    .positional('store', { type: 'string', describe: 'store file (omit for the embedded default store)' })
+    .positional('mountpoint', { type: 'string', describe: 'empty directory to mount on' })
+    .option('foreground', { alias: 'f', type: 'boolean', default: false, describe: 'stay attached and log; unmount on Ctrl-C' })
+    .option('o', { type: 'string', requiresArg: true, describe: 'mount options: ro, allow_other, nonempty, default_permissions, or raw libfuse options' })
+    .option('log', { type: 'string', requiresArg: true, describe: 'background mode: append the mount process log to this file' })
+    .option('debug', { type: 'boolean', default: false, describe: 'count and time ops; log slow ones' })
+    .option('ready-fd', { type: 'number', hidden: true }),
+  handler: (a) => run(async () => {
+    let p: Plan;
+    try {
+      p = plan(a);
+      if (p.createDefault) {
+        fs.mkdirSync(path.dirname(p.store), { recursive: true });
+        (await openStore(p.store)).close();
+      }
+    } catch (e) {
+      report(a.readyFd, { error: describe(e) });
+      throw e;
+    }
+    if (a.foreground) await foreground(p, a);
+    else await background(p, a);
+  }),
+};
