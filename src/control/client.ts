@@ -43,10 +43,10 @@ export class RemoteOps implements StoreOps {
     sock.on('close', () => failAll(new ControlError('EIO', 'the mount process closed the control connection')));
   }
 
-  private call<T>(method: string, params: unknown = {}): Promise<T> {
+  private call<T>(method: string, params: unknown = {}, timeoutMs = this.timeoutMs): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => { this.pending.delete(id); reject(new ControlError('ETIMEDOUT', `the mount process did not answer ${method}`)); }, this.timeoutMs);
+      const timer = setTimeout(() => { this.pending.delete(id); reject(new ControlError('ETIMEDOUT', `the mount process did not answer ${method}`)); }, timeoutMs);
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
       this.sock.write(JSON.stringify({ id, method, params }) + '\n');
     });
@@ -64,4 +64,9 @@ export class RemoteOps implements StoreOps {
   readAt(p: Parameters<StoreOps['readAt']>[0]) { return this.call<string | null>('readAt', p); }
   restore(p: Parameters<StoreOps['restore']>[0]) { return this.call<Awaited<ReturnType<StoreOps['restore']>>>('restore', p); }
   rollback(p: Parameters<StoreOps['rollback']>[0]) { return this.call<Awaited<ReturnType<StoreOps['rollback']>>>('rollback', p); }
+  // Garbage collection of a large store runs for as long as it needs.
+  gc(p: Parameters<StoreOps['gc']>[0]) { return this.call<Awaited<ReturnType<StoreOps['gc']>>>('gc', p, 24 * 3600e3); }
+  gcStatus() { return this.call<Awaited<ReturnType<StoreOps['gcStatus']>>>('gcStatus'); }
+  du(p: Parameters<StoreOps['du']>[0]) { return this.call<Awaited<ReturnType<StoreOps['du']>>>('du', p, 600e3); }
+  retention(p: Parameters<StoreOps['retention']>[0]) { return this.call<Awaited<ReturnType<StoreOps['retention']>>>('retention', p); }
 }

@@ -4,6 +4,10 @@
 import type { Engine } from '../engine/engine.js';
 import { isoOfNs } from '../engine/timespec.js';
 import { fail } from '../engine/errors.js';
+import type { MaintenanceReport, GcPlan, StageProgress } from '../engine/maintenance.js';
+import type { RetentionPolicy } from '../engine/retention.js';
+import { spaceReport, type SpaceReport } from '../store/space.js';
+import fs from 'node:fs';
 
 export interface CommitInfo { commit: number; time: string }
 export interface LabelInfo { name: string; commit: number; time: string }
@@ -25,6 +29,24 @@ export interface StoreOps {
   readAt(p: { at: string; path: string; maxBytes?: number }): Promise<string | null>;
   restore(p: { path: string; at: string }): Promise<CommitInfo>;
   rollback(p: { to: string; message?: string }): Promise<CommitInfo>;
+  /** Storage maintenance now (thinning, encoding, GC, vacuum), or with
+   * dryRun what it would free and why. vacuum: rewrite the whole file
+   * (unmounted store files only). */
+  gc(p: { dryRun?: boolean; vacuum?: boolean }): Promise<GcResult>;
+  /** The stage a running gc is in (for progress display). */
+  gcStatus(): Promise<{ running: boolean; stage?: string; done?: number }>;
+  du(p: { tables?: boolean }): Promise<SpaceReport>;
+  /** The retention policy; with set, stores a changed one first. */
+  retention(p: { set?: Partial<RetentionPolicy> }): Promise<RetentionPolicy>;
+}
+
+export interface GcResult {
+  dryRun: boolean;
+  plan?: GcPlan;
+  report?: MaintenanceReport;
+  fileBefore: number;
+  fileAfter: number;
+  vacuumed?: boolean;
 }
 
 const LABEL = /^[A-Za-z][A-Za-z0-9._-]*$/;
@@ -106,5 +128,53 @@ export class LocalOps implements StoreOps {
     const c = this.engine.history.rollback(this.point(p.to), p.message ?? `rollback to ${p.to}`);
     this.engine.flush();
     return this.commitInfo(c);
+  }
+
+  private gcStage: StageProgress | null = null;
+
+  private fileSize(): number {
+    const st = this.engine.store;
+    if (st.memory) return (st.db.pragma('page_count', { simple: true }) as number) * (st.db.pragma('page_size', { simple: true }) as number);
+    try { return fs.statSync(st.file).size + (fs.statSync(st.file + '-wal', { throwIfNoEntry: false })?.size ?? 0); } catch { return 0; }
+  }
+
+  async gc(p: { dryRun?: boolean; vacuum?: boolean }): Promise<GcResult> {
+    const m = this.engine.maintenance;
+    const fileBefore = this.fileSize();
+    if (p.dryRun) return { dryRun: true, plan: m.plan(), fileBefore, fileAfter: fileBefore };
+    if (p.vacuum && this.mounted) fail('EBUSY', 'gc --vacuum rewrites the whole file: unmount the store first');
+    this.gcStage = { stage: 'start', done: 0 };
+    try {
+      const report = await m.run({ full: true, gapMs: this.mounted ? 2 : 0, onProgress: (s) => { this.gcStage = s; } });
+      let vacuumed = false;
+      if (p.vacuum) {
+        this.gcStage = { stage: 'vacuum (whole file)', done: 0 };
+        this.engine.flush();
+        m.sql.fullVacuum();
+        vacuumed = true;
+      }
+      this.engine.flush();
+      if (!this.mounted) this.engine.store.checkpointTruncate();
+      return { dryRun: false, report, fileBefore, fileAfter: this.fileSize(), vacuumed };
+    } finally {
+      this.gcStage = null;
+    }
+  }
+
+  async gcStatus() {
+    return this.gcStage ? { running: true, stage: this.gcStage.stage, done: this.gcStage.done } : { running: false };
+  }
+
+  async du(p: { tables?: boolean }): Promise<SpaceReport> {
+    const st = this.engine.store;
+    return spaceReport(st.db, st.memory ? null : st.file, st.now(), { tables: p.tables });
+  }
+
+  async retention(p: { set?: Partial<RetentionPolicy> }): Promise<RetentionPolicy> {
+    const m = this.engine.maintenance;
+    if (p.set) {
+      try { return m.setPolicy({ ...m.policy(), ...p.set }); } catch (e) { fail('EINVAL', (e as Error).message); }
+    }
+    return m.policy();
   }
 }

@@ -6,7 +6,8 @@ import net from 'node:net';
 import type { StoreOps } from './ops.js';
 import type { Request, Response } from './protocol.js';
 
-const METHODS = new Set(['info', 'snapshot', 'labelSet', 'labelDelete', 'labelList', 'log', 'diff', 'readAt', 'restore', 'rollback']);
+const METHODS = new Set(['info', 'snapshot', 'labelSet', 'labelDelete', 'labelList', 'log', 'diff', 'readAt', 'restore', 'rollback',
+  'gc', 'gcStatus', 'du', 'retention']);
 
 export class ControlServer {
   private server: net.Server;

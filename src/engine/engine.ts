@@ -8,6 +8,9 @@ import { Tree, ROOT_INO, statOf, type ChainLink } from './tree.js';
 import { WriteSession, type SessionHost } from './write-session.js';
 import { resolvePoint } from './points.js';
 import { History } from './history.js';
+import { Maintenance } from './maintenance.js';
+
+const MAINTENANCE = new WeakMap<Store, Maintenance>();
 import {
   type Stat, type Cred, type DirEntry, type TimeSpec, type StatFs, type PointInTime,
   S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_ISUID, S_ISGID, isDir, isReg,
@@ -173,6 +176,24 @@ export class Engine implements SessionHost {
 
   /** Log, per-file versions, diff, restore, rollback. */
   get history(): History { return new History(this); }
+
+  /** Background storage work (deltas, compression, retention, GC): one per
+   * store, shared by every branch engine. */
+  get maintenance(): Maintenance {
+    let m = MAINTENANCE.get(this.store);
+    if (!m) { m = new Maintenance(this); MAINTENANCE.set(this.store, m); }
+    return m;
+  }
+
+  /** Inodes with open handles: never retired while open. */
+  openInos(): Set<number> { return new Set([...this.fds.values()].map((f) => f.ino)); }
+
+  /** Commits open read handles are pinned to: history thinning keeps them. */
+  pinnedCommits(): number[] {
+    const out = new Set<number>();
+    for (const f of this.fds.values()) if (f.pinned) out.add(f.pinned.at);
+    return [...out];
+  }
 
   /** The commit a point names (commit id, time, time string, or label). */
   resolvePoint(point: PointInTime): number { return resolvePoint(this.store, this.branchId, point); }
@@ -698,6 +719,7 @@ export class Engine implements SessionHost {
     for (const fh of [...this.fds.keys()]) {
       try { this.release(fh); } catch { /* best effort on shutdown */ }
     }
+    MAINTENANCE.get(this.store)?.stop();
     this.store.close();
   }
 

@@ -123,10 +123,17 @@ export class ChunkStore {
   /** Replaces how a chunk is stored (same bytes, other encoding). The caller
    * has verified that the new form decodes to the chunk's bytes. */
   rewrite(hash: Buffer, encoding: number, base: Buffer | null, seq: number | null, data: Buffer): void {
-    this.rewriteStmt ??= this.db.prepare('UPDATE chunks SET encoding = ?, base = ?, seq = ?, data = ? WHERE hash = ?');
-    this.rewriteStmt.run(encoding, base, seq, data, hash);
+    // Delete and insert anew rather than UPDATE: a row shrinking in place
+    // leaves its leaf page mostly empty (SQLite merges pages on delete, not
+    // on update), and the re-inserted small rows pack densely at the end.
+    this.rewriteDel ??= this.db.prepare('DELETE FROM chunks WHERE hash = ? RETURNING size');
+    this.rewriteIns ??= this.db.prepare('INSERT INTO chunks (hash, size, encoding, base, seq, data) VALUES (?, ?, ?, ?, ?, ?)');
+    const r = this.rewriteDel.get(hash) as { size: number } | undefined;
+    if (!r) return;
+    this.rewriteIns.run(hash, r.size, encoding, base, seq, data);
   }
-  private rewriteStmt: Database.Statement | undefined;
+  private rewriteDel: Database.Statement | undefined;
+  private rewriteIns: Database.Statement | undefined;
 
   /** Records a chunk's lineage position without changing its bytes. */
   setSeq(hash: Buffer, seq: number | null): void {

@@ -46,6 +46,9 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   try {
     if (!opts.readonly) {
       db.pragma(`page_size = ${PAGE_SIZE}`); // effective only before the first table
+      // Likewise: a new store can give freed pages back to the file system
+      // (garbage collection runs PRAGMA incremental_vacuum in short slices).
+      db.pragma('auto_vacuum = INCREMENTAL');
       if (!memory) db.pragma('journal_mode = WAL');
       // NORMAL in WAL: a crash of the process never loses a committed
       // transaction; power loss may lose the last ones unless fsync() ran

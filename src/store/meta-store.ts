@@ -122,7 +122,8 @@ export class MetaStore {
       extentChangedAt: p(`SELECT 1 FROM extents WHERE branch_id = @b AND ino = @ino AND (since = @c OR until = @c) LIMIT 1`),
       dropChunkIfOrphan: p(`DELETE FROM chunks WHERE hash = @h
         AND NOT EXISTS (SELECT 1 FROM extents WHERE hash = @h)
-        AND NOT EXISTS (SELECT 1 FROM session_chunks WHERE hash = @h)`),
+        AND NOT EXISTS (SELECT 1 FROM session_chunks WHERE hash = @h)
+        AND NOT EXISTS (SELECT 1 FROM chunks WHERE base = @h)`),
     };
     this.dentry = this.versioned('dentries', ['parent', 'name'], ['ino']);
     this.inode = this.versioned('inodes', ['ino'],

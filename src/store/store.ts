@@ -245,6 +245,22 @@ export class Store {
    * file now (after garbage collection, so the file shrinks). */
   requestCheckpoint(): void { this.checkpointer?.now(); }
 
+  /** Copies the whole WAL into the database file and empties it, now
+   * (blocking). The background checkpointer may be mid-checkpoint (SQLite
+   * then answers busy at once): retry for up to half a second. */
+  checkpointTruncate(): boolean {
+    if (this.memory || this.readonly) return true;
+    this.flush();
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; i < 50; i++) {
+      let busy = 1;
+      try { busy = (this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[])[0]?.busy ?? 0; } catch { return false; }
+      if (!busy) return true;
+      Atomics.wait(nap, 0, 0, 10);
+    }
+    return false;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -257,7 +273,7 @@ export class Store {
           const w = this.writer();
           if (w && w.pid === process.pid) this.db.prepare("DELETE FROM meta WHERE key = 'writer'").run();
         }).immediate();
-        try { this.db.pragma('wal_checkpoint(TRUNCATE)'); } catch { /* busy readers: next open checkpoints */ }
+        this.checkpointTruncate();
       }
     }
     this.db.close();

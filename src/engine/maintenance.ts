@@ -1,0 +1,791 @@
+// Background storage work: what keeps a store small without slowing the
+// write path. Commits only append to queues (schema/003 triggers); this
+// module does the rest in short slices, each one savepoint inside the group
+// transaction, so a mount keeps answering FUSE between slices:
+//
+//   retire   inodes with no names left (deleted files) end their live rows at
+//            the commit that removed the last name, so history rules apply
+//   thin     history thinning: retention tiers, rapid-edit compaction,
+//            no-history paths (commit rows and the versioned rows only they
+//            could see are deleted; survivors are re-pointed at kept commits)
+//   inline   ended versions of small inline files move into chunks, so they
+//            get deltas like everything else
+//   encode   queued chunks become skip-deltas against their lineage, else
+//            compressed where it pays, else stay raw
+//   gc       chunks no version, staged write or needed delta base uses
+//   vacuum   free pages go back to the file system (incremental vacuum)
+//
+// step() runs one slice synchronously; runAll() everything now; start()
+// schedules slices when the process is idle.
+import type { Engine } from './engine.js';
+import { MaintenanceStore, VERSIONED, type VersionedTable, type VRow } from '../store/maintenance-store.js';
+import { compress, makeDelta, applyDelta, unpack, DELTA, RAW } from '../store/codec.js';
+import { LIVE } from '../store/meta-store.js';
+import {
+  normalizePolicy, tiersOf, keptByTiers, rapidDrops, parseDuration, PathRules, KeptSet,
+  type RetentionPolicy, type CommitInfo, type TierNs,
+} from './retention.js';
+
+/** Restart a delta lineage with a full checkpoint after this many versions:
+ * with skip-deltas a read then needs at most log2(256) = 8 decodes. */
+export const CHECKPOINT_EVERY = 256;
+/** Ended inline versions at least this big move into chunks. */
+const INLINE_MOVE_MIN = 128;
+const ROOT = 1;
+
+export interface StageProgress { stage: string; done: number; total?: number }
+
+export interface MaintenanceReport {
+  retired: number;
+  thinned: { commits: number; rowsDeleted: number; rowsMoved: number; byReason: Record<string, number> };
+  inlineMoved: number;
+  encoded: { chunks: number; delta: number; compressed: number; raw: number; bytesBefore: number; bytesAfter: number };
+  gc: { chunks: number; bytes: number };
+  vacuum: { pages: number; bytes: number; supported: boolean };
+  notes: string[];
+}
+
+export interface RunOptions {
+  /** Also thin by every tier and path rule (not only rapid edits and new
+   * rows), scan every chunk for garbage, and encode chunks of any age. */
+  full?: boolean;
+  /** Skip stages ('thin', 'encode', ...). */
+  skip?: string[];
+  onProgress?: (p: StageProgress) => void;
+}
+
+export interface GcPlan {
+  policy: RetentionPolicy;
+  commits: { total: number; drop: number; byReason: Record<string, number> };
+  rows: { delete: number; move: number };
+  /** Chunks freed once the thinning is done (their last versions go). */
+  thinnedChunks: { count: number; bytes: number };
+  /** Chunks no version uses now. */
+  garbageChunks: { count: number; bytes: number };
+  /** Delta bases only needed by the chunks above. */
+  bases: { count: number; bytes: number };
+  freePages: { pages: number; bytes: number; reclaimable: boolean };
+  pendingEncode: number;
+}
+
+interface BranchPlan {
+  id: number;
+  hasParent: boolean;
+  global: KeptSet;
+  /** Kept sets per policy: index 0 the store default, i + 1 rule i. */
+  kept: (KeptSet | null)[];
+  drop: number[];
+  /** Per file: intervals [dropped write, next write) in which its collapsed
+   * rapid edits are seen by no commit. */
+  masks: Map<number, [number, number][]>;
+}
+
+interface ThinPlan {
+  maxSnap: number;
+  scanFrom: number;
+  branches: BranchPlan[];
+  byReason: Record<string, number>;
+  total: number;
+  tiers: TierNs[];
+}
+
+function newReport(): MaintenanceReport {
+  return {
+    retired: 0,
+    thinned: { commits: 0, rowsDeleted: 0, rowsMoved: 0, byReason: {} },
+    inlineMoved: 0,
+    encoded: { chunks: 0, delta: 0, compressed: 0, raw: 0, bytesBefore: 0, bytesAfter: 0 },
+    gc: { chunks: 0, bytes: 0 },
+    vacuum: { pages: 0, bytes: 0, supported: true },
+    notes: [],
+  };
+}
+
+type Task = Generator<void, void, void>;
+
+export class Maintenance {
+  readonly sql: MaintenanceStore;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<MaintenanceReport> | null = null;
+  private lastThin = 0;
+  private lastFullThin = 0;
+  private lastChanges = -1;
+  private lastActivity = 0;
+  private queue: { name: string; task: Task }[] = [];
+  private report = newReport();
+  log: (msg: string) => void = () => {};
+
+  constructor(private readonly e: Engine) {
+    this.sql = new MaintenanceStore(e.store.db);
+  }
+
+  private get store() { return this.e.store; }
+  private get meta() { return this.e.store.meta; }
+  private nowNs(): bigint { return this.store.now(); }
+
+  // --- policy ----------------------------------------------------------------------
+
+  policy(): RetentionPolicy {
+    const raw = this.meta.getMeta('retention') as string | undefined;
+    try { return normalizePolicy(raw ? JSON.parse(raw) as Partial<RetentionPolicy> : undefined); } catch { return normalizePolicy(undefined); }
+  }
+
+  /** Stores a new policy (validated). The next thinning pass examines every
+   * row again, so narrowed rules apply to the whole history. */
+  setPolicy(p: Partial<RetentionPolicy>): RetentionPolicy {
+    const n = normalizePolicy(p);
+    this.store.atomic(() => {
+      this.meta.setMeta('retention', JSON.stringify(n));
+      this.meta.setMeta('thin.mark', 0);
+    });
+    this.store.flush();
+    this.lastFullThin = 0;
+    return n;
+  }
+
+  // --- driving -----------------------------------------------------------------------
+
+  private enqueue(full: boolean, skip: string[] = []): void {
+    const add = (name: string, task: () => Task) => { if (!skip.includes(name)) this.queue.push({ name, task: task() }); };
+    add('retire', () => this.retireTask());
+    add('thin', () => this.thinTask(full));
+    add('inline', () => this.inlineTask());
+    add('encode', () => this.encodeTask(full));
+    add('gc', () => this.gcTask(full));
+    add('vacuum', () => this.vacuumTask());
+  }
+
+  /** Whether queued work remains (for idle scheduling). */
+  pending(): boolean {
+    return this.queue.length > 0 || this.sql.todoCount() > 0 || this.sql.gcCount() > 0;
+  }
+
+  /** Runs queued work for about budgetMs (one slice). Returns whether work
+   * remains. Starts a new round (incremental thinning, encoding, GC) when
+   * nothing is queued. */
+  step(budgetMs = 25): boolean {
+    if (this.store.readonly) return false;
+    if (!this.queue.length) this.enqueue(false);
+    const t0 = performance.now();
+    let touchedRows = false;
+    this.store.begin();
+    try {
+      while (this.queue.length && performance.now() - t0 < budgetMs) {
+        const cur = this.queue[0];
+        if (cur.name === 'retire' || cur.name === 'thin' || cur.name === 'inline') touchedRows = true;
+        let r: IteratorResult<void, void>;
+        try {
+          r = this.store.atomic(() => cur.task.next());
+        } catch (err) {
+          this.log(`maintenance ${cur.name}: ${(err as Error).message}`);
+          this.report.notes.push(`${cur.name} stopped: ${(err as Error).message}`);
+          r = { done: true, value: undefined };
+        }
+        if (r.done) this.queue.shift();
+      }
+    } finally {
+      this.store.flush();
+      if (touchedRows) this.e.head.inodes.clear();
+    }
+    return this.queue.length > 0;
+  }
+
+  /** Everything now, synchronously (tests, the CLI on a store file). */
+  runAll(opts: RunOptions = {}): MaintenanceReport {
+    this.queue = [];
+    this.report = newReport();
+    this.enqueue(opts.full ?? true, opts.skip);
+    while (this.queue.length) {
+      const stage = this.queue[0].name;
+      this.step(50);
+      opts.onProgress?.({ stage, done: this.progressOf(stage) });
+    }
+    return this.report;
+  }
+
+  /** Everything now, in slices that yield to the event loop between them:
+   * what a mounted store runs for `mikofs gc`. */
+  run(opts: RunOptions & { sliceMs?: number; gapMs?: number } = {}): Promise<MaintenanceReport> {
+    if (this.running) return this.running;
+    this.running = (async () => {
+      try {
+        this.queue = [];
+        this.report = newReport();
+        this.enqueue(opts.full ?? true, opts.skip);
+        while (this.queue.length) {
+          const stage = this.queue[0].name;
+          this.step(opts.sliceMs ?? 30);
+          opts.onProgress?.({ stage, done: this.progressOf(stage) });
+          await new Promise((r) => setTimeout(r, opts.gapMs ?? 2));
+        }
+        return this.report;
+      } finally {
+        this.running = null;
+      }
+    })();
+    return this.running;
+  }
+
+  private progress: Record<string, number> = {};
+  private progressOf(stage: string): number { return this.progress[stage] ?? 0; }
+  private tick(stage: string, n = 1): void { this.progress[stage] = (this.progress[stage] ?? 0) + n; }
+
+  /** Idle scheduling while mounted: every interval, when no one else wrote
+   * for a while, run slices of pending work (each ~sliceMs, yielding
+   * between), thinning rapid edits every 10 s and by every rule hourly. */
+  start(opts: { intervalMs?: number; sliceMs?: number; idleMs?: number; log?: (m: string) => void } = {}): void {
+    if (this.timer || this.store.readonly) return;
+    if (opts.log) this.log = opts.log;
+    const interval = opts.intervalMs ?? 1000, idle = opts.idleMs ?? 500, slice = opts.sliceMs ?? 25;
+    let busy = false;
+    const tick = async () => {
+      if (busy || this.running) return;
+      busy = true;
+      try {
+        const now = Date.now();
+        if (this.othersWrote()) { this.lastActivity = now; return; }
+        if (now - this.lastActivity < idle) return;
+        if (!this.queue.length) {
+          const thinDue = now - this.lastThin > 10000;
+          const fullDue = now - this.lastFullThin > 3600000;
+          if (!thinDue && !fullDue && !this.pending()) return;
+          this.report = newReport();
+          this.enqueue(fullDue, thinDue || fullDue ? [] : ['thin', 'retire', 'inline']);
+          if (thinDue || fullDue) this.lastThin = now;
+          if (fullDue) this.lastFullThin = now;
+        }
+        while (this.queue.length && this.timer) {
+          this.step(slice);
+          this.lastChanges = this.changes();
+          await new Promise((r) => setTimeout(r, 5));
+          if (this.othersWrote()) { this.lastActivity = Date.now(); break; }
+        }
+      } catch (err) {
+        this.log(`maintenance: ${(err as Error).message}`);
+      } finally {
+        busy = false;
+      }
+    };
+    this.timer = setInterval(() => { void tick(); }, interval);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private changes(): number { return this.store.db.prepare('SELECT total_changes()').pluck().get() as number; }
+  private othersWrote(): boolean {
+    const c = this.changes();
+    const wrote = this.lastChanges >= 0 && c !== this.lastChanges;
+    this.lastChanges = c;
+    return wrote;
+  }
+
+  // --- retire: deleted inodes -------------------------------------------------------------
+
+  private *retireTask(): Task {
+    const mark = Number(this.meta.getMeta('retire.mark') ?? 0);
+    const open = this.e.openInos();
+    let low = Number.POSITIVE_INFINITY, max = mark;
+    for (const b of this.sql.branches()) {
+      if (b.parent_id !== null) continue; // forks inherit rows: leave their inodes be
+      let after = mark;
+      for (;;) {
+        const dead = this.sql.deadInodes(b.id, after, 200);
+        if (!dead.length) break;
+        for (const d of dead) {
+          after = Math.max(after, d.since);
+          if (open.has(d.ino)) { low = Math.min(low, d.since - 1); continue; }
+          this.sql.retireInode(b.id, d.rid, d.ino, d.since);
+          this.report.retired++;
+          this.tick('retire');
+        }
+        max = Math.max(max, after);
+        yield;
+      }
+    }
+    this.meta.setMeta('retire.mark', Math.min(max, low));
+  }
+
+  // --- thin: retention ----------------------------------------------------------------
+
+  private protectedCommits(): Set<number> {
+    const s = new Set<number>();
+    for (const c of this.sql.labelCommits()) s.add(c);
+    for (const c of this.sql.forkCommits()) s.add(c);
+    for (const c of this.e.pinnedCommits()) s.add(c);
+    return s;
+  }
+
+  /** Which commits each policy keeps, per branch (no writes). */
+  private *planThin(full: boolean, out: { plan?: ThinPlan }): Task {
+    const pol = this.policy();
+    const tiers: TierNs[] = [tiersOf(pol), ...pol.rules.map((r) => tiersOf(pol, r))];
+    const rapidNs = parseDuration(pol.rapidWindow);
+    const now = this.nowNs();
+    const maxSnap = this.store.headCommit;
+    const prot = this.protectedCommits();
+    const mark = Number(this.meta.getMeta('thin.mark') ?? 0);
+    const pendingMin = Number(this.meta.getMeta('thin.pending') ?? 0) || Number.POSITIVE_INFINITY;
+    const plan: ThinPlan = { maxSnap, scanFrom: Number.POSITIVE_INFINITY, branches: [], byReason: {}, total: 0, tiers };
+    const def = tiers[0];
+    for (const b of this.sql.branches()) {
+      const commits: CommitInfo[] = [];
+      for (let after = 0; ;) {
+        const page = this.sql.commitsOf(b.id, after, 20000);
+        for (const c of page) if (c.id <= maxSnap) commits.push({ id: c.id, timeNs: c.time_ns, kind: c.kind });
+        if (page.length < 20000) break;
+        after = page[page.length - 1].id;
+        yield;
+      }
+      if (!commits.length) continue;
+      plan.total += commits.length;
+      const newest = commits[commits.length - 1].id;
+      const isProt = (id: number) => id === newest || prot.has(id);
+      // Rapid edits: which file each recent 'write' commit saved.
+      for (const c of commits) if (c.kind === 'snapshot') prot.add(c.id);
+      const writes = new Map<number, number>();
+      const oldestAll = def.keepAll < 0n ? 0 : commits.findIndex((c) => now - c.timeNs <= def.keepAll);
+      let rapid = new Map<number, { ino: number; next: number }>();
+      if (rapidNs > 0n && oldestAll >= 0) {
+        const recent = commits.slice(oldestAll);
+        const kinds = new Map(recent.map((c) => [c.id, c.kind]));
+        for (const r of this.sql.inodeVersionsSince(b.id, recent[0].id)) if (kinds.get(r.since) === 'write') writes.set(r.since, r.ino);
+        rapid = rapidDrops(recent, writes, rapidNs, isProt);
+        yield;
+      }
+      const protIds = commits.filter((c) => isProt(c.id)).map((c) => c.id);
+      const kept: (KeptSet | null)[] = [];
+      const union = new Set<number>(protIds);
+      for (let i = 0; i < tiers.length; i++) {
+        if (i > 0 && !full) { kept.push(null); continue; }
+        if (tiers[i].none) { kept.push(null); continue; }
+        const k = keptByTiers(commits, tiers[i], now, rapid);
+        for (const id of protIds) k.add(id);
+        for (const id of k) union.add(id);
+        kept.push(new KeptSet(k, maxSnap));
+      }
+      if (!full) {
+        // Rapid passes drop only rapid edits (tiers run in full passes), but
+        // still apply the rules to rows they touch.
+        union.clear();
+        for (const c of commits) if (!rapid.has(c.id) || isProt(c.id)) union.add(c.id);
+        const k = new KeptSet(union, maxSnap);
+        kept[0] = k;
+        for (let i = 1; i < tiers.length; i++) kept[i] = tiers[i].none ? null : k;
+      }
+      const global = new KeptSet(union, maxSnap);
+      const drop = commits.filter((c) => !union.has(c.id)).map((c) => c.id);
+      for (const c of commits) {
+        if (union.has(c.id)) continue;
+        const age = now - c.timeNs;
+        const within = (d: bigint) => d < 0n || age <= d;
+        const why = rapid.has(c.id) ? 'rapid edits' : within(def.keepAll) ? 'path rule'
+          : within(def.hourly) ? 'hourly tier' : within(def.daily) ? 'daily tier' : 'older than every tier';
+        plan.byReason[why] = (plan.byReason[why] ?? 0) + 1;
+      }
+      let minDrop = drop.length ? drop[0] : Number.POSITIVE_INFINITY;
+      if (full) {
+        // Rows of rule policies may see commits dropped for them only.
+        for (let i = 1; i < tiers.length; i++) {
+          const k = kept[i];
+          if (!k) continue;
+          const first = commits.find((c) => !k.has(c.id));
+          if (first) minDrop = Math.min(minDrop, first.id);
+        }
+      }
+      plan.scanFrom = Math.min(plan.scanFrom, minDrop);
+      const masks = new Map<number, [number, number][]>();
+      for (const [c, r] of rapid) {
+        if (union.has(c)) continue;
+        const l = masks.get(r.ino) ?? [];
+        l.push([c, r.next]);
+        masks.set(r.ino, l);
+      }
+      plan.branches.push({ id: b.id, hasParent: b.parent_id !== null, global, kept, drop, masks });
+    }
+    plan.scanFrom = Math.min(plan.scanFrom, pendingMin, mark + 1);
+    out.plan = plan;
+  }
+
+  private *thinTask(full: boolean): Task {
+    const out: { plan?: ThinPlan } = {};
+    yield* this.planThin(full, out);
+    const plan = out.plan!;
+    const pol = this.policy();
+    const rules = new PathRules(pol.rules);
+    // 1. Commit rows. Labels or pins set since planning keep theirs.
+    const drops = plan.branches.flatMap((b) => b.drop);
+    if (drops.length) this.meta.setMeta('thin.pending', plan.scanFrom);
+    for (let i = 0; i < drops.length; i += 1000) {
+      const now = this.protectedCommits();
+      for (const id of drops.slice(i, i + 1000)) {
+        if (now.has(id)) { for (const b of plan.branches) if (b.drop.includes(id)) this.keep(b, id); continue; }
+        this.sql.deleteCommit(id);
+        this.report.thinned.commits++;
+        this.tick('thin');
+      }
+      yield;
+    }
+    for (const [k, v] of Object.entries(plan.byReason)) this.report.thinned.byReason[k] = (this.report.thinned.byReason[k] ?? 0) + v;
+    // 2. Versioned rows.
+    if (plan.scanFrom !== Number.POSITIVE_INFINITY) {
+      for (const b of plan.branches) yield* this.thinRows(b, plan, rules, false, null);
+    }
+    this.meta.setMeta('thin.mark', plan.maxSnap);
+    this.meta.setMeta('thin.pending', 0);
+    this.e.head.dirs.clear();
+  }
+
+  private keep(b: BranchPlan, id: number): void {
+    const add = (k: KeptSet | null) => k ? new KeptSet([...k.ids, id], k.maxSnap) : null;
+    b.global = add(b.global)!;
+    b.kept = b.kept.map(add);
+  }
+
+  /** Normalizes (or, dry, counts) every row the plan affects on a branch. */
+  private *thinRows(b: BranchPlan, plan: ThinPlan, rules: PathRules, dry: boolean,
+    acc: { del: number; move: number; hashes: Map<string, { hash: Buffer; n: number }> } | null): Task {
+    const paths = new Map<number, string | null>();
+    const inoPolicy = new Map<number, number>();
+    const purged = new Set<number>();
+    const pathOf = (ino: number): string | null => {
+      if (ino === ROOT) return '';
+      const hit = paths.get(ino);
+      if (hit !== undefined) return hit;
+      let p: string | null = null;
+      const n = this.sql.nameOfIno(b.id, ino);
+      if (n && paths.size < 1000000) {
+        paths.set(ino, null); // cycle guard
+        const parent = pathOf(n.parent);
+        p = parent === null ? null : `${parent}/${n.name}`;
+      }
+      paths.set(ino, p);
+      return p;
+    };
+    const policyOfPath = (p: string | null) => (p === null || rules.empty ? 0 : rules.match(p === '' ? '/' : p) + 1);
+    const policyOfIno = (ino: number): number => {
+      if (rules.empty) return 0;
+      let v = inoPolicy.get(ino);
+      if (v === undefined) { v = policyOfPath(pathOf(ino)); inoPolicy.set(ino, v); }
+      return v;
+    };
+    const noHistory = (pi: number) => plan.tiers[pi]?.none === true;
+    for (const t of VERSIONED) {
+      for (const phase of ['ended', 'live'] as const) {
+        let cursor: VRow | null = null;
+        for (;;) {
+          const rows: VRow[] = phase === 'ended'
+            ? this.sql.endedRows(t, b.id, cursor, plan.scanFrom, 500)
+            : this.sql.liveRows(t, b.id, cursor, plan.scanFrom, 500);
+          if (!rows.length) break;
+          for (const r of rows) {
+            cursor = r;
+            let pi: number;
+            if (t === 'dentries') {
+              pi = rules.empty ? 0 : r.ino !== null ? policyOfIno(r.ino) : 0;
+              if (!rules.empty && pi === 0) {
+                const dir = pathOf(r.parent!);
+                pi = policyOfPath(dir === null ? null : `${dir}/${r.name}`);
+              }
+            } else {
+              pi = policyOfIno(r.ino!);
+            }
+            if (noHistory(pi)) {
+              if (r.ino !== null && noHistory(policyOfIno(r.ino)) && !purged.has(r.ino)) {
+                // The file's past goes: ended rows, past names; its live
+                // rows stand for its whole life.
+                purged.add(r.ino);
+                if (dry) acc!.del++;
+                else {
+                  const first = this.sql.inodeFirstSince(b.id, r.ino);
+                  if (first !== null) this.sql.purgeInode(b.id, r.ino, b.global.at(first));
+                  this.report.thinned.rowsDeleted++;
+                }
+                if (t !== 'dentries') continue;
+              } else if (t !== 'dentries') continue;
+              // Names under a no-history path: only the current one stays.
+              if (r.until !== LIVE) { if (!purged.has(r.ino ?? -1) || dry) this.apply(t, b.id, r, 'delete', 0, 0, dry, acc); continue; }
+              const s = b.global.at(r.since);
+              if (s !== r.since) this.apply(t, b.id, r, 'move', s, LIVE, dry, acc);
+              continue;
+            }
+            const k = b.kept[pi] ?? b.kept[0] ?? b.global;
+            const m = t !== 'dentries' && r.ino !== null ? b.masks.get(r.ino) : undefined;
+            const s = k.atMasked(r.since, m);
+            if (r.until === LIVE) {
+              if (s !== r.since) this.apply(t, b.id, r, 'move', s, LIVE, dry, acc);
+            } else if (s >= r.until) {
+              this.apply(t, b.id, r, 'delete', 0, 0, dry, acc);
+            } else {
+              const u = k.atMasked(r.until, m);
+              if (s !== r.since || u !== r.until) this.apply(t, b.id, r, 'move', s, u, dry, acc);
+            }
+          }
+          yield;
+        }
+      }
+    }
+  }
+
+  private apply(t: VersionedTable, branch: number, r: VRow, op: 'delete' | 'move', s: number, u: number, dry: boolean,
+    acc: { del: number; move: number; hashes: Map<string, { hash: Buffer; n: number }> } | null): void {
+    if (dry) {
+      if (op === 'delete') {
+        acc!.del++;
+        if (t === 'extents' && r.hash) {
+          const key = r.hash.toString('hex');
+          const h = acc!.hashes.get(key);
+          if (h) h.n++; else acc!.hashes.set(key, { hash: r.hash, n: 1 });
+        }
+      } else acc!.move++;
+      return;
+    }
+    if (op === 'delete') { this.sql.deleteRow(t, branch, r); this.report.thinned.rowsDeleted++; }
+    else { this.sql.moveRow(t, branch, r, s, u); this.report.thinned.rowsMoved++; }
+    this.tick('thin');
+  }
+
+  // --- inline: history of small files into chunks ---------------------------------------
+
+  private *inlineTask(): Task {
+    const mark = JSON.parse(String(this.meta.getMeta('inline.mark') ?? '{}')) as Record<string, { until: number; since: number; rid: number }>;
+    const max = Number(this.meta.getMeta('thin.mark') ?? 0) || this.store.headCommit;
+    for (const b of this.sql.branches()) {
+      let cur = mark[b.id] ?? { until: 0, since: 0, rid: 0 };
+      for (;;) {
+        const rows = this.sql.endedInline(b.id, cur, max, 200);
+        if (!rows.length) break;
+        for (const r of rows) {
+          cur = { until: r.until, since: r.since, rid: r.rid };
+          if (!r.inline || r.inline.length < INLINE_MOVE_MIN || r.since === r.until) continue;
+          const h = this.store.chunks.put(r.inline);
+          if (this.sql.inlineToExtent(b.id, r.rid, r.ino, r.since, r.until, h)) { this.report.inlineMoved++; this.tick('inline'); }
+        }
+        mark[b.id] = cur;
+        this.meta.setMeta('inline.mark', JSON.stringify(mark));
+        yield;
+      }
+    }
+  }
+
+  // --- encode: deltas and compression ------------------------------------------------------
+
+  private *encodeTask(force: boolean): Task {
+    const pol = this.policy();
+    const settle = parseDuration(pol.rapidWindow) + 1000000000n;
+    let after = 0;
+    for (;;) {
+      const batch = this.sql.todoBatch(after, 16);
+      if (!batch.length) return;
+      for (const t of batch) {
+        after = t.id;
+        if (!force) {
+          const c = this.meta.getCommit(t.commit_id);
+          // Give rapid-edit compaction the chance to drop it first.
+          if (c && this.nowNs() - c.time_ns < settle) return;
+        }
+        try {
+          this.encodeOne(t.hash, t.prev);
+        } catch (err) {
+          this.log(`encoding chunk ${t.hash.toString('hex')}: ${(err as Error).message}`);
+        }
+        this.sql.todoDelete(t.id);
+        this.tick('encode');
+        yield;
+      }
+    }
+  }
+
+  /** Re-encodes one chunk: a delta against its lineage base when that is
+   * meaningfully smaller, else compressed when that pays, else raw. */
+  encodeOne(hash: Buffer, prev: Buffer | null): void {
+    const chunks = this.store.chunks;
+    const row = chunks.row(hash);
+    if (!row || row.seq !== null) return;
+    if (!this.sql.referenced(hash)) {
+      // Dropped before it was examined (thinned): its successors follow its predecessor.
+      this.sql.todoSplice(hash, prev);
+      this.sql.gcAdd(hash);
+      return;
+    }
+    let base: Buffer | null = null, seq = 0;
+    const prow = prev ? chunks.row(prev) : undefined;
+    if (prev && prow && prow.seq !== null && prow.seq + 1 < CHECKPOINT_EVERY) {
+      const k = prow.seq + 1;
+      const target = k & (k - 1);
+      let cur: Buffer = prev, crow = prow;
+      while (crow.seq! > target && crow.base) {
+        const next = chunks.row(crow.base);
+        if (!next || next.seq === null) break;
+        cur = crow.base; crow = next;
+      }
+      if (crow.seq! <= target) { base = cur; seq = k; }
+    }
+    const data = chunks.get(hash);
+    const before = row.stored;
+    let full: { codec: number; data: Buffer } | null | undefined;
+    const fullSize = () => { if (full === undefined) full = compress(data); return full ? full.data.length : data.length; };
+    if (base) {
+      const src = chunks.get(base);
+      const delta = makeDelta(data, src, Math.floor(data.length / 2));
+      if (delta) {
+        const packed = delta.length > 256 ? compress(delta) : null;
+        const payload = packed ? packed.data : delta;
+        if (payload.length <= data.length / 16 || payload.length * 2 <= fullSize()) {
+          const check = applyDelta(unpack(packed ? packed.codec : RAW, payload), src, data.length);
+          if (check.equals(data)) {
+            chunks.rewrite(hash, DELTA | (packed ? packed.codec : RAW), base, seq, payload);
+            this.count(before, payload.length, 'delta');
+            return;
+          }
+          this.log(`delta of ${hash.toString('hex')} did not round-trip; kept full`);
+        }
+      }
+    }
+    // A full checkpoint: a new lineage starts here.
+    fullSize();
+    if (full && unpack(full.codec, full.data).equals(data)) {
+      chunks.rewrite(hash, full.codec, null, 0, full.data);
+      this.count(before, full.data.length, 'compressed');
+    } else {
+      chunks.setSeq(hash, 0);
+      this.count(before, before, 'raw');
+    }
+  }
+
+  private count(before: number, after: number, kind: 'delta' | 'compressed' | 'raw'): void {
+    const e = this.report.encoded;
+    e.chunks++; e[kind]++; e.bytesBefore += before; e.bytesAfter += after;
+  }
+
+  // --- gc: unreferenced chunks ----------------------------------------------------------
+
+  private collect(hash: Buffer): boolean {
+    const row = this.store.chunks.row(hash);
+    if (!row || this.sql.referenced(hash) || this.sql.isBase(hash)) return false;
+    const base = row.base;
+    this.sql.deleteChunk(hash);
+    this.report.gc.chunks++;
+    this.report.gc.bytes += row.stored;
+    if (base) this.sql.gcAdd(base);
+    this.tick('gc');
+    return true;
+  }
+
+  private *gcTask(full: boolean): Task {
+    if (full) {
+      for (let after = 0; ;) {
+        const rows = this.sql.chunkScan(after, 500);
+        if (!rows.length) break;
+        for (const r of rows) { after = r.id; this.collect(r.hash); }
+        yield;
+      }
+    }
+    for (;;) {
+      const batch = this.sql.gcBatch(200);
+      if (!batch.length) return;
+      for (const h of batch) { this.sql.gcDone(h); this.collect(h); }
+      yield;
+    }
+  }
+
+  // --- vacuum: give pages back -----------------------------------------------------------
+
+  private *vacuumTask(): Task {
+    if (this.sql.autoVacuum() !== 2) {
+      const free = this.sql.freelistCount();
+      this.report.vacuum.supported = false;
+      if (free > 0) {
+        this.report.notes.push(`${free} free pages stay in the file: this store was created before incremental vacuum; ` +
+          'run "mikofs gc --vacuum" on the unmounted store once to rewrite it');
+      }
+      return;
+    }
+    const ps = this.sql.pageSize();
+    let n = 64;
+    for (;;) {
+      const free = this.sql.freelistCount();
+      if (free === 0) break;
+      const t0 = performance.now();
+      const k = Math.min(n, free);
+      this.sql.incrementalVacuum(k);
+      const ms = performance.now() - t0;
+      this.report.vacuum.pages += k;
+      this.report.vacuum.bytes += k * ps;
+      this.tick('vacuum', k);
+      n = ms < 10 ? Math.min(n * 2, 4096) : ms > 25 ? Math.max(16, n >> 1) : n;
+      yield;
+    }
+    if (this.report.vacuum.pages > 0) this.store.requestCheckpoint();
+  }
+
+  // --- dry run --------------------------------------------------------------------------
+
+  /** What a full run would free, and why, changing nothing. */
+  plan(): GcPlan {
+    const pol = this.policy();
+    const rules = new PathRules(pol.rules);
+    const out: { plan?: ThinPlan } = {};
+    drain(this.planThin(true, out));
+    const plan = out.plan!;
+    const acc = { del: 0, move: 0, hashes: new Map<string, { hash: Buffer; n: number }>() };
+    if (plan.scanFrom !== Number.POSITIVE_INFINITY) for (const b of plan.branches) drain(this.thinRows(b, plan, rules, true, acc));
+    const drop = plan.branches.reduce((n, b) => n + b.drop.length, 0);
+    // Chunks whose every version goes.
+    const freed = new Map<string, { hash: Buffer; stored: number; base: Buffer | null }>();
+    const refs = this.store.db.prepare('SELECT count(*) FROM extents WHERE hash = ?').pluck();
+    for (const [key, h] of acc.hashes) {
+      if ((refs.get(h.hash) as number) > h.n) continue;
+      if (this.sql.staged(h.hash)) continue;
+      const row = this.store.chunks.row(h.hash);
+      if (row) freed.set(key, { hash: h.hash, stored: row.stored, base: row.base });
+    }
+    const thinned = { count: 0, bytes: 0 };
+    const garbage = { count: 0, bytes: 0 };
+    const bases = { count: 0, bytes: 0 };
+    // Chunks nothing uses now.
+    const dead = new Map<string, { hash: Buffer; stored: number; base: Buffer | null }>();
+    for (let after = 0; ;) {
+      const rows = this.sql.chunkScan(after, 2000);
+      if (!rows.length) break;
+      for (const r of rows) {
+        after = r.id;
+        if (!this.sql.referenced(r.hash)) dead.set(r.hash.toString('hex'), { hash: r.hash, stored: r.stored, base: r.base });
+      }
+    }
+    const gone = new Set<string>([...freed.keys(), ...dead.keys()]);
+    // Anything still a base of a surviving chunk stays.
+    const survives = (key: string, hash: Buffer) => this.sql.dependents(hash).some((d) => !gone.has(d.toString('hex'))) && gone.has(key);
+    let changed = true;
+    while (changed) {
+      changed = false;
+      for (const [key, v] of [...freed, ...dead]) {
+        if (gone.has(key) && survives(key, v.hash)) { gone.delete(key); changed = true; }
+      }
+    }
+    for (const [key, v] of freed) if (gone.has(key)) { thinned.count++; thinned.bytes += v.stored; }
+    for (const [key, v] of dead) if (gone.has(key) && !freed.has(key)) {
+      const isBase = this.sql.isBase(v.hash);
+      const t = isBase ? bases : garbage;
+      t.count++; t.bytes += v.stored;
+    }
+    const ps = this.sql.pageSize();
+    const free = this.sql.freelistCount();
+    return {
+      policy: pol,
+      commits: { total: plan.total, drop, byReason: plan.byReason },
+      rows: { delete: acc.del, move: acc.move },
+      thinnedChunks: thinned,
+      garbageChunks: garbage,
+      bases,
+      freePages: { pages: free, bytes: free * ps, reclaimable: this.sql.autoVacuum() === 2 },
+      pendingEncode: this.sql.todoCount(),
+    };
+  }
+}
+
+function drain(t: Task): void { for (let r = t.next(); !r.done; r = t.next()) { /* run to the end */ } }
+

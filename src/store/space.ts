@@ -1,0 +1,149 @@
+// Explainable space: what fills a store file, from its rows (`mikofs du`).
+import fs from 'node:fs';
+import type { Db } from './database.js';
+import { LIVE } from './meta-store.js';
+import { DELTA, CODEC_MASK } from './codec.js';
+
+export interface Bytes { count: number; bytes: number }
+
+export interface SpaceReport {
+  file: { bytes: number; walBytes: number; pageSize: number; pages: number; freePages: number; incrementalVacuum: boolean };
+  /** The current state (every branch's live rows). */
+  live: { files: number; logicalBytes: number; inlineBytes: number; chunks: number; chunkBytes: number; storedBytes: number };
+  /** What only the past needs: chunks no live row uses, and inline bytes of ended versions. */
+  history: {
+    /** storedBytes = chunks only past versions use + inline bytes of past versions. */
+    versions: number; storedBytes: number; chunkBytes: number; inlineBytes: number;
+    byAge: { age: string; versions: number; storedBytes: number }[];
+    byLabel: { label: string; commit: number; storedBytes: number }[];
+    /** Chunks kept only as delta bases of others. */
+    basesOnly: Bytes;
+    /** Chunks nothing uses any more (garbage collection frees them). */
+    garbage: Bytes;
+  };
+  chunks: {
+    count: number; rawBytes: number; storedBytes: number;
+    byEncoding: Record<'raw' | 'compressed' | 'delta', { count: number; rawBytes: number; storedBytes: number }>;
+    pendingEncode: number; pendingGc: number;
+  };
+  savings: {
+    /** Bytes all chunk-map entries of all versions name, minus the distinct chunks they name. */
+    dedupBytes: number;
+    deltaBytes: number;
+    compressionBytes: number;
+    /** Every version of every file stored in full, vs what the chunks and inline bytes take. */
+    allVersionsBytes: number;
+  };
+  commits: { count: number; oldestNs: string | null; newestNs: string | null; labels: number };
+  /** Bytes per table and index (dbstat), when asked for. */
+  tables?: { name: string; bytes: number }[];
+}
+
+const AGES: { age: string; ns: bigint }[] = [
+  { age: '<24h', ns: 86400n * 1000000000n },
+  { age: '<7d', ns: 7n * 86400n * 1000000000n },
+  { age: '<90d', ns: 90n * 86400n * 1000000000n },
+  { age: 'older', ns: 1n << 62n },
+];
+
+export function spaceReport(db: Db, file: string | null, nowNs: bigint, opts: { tables?: boolean } = {}): SpaceReport {
+  const one = <T>(sql: string, ...p: unknown[]) => db.prepare(sql).get(...p) as T;
+  const all = <T>(sql: string, ...p: unknown[]) => db.prepare(sql).all(...p) as T[];
+  const pluck = (sql: string, ...p: unknown[]) => db.prepare(sql).pluck().get(...p) as number | null;
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  const pages = db.pragma('page_count', { simple: true }) as number;
+  const freePages = db.pragma('freelist_count', { simple: true }) as number;
+  let bytes = pages * pageSize, walBytes = 0;
+  if (file) {
+    try { bytes = fs.statSync(file).size; } catch { /* memory or gone */ }
+    try { walBytes = fs.statSync(file + '-wal').size; } catch { /* none */ }
+  }
+
+  // Chunks by how they are kept.
+  const byEncoding = { raw: { count: 0, rawBytes: 0, storedBytes: 0 }, compressed: { count: 0, rawBytes: 0, storedBytes: 0 }, delta: { count: 0, rawBytes: 0, storedBytes: 0 } };
+  for (const r of all<{ encoding: number; n: number; raw: number; stored: number }>(
+    'SELECT encoding, count(*) AS n, sum(size) AS raw, sum(length(data)) AS stored FROM chunks GROUP BY encoding')) {
+    const k = r.encoding & DELTA ? 'delta' : (r.encoding & CODEC_MASK) ? 'compressed' : 'raw';
+    byEncoding[k].count += r.n; byEncoding[k].rawBytes += r.raw; byEncoding[k].storedBytes += r.stored;
+  }
+  const chunkCount = byEncoding.raw.count + byEncoding.compressed.count + byEncoding.delta.count;
+  const rawBytes = byEncoding.raw.rawBytes + byEncoding.compressed.rawBytes + byEncoding.delta.rawBytes;
+  const storedBytes = byEncoding.raw.storedBytes + byEncoding.compressed.storedBytes + byEncoding.delta.storedBytes;
+
+  // The current state.
+  const files = one<{ n: number; size: number | null; inl: number | null }>(`SELECT count(*) AS n, sum(size) AS size,
+    sum(length(inline)) AS inl FROM inodes WHERE until = ${LIVE} AND nlink > 0 AND (mode & 61440) = 32768`);
+  const liveChunks = one<{ n: number; raw: number | null; stored: number | null }>(`SELECT count(*) AS n, sum(size) AS raw,
+    sum(length(data)) AS stored FROM chunks c WHERE EXISTS (SELECT 1 FROM extents e WHERE e.hash = c.hash AND e.until = ${LIVE})`);
+
+  // History: chunks only ended rows use, aged by when their last version ended.
+  const timeOf = db.prepare('SELECT time_ns FROM commits WHERE id >= ? ORDER BY id LIMIT 1').pluck().safeIntegers(true);
+  const head = db.prepare('SELECT time_ns FROM commits ORDER BY id DESC LIMIT 1').pluck().safeIntegers(true).get() as bigint | undefined;
+  const ageOf = (commit: number): string => {
+    const t = (timeOf.get(commit) as bigint | undefined) ?? head ?? nowNs;
+    const age = nowNs - t;
+    return AGES.find((a) => age < a.ns)!.age;
+  };
+  const byAge = new Map(AGES.map((a) => [a.age, { age: a.age, versions: 0, storedBytes: 0 }]));
+  let histVersions = 0, histBytes = 0, histInline = 0;
+  for (const r of all<{ stored: number; u: number; n: number }>(`SELECT length(c.data) AS stored, max(e.until) AS u, count(*) AS n
+      FROM chunks c JOIN extents e ON e.hash = c.hash
+      WHERE NOT EXISTS (SELECT 1 FROM extents l WHERE l.hash = c.hash AND l.until = ${LIVE})
+      GROUP BY c.id`)) {
+    const a = byAge.get(ageOf(r.u))!;
+    a.versions += r.n; a.storedBytes += r.stored;
+    histVersions += r.n; histBytes += r.stored;
+  }
+  for (const r of all<{ len: number; until: number }>(`SELECT length(inline) AS len, until FROM inodes
+      WHERE until < ${LIVE} AND inline IS NOT NULL AND until > since`)) {
+    const a = byAge.get(ageOf(r.until))!;
+    a.versions++; a.storedBytes += r.len;
+    histVersions++; histBytes += r.len; histInline += r.len;
+  }
+  const unrefd = all<{ stored: number; base_of: number }>(`SELECT length(data) AS stored,
+      EXISTS (SELECT 1 FROM chunks d WHERE d.base = c.hash) AS base_of FROM chunks c
+      WHERE NOT EXISTS (SELECT 1 FROM extents e WHERE e.hash = c.hash)
+        AND NOT EXISTS (SELECT 1 FROM session_chunks s WHERE s.hash = c.hash)`);
+  const basesOnly = { count: 0, bytes: 0 }, garbage = { count: 0, bytes: 0 };
+  for (const r of unrefd) { const t = r.base_of ? basesOnly : garbage; t.count++; t.bytes += r.stored; }
+
+  const byLabel = all<{ name: string; commit_id: number }>('SELECT name, commit_id FROM labels ORDER BY name').map((l) => ({
+    label: l.name, commit: l.commit_id,
+    storedBytes: (pluck(`SELECT sum(length(data)) FROM chunks WHERE hash IN (SELECT hash FROM extents
+        WHERE until > @c AND until < ${LIVE} AND since <= @c)`, { c: l.commit_id }) ?? 0)
+      + (pluck(`SELECT sum(length(inline)) FROM inodes WHERE until > @c AND until < ${LIVE} AND since <= @c`, { c: l.commit_id }) ?? 0),
+  }));
+
+  const refBytes = pluck('SELECT sum(c.size) FROM extents e JOIN chunks c ON c.hash = e.hash') ?? 0;
+  const distinctBytes = pluck('SELECT sum(size) FROM chunks c WHERE EXISTS (SELECT 1 FROM extents e WHERE e.hash = c.hash)') ?? 0;
+  const versionsBytes = pluck(`SELECT sum(size) FROM inodes WHERE (mode & 61440) = 32768 AND until > since AND nlink > 0`) ?? 0;
+  const commits = db.prepare('SELECT count(*) AS n, min(time_ns) AS lo, max(time_ns) AS hi FROM commits').safeIntegers(true)
+    .get() as { n: bigint; lo: bigint | null; hi: bigint | null };
+
+  const report: SpaceReport = {
+    file: { bytes, walBytes, pageSize, pages, freePages, incrementalVacuum: db.pragma('auto_vacuum', { simple: true }) === 2 },
+    live: {
+      files: files.n, logicalBytes: files.size ?? 0, inlineBytes: files.inl ?? 0,
+      chunks: liveChunks.n, chunkBytes: liveChunks.raw ?? 0, storedBytes: (liveChunks.stored ?? 0) + (files.inl ?? 0),
+    },
+    history: { versions: histVersions, storedBytes: histBytes, chunkBytes: histBytes - histInline, inlineBytes: histInline, byAge: [...byAge.values()], byLabel, basesOnly, garbage },
+    chunks: {
+      count: chunkCount, rawBytes, storedBytes, byEncoding,
+      pendingEncode: pluck('SELECT count(*) FROM chunk_todo') ?? 0, pendingGc: pluck('SELECT count(*) FROM gc_todo') ?? 0,
+    },
+    savings: {
+      dedupBytes: Math.max(0, refBytes - distinctBytes),
+      deltaBytes: byEncoding.delta.rawBytes - byEncoding.delta.storedBytes,
+      compressionBytes: byEncoding.compressed.rawBytes - byEncoding.compressed.storedBytes,
+      allVersionsBytes: versionsBytes,
+    },
+    commits: {
+      count: Number(commits.n), oldestNs: commits.lo === null ? null : String(commits.lo), newestNs: commits.hi === null ? null : String(commits.hi),
+      labels: pluck('SELECT count(*) FROM labels') ?? 0,
+    },
+  };
+  if (opts.tables) {
+    report.tables = all<{ name: string; bytes: number }>('SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC');
+  }
+  return report;
+}

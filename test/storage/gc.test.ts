@@ -1,0 +1,179 @@
+import { describe, it, expect } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { bytes, tmpDir } from '../helpers.js';
+import { clockStore, text, save, chunkRows, MIN, S } from './helpers.js';
+import { openStore } from '../../src/index.js';
+import { spaceReport } from '../../src/store/space.js';
+
+const CLI = path.resolve('dist/cli/main.js');
+function mikofs(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], (e, out, err) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out, err }));
+  });
+}
+
+describe('garbage collection', () => {
+  it('frees chunks no version reaches any more, and the file really shrinks', async () => {
+    const file = path.join(tmpDir(), 'gc.mikofs');
+    const { e, clock } = await clockStore(file);
+    for (let i = 0; i < 8; i++) save(e, `/f${i}.bin`, bytes(3 << 20, i + 1));
+    save(e, '/keep.txt', Buffer.from('kept '.repeat(1000)));
+    e.label('before-delete');
+    clock.t += MIN;
+    for (let i = 0; i < 8; i++) e.unlink(`/f${i}.bin`);
+    e.maintenance.runAll();
+    // Everything is still reachable (the label, and the 24 h tier).
+    expect(chunkRows(e).filter((r) => r.size === 1 << 19).length).toBe(48);
+    e.deleteLabel('before-delete');
+    e.maintenance.setPolicy({ keepAll: '0', hourly: '0', daily: '0' });
+    clock.t += 2n * S;
+    save(e, '/keep.txt', Buffer.from('kept again '.repeat(1000)));
+    const plan = e.maintenance.plan();
+    expect(plan.thinnedChunks.count).toBe(49); // and the first keep.txt
+    expect(plan.thinnedChunks.bytes).toBeGreaterThanOrEqual(24 << 20);
+    expect(chunkRows(e).length).toBeGreaterThanOrEqual(48); // the dry run changed nothing
+    e.close();
+    const big = fs.statSync(file).size;
+    expect(big).toBeGreaterThan(24 << 20);
+
+    const e2 = await openStore(file, { clock: () => clock.t });
+    const rep = e2.maintenance.runAll();
+    expect(rep.gc.chunks).toBeGreaterThanOrEqual(48);
+    expect(rep.vacuum.pages).toBeGreaterThan(0);
+    expect(chunkRows(e2).filter((r) => r.size === 1 << 19).length).toBe(0);
+    expect(e2.readFile('/keep.txt').toString()).toBe('kept again '.repeat(1000));
+    e2.close();
+    const small = fs.statSync(file).size;
+    expect(small).toBeLessThan(2 << 20);
+  });
+
+  it('keeps a chunk that is only a delta base, and an aborted session never deletes one', async () => {
+    const { e, clock } = await clockStore();
+    const v = [text(200 * 1024, 1)];
+    save(e, '/t', v[0]);
+    for (let i = 1; i < 6; i++) {
+      clock.t += MIN;
+      const b = Buffer.from(v[i - 1]); b.write(`v${i}`.repeat(20), 1000 * i);
+      v.push(b);
+      save(e, '/t', b);
+    }
+    e.maintenance.runAll();
+    const first = chunkRows(e).find((r) => r.seq === 0)!;
+    expect(chunkRows(e).some((r) => r.base?.equals(first.hash))).toBe(true);
+    // Thin away every version but the newest: the first chunk stays as a base.
+    e.maintenance.setPolicy({ keepAll: '0', hourly: '0', daily: '0' });
+    clock.t += 10n * MIN;
+    e.maintenance.runAll();
+    expect(e.store.db.prepare('SELECT count(*) FROM extents').pluck().get()).toBe(1);
+    expect(chunkRows(e).some((r) => r.hash.equals(first.hash))).toBe(true);
+    // A session that stages the base's bytes again and aborts leaves it be.
+    const fh = e.open('/other', 'w');
+    e.write(fh, v[0].subarray(0, 512 * 1024).length === v[0].length ? Buffer.concat([v[0], Buffer.alloc(512 * 1024 - v[0].length)]) : v[0], 0);
+    e.abort(fh);
+    e.store.chunks.clearCache();
+    expect(e.readFile('/t').equals(v[5])).toBe(true);
+    e.close();
+  });
+
+  it('runs in slices that yield to other work', async () => {
+    const { e, clock } = await clockStore();
+    let cur = text(4 << 20, 2);
+    save(e, '/big.txt', cur);
+    for (let i = 0; i < 10; i++) {
+      clock.t += MIN;
+      cur = Buffer.concat([Buffer.from(`line ${i}\n`), cur]);
+      save(e, '/big.txt', cur);
+    }
+    const m = e.maintenance;
+    let slices = 0, max = 0;
+    let more = true;
+    while (more) {
+      const t0 = performance.now();
+      more = m.step(20);
+      max = Math.max(max, performance.now() - t0);
+      slices++;
+      // other work between slices: a write and a read
+      save(e, `/small${slices}`, Buffer.from(`${slices}`));
+    }
+    expect(slices).toBeGreaterThan(3);
+    expect(max).toBeLessThan(100);
+    expect(e.readFile('/big.txt').equals(cur)).toBe(true);
+    e.close();
+  });
+});
+
+describe('space report', () => {
+  it('numbers add up', async () => {
+    const { e, clock } = await clockStore();
+    save(e, '/a.txt', text(600 * 1024, 1));
+    save(e, '/r.bin', bytes(100 * 1024, 3));
+    for (let i = 0; i < 5; i++) {
+      clock.t += MIN;
+      const b = text(600 * 1024, 1); b.write(`edit ${i}`.repeat(30), 10000 * i);
+      save(e, '/a.txt', b);
+    }
+    save(e, '/small', Buffer.from('s'.repeat(1000)));
+    clock.t += MIN;
+    save(e, '/small', Buffer.from('t'.repeat(1000)));
+    e.label('mid');
+    clock.t += MIN;
+    save(e, '/small', Buffer.from('u'.repeat(1000)));
+    e.maintenance.runAll();
+    const r = spaceReport(e.store.db, null, e.store.now());
+    expect(r.live.files).toBe(3);
+    expect(r.live.logicalBytes).toBe(700 * 1024 + 1000);
+    const liveChunks = r.live.storedBytes - r.live.inlineBytes;
+    expect(liveChunks + r.history.chunkBytes + r.history.basesOnly.bytes + r.history.garbage.bytes).toBe(r.chunks.storedBytes);
+    expect(r.history.byAge.reduce((n, a) => n + a.storedBytes, 0)).toBe(r.history.storedBytes);
+    expect(r.chunks.byEncoding.delta.count).toBeGreaterThan(0);
+    expect(r.savings.deltaBytes).toBe(r.chunks.byEncoding.delta.rawBytes - r.chunks.byEncoding.delta.storedBytes);
+    expect(r.history.byLabel).toEqual([{ label: 'mid', commit: e.resolvePoint('mid'), storedBytes: expect.any(Number) }]);
+    expect(r.history.byLabel[0].storedBytes).toBeGreaterThan(0);
+    e.close();
+  });
+});
+
+describe('gc, du and retention commands', () => {
+  it('work on a store file, with JSON output', async () => {
+    const file = path.join(tmpDir(), 'cli.mikofs');
+    const e = await openStore(file);
+    e.mkdir('/d');
+    for (let i = 0; i < 10; i++) save(e, '/d/f.txt', text(50 * 1024, i + 1));
+    save(e, '/d/x.tmp', Buffer.from('temporary '.repeat(200)));
+    save(e, '/d/x.tmp', Buffer.from('temporary2 '.repeat(200)));
+    e.close();
+    const dry = await mikofs(['gc', '--dry-run', '--json', '--store', file]);
+    expect(dry.err).toBe('');
+    const d = JSON.parse(dry.out);
+    expect(d.dryRun).toBe(true);
+    expect(d.plan.commits.byReason['rapid edits']).toBe(10);
+    expect(d.plan.pendingEncode).toBeGreaterThan(0);
+    const text1 = await mikofs(['gc', '--dry-run', '--store', file]);
+    expect(text1.out).toMatch(/would drop 10 of \d+ commits \(10 rapid edits\)/);
+    const ret = await mikofs(['retention', '--store', file, '--no-history', '*.tmp', '--keep-all', '48h', '--json']);
+    expect(ret.err).toBe('');
+    expect(JSON.parse(ret.out)).toMatchObject({ keepAll: '48h', rules: [{ pattern: '*.tmp', history: 'none' }] });
+    const bad = await mikofs(['retention', '--store', file, '--daily', 'soon']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/bad duration/);
+    const gc = await mikofs(['gc', '--json', '--store', file]);
+    expect(gc.err).toBe('');
+    const g = JSON.parse(gc.out);
+    expect(g.report.thinned.commits).toBe(10);
+    expect(g.report.encoded.chunks).toBeGreaterThan(0);
+    expect(g.fileAfter).toBeLessThanOrEqual(g.fileBefore);
+    const du = await mikofs(['du', '--json', '--store', file]);
+    const u = JSON.parse(du.out);
+    expect(u.live.files).toBe(2);
+    expect(u.chunks.pendingEncode).toBe(0);
+    expect(u.history.versions).toBeGreaterThanOrEqual(0);
+    const human = await mikofs(['du', '--store', file]);
+    expect(human.out).toMatch(/live data +2 files/);
+    const e2 = await openStore(file, { readonly: true });
+    expect(e2.readFile('/d/x.tmp').toString()).toBe('temporary2 '.repeat(200));
+    expect(e2.history.fileVersions('/d/x.tmp').length).toBe(1);
+    e2.close();
+  });
+});

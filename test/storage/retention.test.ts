@@ -1,0 +1,195 @@
+import { describe, it, expect } from 'vitest';
+import { clockStore, save, commitCount, S, MIN, HOUR, DAY, T0 } from './helpers.js';
+import { globToRegExp, parseDuration, rapidDrops, keptByTiers, tiersOf, DEFAULT_POLICY } from '../../src/engine/retention.js';
+
+const code = (fn: () => unknown) => { try { fn(); } catch (e) { return (e as { code: string }).code; } return 'OK'; };
+
+describe('retention policy pieces', () => {
+  it('globs match like gitignore', () => {
+    const m = (p: string, path: string) => globToRegExp(p).test(path);
+    expect(m('**/node_modules/**', '/a/node_modules/x/y.js')).toBe(true);
+    expect(m('**/node_modules/**', '/node_modules')).toBe(true);
+    expect(m('**/node_modules/**', '/a/node_modules_x/y')).toBe(false);
+    expect(m('*.tmp', '/x/y/z.tmp')).toBe(true);
+    expect(m('*.tmp', '/x/y/z.tmpl')).toBe(false);
+    expect(m('.git/index.lock', '/src/repo/.git/index.lock')).toBe(true);
+    expect(m('/build/**', '/build/a/b')).toBe(true);
+    expect(m('/build/**', '/x/build/a')).toBe(false);
+    expect(m('logs/*.log', '/logs/a.log')).toBe(true);
+    expect(m('logs/*.log', '/logs/a/b.log')).toBe(false);
+  });
+
+  it('durations', () => {
+    expect(parseDuration('5s')).toBe(5n * S);
+    expect(parseDuration('24h')).toBe(DAY);
+    expect(parseDuration('forever')).toBe(-1n);
+    expect(() => parseDuration('5 parsecs')).toThrow(/bad duration/);
+  });
+
+  it('tiers keep every commit a day, hourly a week, daily 90 days', () => {
+    const now = T0 + 200n * DAY;
+    const commits = [];
+    for (let i = 0; i < 200 * 24; i++) commits.push({ id: i + 1, timeNs: T0 + BigInt(i) * HOUR + 10n * MIN, kind: 'write' });
+    for (let i = 0; i < 24; i++) commits.push({ id: 10000 + i, timeNs: now - 1n * HOUR + BigInt(i) * MIN, kind: 'write' });
+    const kept = keptByTiers(commits, tiersOf(DEFAULT_POLICY), now, new Set());
+    const ages = [...kept].map((id) => now - commits.find((c) => c.id === id)!.timeNs);
+    expect(ages.filter((a) => a <= DAY).length).toBe(24 + 24);
+    expect(ages.filter((a) => a > DAY && a <= 7n * DAY).length).toBe(6 * 24);
+    const daily = ages.filter((a) => a > 7n * DAY && a <= 90n * DAY).length;
+    expect(daily).toBeGreaterThanOrEqual(83); // one per calendar day: 83 or 84 depending on where days start
+    expect(daily).toBeLessThanOrEqual(84);
+    expect(ages.filter((a) => a > 90n * DAY).length).toBe(0);
+  });
+
+  it('rapid drops: only saves of the same file, never across a protected commit', () => {
+    const c = (id: number, s: number, kind = 'write') => ({ id, timeNs: T0 + BigInt(s) * S, kind });
+    const commits = [c(1, 0), c(2, 1), c(3, 2), c(4, 3, 'snapshot'), c(5, 4), c(6, 5), c(7, 30)];
+    const writes = new Map([[1, 10], [2, 11], [3, 10], [5, 10], [6, 10], [7, 10]]);
+    const drop = rapidDrops(commits, writes, 5n * S, (id) => id === 4);
+    expect([...drop.keys()].sort()).toEqual([1, 5]);
+    expect(drop.get(1)).toEqual({ ino: 10, next: 3 });
+  });
+});
+
+describe('history thinning', () => {
+  it('keeps labelled and snapshotted states for ever and thins the rest by age', async () => {
+    const { e, clock } = await clockStore();
+    const content = new Map<number, string>();
+    let labelled = 0, snap = 0;
+    // A save every 2 hours for 100 days.
+    for (let i = 0; i < 100 * 12; i++) {
+      clock.t = T0 + BigInt(i) * 2n * HOUR;
+      save(e, '/notes.txt', Buffer.from(`note ${i} `.repeat(40)));
+      content.set(e.headCommit, `note ${i} `);
+      if (i === 30) { e.label('ancient'); labelled = e.headCommit; }
+      if (i === 600) snap = e.snapshot('half way');
+    }
+    const now = clock.t;
+    const before = commitCount(e);
+    const plan = e.maintenance.plan();
+    expect(plan.commits.total).toBe(before);
+    const rep = e.maintenance.runAll();
+    expect(rep.thinned.commits).toBe(plan.commits.drop);
+    expect(commitCount(e)).toBe(before - plan.commits.drop);
+    // The labelled state (older than every tier) and the snapshot survive.
+    expect(e.at({ label: 'ancient' }).readFile('/notes.txt').toString()).toMatch(/^note 30 /);
+    expect(e.at(snap).readFile('/notes.txt').toString()).toMatch(/^note 600 /);
+    // Every surviving commit shows what was saved at it.
+    const left = e.store.db.prepare('SELECT id, time_ns FROM commits ORDER BY id').safeIntegers(true).all() as { id: bigint; time_ns: bigint }[];
+    for (const c of left) {
+      const want = content.get(Number(c.id));
+      if (want) expect(e.at(Number(c.id)).readFile('/notes.txt').toString().startsWith(want)).toBe(true);
+    }
+    const ages = left.map((c) => now - c.time_ns);
+    expect(ages.filter((a) => a <= DAY).length).toBeGreaterThanOrEqual(12);
+    expect(ages.filter((a) => a > 7n * DAY && a <= 90n * DAY).length).toBeLessThanOrEqual(84);
+    expect(ages.filter((a) => a > 90n * DAY)).toHaveLength(1); // the labelled commit only
+    e.close();
+  });
+
+  it('rapid edits collapse into the last save, except across a label; other files are untouched', async () => {
+    const { e, clock } = await clockStore();
+    const saves: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      clock.t += 1n * S;
+      save(e, '/doc.txt', Buffer.from(`draft ${i}`));
+      saves.push(e.headCommit);
+      if (i === 4) e.label('sent');
+      clock.t += 100000000n;
+      save(e, `/other${i}.txt`, Buffer.from(`other ${i}`));
+    }
+    clock.t += 60n * S;
+    save(e, '/doc.txt', Buffer.from('final'));
+    e.maintenance.runAll();
+    const versions = e.history.fileVersions('/doc.txt').map((v) => e.at(v.commit).readFile('/doc.txt').toString());
+    expect(versions).toEqual(['draft 4', 'draft 9', 'final']);
+    expect(e.at({ label: 'sent' }).readFile('/doc.txt').toString()).toBe('draft 4');
+    for (let i = 0; i < 10; i++) expect(e.readFile(`/other${i}.txt`).toString()).toBe(`other ${i}`);
+    // A dropped commit id is gone; a time inside the thinned region means the
+    // last surviving commit before it.
+    expect(code(() => e.at(saves[2]))).toBe('ENOENT');
+    const t = e.store.meta.getCommit(saves[4])!.time_ns + 1n;
+    expect(e.at(t).readFile('/doc.txt').toString()).toBe('draft 4');
+    e.close();
+  });
+
+  it('no-history paths keep their current content and no past', async () => {
+    const { e, clock } = await clockStore();
+    e.mkdir('/app'); e.mkdir('/app/node_modules'); e.mkdir('/app/node_modules/lib');
+    e.maintenance.setPolicy({ rules: [{ pattern: '**/node_modules/**', history: 'none' }, { pattern: '*.tmp', history: 'none' }] });
+    const early: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      clock.t += HOUR;
+      save(e, '/app/node_modules/lib/index.js', Buffer.from(`lib ${i} `.repeat(100)));
+      save(e, '/app/x.tmp', Buffer.from(`tmp ${i} `.repeat(100)));
+      save(e, '/app/main.js', Buffer.from(`main ${i} `.repeat(100)));
+      early.push(e.headCommit);
+    }
+    clock.t += HOUR;
+    e.unlink('/app/x.tmp');
+    e.maintenance.runAll();
+    // Current content intact.
+    expect(e.readFile('/app/node_modules/lib/index.js').toString()).toMatch(/^lib 4 /);
+    expect(e.exists('/app/x.tmp')).toBe(false);
+    // Tracked files keep every version; no-history ones show no past version.
+    for (let i = 0; i < 5; i++) {
+      const v = e.at(early[i]);
+      expect(v.readFile('/app/main.js').toString()).toMatch(new RegExp(`^main ${i} `));
+      if (v.exists('/app/node_modules/lib/index.js')) expect(v.readFile('/app/node_modules/lib/index.js').toString()).toMatch(/^lib 4 /);
+      expect(v.exists('/app/x.tmp')).toBe(false);
+    }
+    expect(e.history.fileVersions('/app/main.js').length).toBe(5);
+    expect(e.history.fileVersions('/app/node_modules/lib/index.js').length).toBe(1);
+    // Nothing of the old tmp or lib content remains in chunks or inline.
+    const inl = e.store.db.prepare("SELECT count(*) FROM inodes WHERE inline LIKE 'tmp%' OR inline LIKE 'lib 0%'").pluck().get();
+    expect(inl).toBe(0);
+    e.close();
+  });
+
+  it('a path rule can keep less history than the store default', async () => {
+    const { e, clock } = await clockStore();
+    e.mkdir('/logs');
+    e.maintenance.setPolicy({ rules: [{ pattern: '/logs/**', keepAll: '1h', hourly: '0', daily: '0' }] });
+    const cs: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      clock.t += HOUR;
+      save(e, '/logs/app.log', Buffer.from(`log ${i} `.repeat(50)));
+      save(e, '/readme', Buffer.from(`readme ${i} `.repeat(50)));
+      cs.push(e.headCommit);
+    }
+    e.maintenance.runAll();
+    // The readme keeps every version (default: all within 24 h).
+    for (let i = 0; i < 6; i++) expect(e.at(cs[i]).readFile('/readme').toString()).toMatch(new RegExp(`^readme ${i} `));
+    // The log keeps what is younger than 1 h only: older states show the
+    // oldest kept version (consistently), not the one saved then.
+    expect(e.history.fileVersions('/logs/app.log').length).toBeLessThan(3);
+    expect(e.readFile('/logs/app.log').toString()).toMatch(/^log 5 /);
+    e.close();
+  });
+
+  it('open read handles keep the state they read; deleted files age out and their chunks go', async () => {
+    const { e, clock } = await clockStore();
+    save(e, '/a', Buffer.from('a1 '.repeat(100)));
+    clock.t += 1n * S;
+    save(e, '/a', Buffer.from('a2 '.repeat(100)));
+    const fh = e.open('/a', 'r');
+    clock.t += 1n * S;
+    save(e, '/a', Buffer.from('a3 '.repeat(100)));
+    e.maintenance.runAll();
+    expect(e.read(fh, 3, 0).toString()).toBe('a2 ');
+    e.release(fh);
+    // A deleted big file: once its history is older than every tier, its chunks are collected.
+    save(e, '/big.bin', Buffer.alloc(2 << 20, 7));
+    clock.t += 1n * S;
+    e.unlink('/big.bin');
+    e.maintenance.runAll();
+    expect(e.store.db.prepare('SELECT count(*) FROM chunks WHERE size = 524288').pluck().get()).toBe(1);
+    clock.t += 200n * DAY;
+    save(e, '/a', Buffer.from('later'));
+    const r = e.maintenance.runAll();
+    expect(r.retired).toBe(0); // retired in the first run already
+    expect(e.store.db.prepare('SELECT count(*) FROM chunks WHERE size = 524288').pluck().get()).toBe(0);
+    expect(e.readFile('/a').toString()).toBe('later');
+    e.close();
+  });
+});
