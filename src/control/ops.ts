@@ -6,7 +6,7 @@ import { isoOfNs } from '../engine/timespec.js';
 import { fail } from '../engine/errors.js';
 import type { MaintenanceReport, GcPlan, StageProgress } from '../engine/maintenance.js';
 import type { RetentionPolicy } from '../engine/retention.js';
-import { spaceReport, type SpaceReport } from '../store/space.js';
+import { spaceReport, spaceReportInWorker, type SpaceReport } from '../store/space.js';
 import fs from 'node:fs';
 
 export interface CommitInfo { commit: number; time: string }
@@ -141,7 +141,7 @@ export class LocalOps implements StoreOps {
   async gc(p: { dryRun?: boolean; vacuum?: boolean }): Promise<GcResult> {
     const m = this.engine.maintenance;
     const fileBefore = this.fileSize();
-    if (p.dryRun) return { dryRun: true, plan: m.plan(), fileBefore, fileAfter: fileBefore };
+    if (p.dryRun) return { dryRun: true, plan: this.mounted ? await m.planAsync() : m.plan(), fileBefore, fileAfter: fileBefore };
     if (p.vacuum && this.mounted) fail('EBUSY', 'gc --vacuum rewrites the whole file: unmount the store first');
     this.gcStage = { stage: 'start', done: 0 };
     try {
@@ -167,6 +167,11 @@ export class LocalOps implements StoreOps {
 
   async du(p: { tables?: boolean }): Promise<SpaceReport> {
     const st = this.engine.store;
+    if (this.mounted && !st.memory) {
+      // Scanning every table takes a while on a big store: not on the thread serving FUSE.
+      this.engine.flush();
+      try { return await spaceReportInWorker(st.file, st.now(), { tables: p.tables }); } catch { /* e.g. run from sources: in-thread */ }
+    }
     return spaceReport(st.db, st.memory ? null : st.file, st.now(), { tables: p.tables });
   }
 

@@ -8,6 +8,9 @@ import { Tree, ROOT_INO, splitPath } from './tree.js';
 import { isDir, isReg, type Stat } from './types.js';
 import { statOf } from './tree.js';
 
+/** An empty version replaced within this long is transient (see fileVersions). */
+const TRANSIENT_NS = 2000000000n;
+
 export interface LogEntry {
   commit: number;
   timeNs: bigint;
@@ -110,6 +113,11 @@ export class History {
         if (i === 0 && !last && row.size === 0 && rows.length > 1 && row.btime === row.ctime) continue;
         const since = Math.max(row.since, d.since);
         if (last && this.sameContent(last.ino, last.row, last.at, d.ino, row, since, last.ino === d.ino && last.row.until === row.since)) continue;
+        // A file emptied and refilled within moments (a shell's `>` commits
+        // the truncation when it closes its first descriptor) was never a
+        // state anyone saved: the empty version is left out.
+        const prev = out[out.length - 1];
+        if (prev && prev.stat.size === 0 && out.length > 0 && this.meta.getCommit(since)!.time_ns - prev.timeNs < TRANSIENT_NS) out.pop();
         last = { ino: d.ino, row, at: since };
         const c = this.meta.getCommit(since)!;
         out.push({ commit: since, timeNs: c.time_ns, until: Math.min(row.until, d.until), ino: d.ino, stat: statOf(row, this.e.chunkSize) });
@@ -124,7 +132,12 @@ export class History {
    * extent changed at cb says it; otherwise the chunk maps are compared. */
   private sameContent(ia: number, a: InodeRow, ca: number, ib: number, b: InodeRow, cb: number, consecutive: boolean): boolean {
     if (a.size !== b.size) return false;
-    if (a.inline || b.inline) return !!a.inline && !!b.inline && a.inline.equals(b.inline);
+    if (a.inline || b.inline) {
+      if (a.inline && b.inline) return a.inline.equals(b.inline);
+      // Maintenance moved one (older) small version's bytes into a chunk.
+      const bytesOf = (r: InodeRow, c: number) => r.inline ?? this.tree(c).readContent(r, 0, r.size);
+      return bytesOf(a, ca).equals(bytesOf(b, cb));
+    }
     if (ia === ib && consecutive) return !this.meta.extentChangedAt(this.branch, ia, cb);
     const ea = this.meta.extentsAt(this.branch, ia, ca).sort((x, y) => x.idx - y.idx);
     const eb = this.meta.extentsAt(this.branch, ib, cb).sort((x, y) => x.idx - y.idx);

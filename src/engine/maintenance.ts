@@ -157,7 +157,7 @@ export class Maintenance {
 
   /** Whether queued work remains (for idle scheduling). */
   pending(): boolean {
-    return this.queue.length > 0 || this.sql.todoCount() > 0 || this.sql.gcCount() > 0;
+    return this.queue.length > 0 || this.sql.hasWork();
   }
 
   /** Runs queued work for about budgetMs (one slice). Returns whether work
@@ -194,6 +194,7 @@ export class Maintenance {
   runAll(opts: RunOptions = {}): MaintenanceReport {
     this.queue = [];
     this.report = newReport();
+    if (this.store.readonly) return this.report;
     this.enqueue(opts.full ?? true, opts.skip);
     while (this.queue.length) {
       const stage = this.queue[0].name;
@@ -211,6 +212,7 @@ export class Maintenance {
       try {
         this.queue = [];
         this.report = newReport();
+        if (this.store.readonly) return this.report;
         this.enqueue(opts.full ?? true, opts.skip);
         while (this.queue.length) {
           const stage = this.queue[0].name;
@@ -246,7 +248,7 @@ export class Maintenance {
         if (this.othersWrote()) { this.lastActivity = now; return; }
         if (now - this.lastActivity < idle) return;
         if (!this.queue.length) {
-          const thinDue = now - this.lastThin > 10000;
+          const thinDue = now - this.lastThin > 10000 && this.store.headCommit !== Number(this.meta.getMeta('thin.mark') ?? 0);
           const fullDue = now - this.lastFullThin > 3600000;
           if (!thinDue && !fullDue && !this.pending()) return;
           this.report = newReport();
@@ -254,7 +256,7 @@ export class Maintenance {
           if (thinDue || fullDue) this.lastThin = now;
           if (fullDue) this.lastFullThin = now;
         }
-        while (this.queue.length && this.timer) {
+        while (this.queue.length && this.timer && !this.running) {
           this.step(slice);
           this.lastChanges = this.changes();
           await new Promise((r) => setTimeout(r, 5));
@@ -331,9 +333,17 @@ export class Maintenance {
     const pendingMin = Number(this.meta.getMeta('thin.pending') ?? 0) || Number.POSITIVE_INFINITY;
     const plan: ThinPlan = { maxSnap, scanFrom: Number.POSITIVE_INFINITY, branches: [], byReason: {}, total: 0, tiers };
     const def = tiers[0];
+    // A rapid pass looks only at commits whose next save may have come
+    // since the last pass; everything older counts as kept.
+    const markTime = !full && mark > 0 ? this.sql.commitTime(mark) : undefined;
     for (const b of this.sql.branches()) {
       const commits: CommitInfo[] = [];
-      for (let after = 0; ;) {
+      let from = 0;
+      if (markTime !== undefined) {
+        const slack = (rapidNs > 0n ? rapidNs : 0n) + 60n * 1000000000n;
+        from = this.sql.firstCommitFrom(b.id, markTime - slack) ?? maxSnap + 1;
+      }
+      for (let after = from - 1; ;) {
         const page = this.sql.commitsOf(b.id, after, 20000);
         for (const c of page) if (c.id <= maxSnap) commits.push({ id: c.id, timeNs: c.time_ns, kind: c.kind });
         if (page.length < 20000) break;
@@ -372,11 +382,11 @@ export class Maintenance {
         // still apply the rules to rows they touch.
         union.clear();
         for (const c of commits) if (!rapid.has(c.id) || isProt(c.id)) union.add(c.id);
-        const k = new KeptSet(union, maxSnap);
+        const k = new KeptSet(union, maxSnap, from);
         kept[0] = k;
         for (let i = 1; i < tiers.length; i++) kept[i] = tiers[i].none ? null : k;
       }
-      const global = new KeptSet(union, maxSnap);
+      const global = new KeptSet(union, maxSnap, from);
       const drop = commits.filter((c) => !union.has(c.id)).map((c) => c.id);
       for (const c of commits) {
         if (union.has(c.id)) continue;
@@ -440,7 +450,7 @@ export class Maintenance {
   }
 
   private keep(b: BranchPlan, id: number): void {
-    const add = (k: KeptSet | null) => k ? new KeptSet([...k.ids, id], k.maxSnap) : null;
+    const add = (k: KeptSet | null) => k ? new KeptSet([...k.ids, id], k.maxSnap, k.from) : null;
     b.global = add(b.global)!;
     b.kept = b.kept.map(add);
   }
@@ -588,7 +598,9 @@ export class Maintenance {
           if (c && this.nowNs() - c.time_ns < settle) return;
         }
         try {
-          this.encodeOne(t.hash, t.prev);
+          let prev = t.prev;
+          if (!prev && t.branch_id !== null && t.ino !== null && t.idx !== null) prev = this.sql.prevByName(t.branch_id, t.ino, t.idx);
+          this.encodeOne(t.hash, prev);
         } catch (err) {
           this.log(`encoding chunk ${t.hash.toString('hex')}: ${(err as Error).message}`);
         }
@@ -632,7 +644,7 @@ export class Maintenance {
       const src = chunks.get(base);
       const delta = makeDelta(data, src, Math.floor(data.length / 2));
       if (delta) {
-        const packed = delta.length > 256 ? compress(delta) : null;
+        const packed = delta.length > 64 ? compress(delta) : null;
         const payload = packed ? packed.data : delta;
         if (payload.length <= data.length / 16 || payload.length * 2 <= fullSize()) {
           const check = applyDelta(unpack(packed ? packed.codec : RAW, payload), src, data.length);
@@ -726,18 +738,39 @@ export class Maintenance {
 
   /** What a full run would free, and why, changing nothing. */
   plan(): GcPlan {
+    const out: { result?: GcPlan } = {};
+    drain(this.planTask(out));
+    return out.result!;
+  }
+
+  /** The same, in slices that yield to the event loop (a mounted store). */
+  async planAsync(sliceMs = 30): Promise<GcPlan> {
+    const out: { result?: GcPlan } = {};
+    const t = this.planTask(out);
+    for (;;) {
+      const t0 = performance.now();
+      let r = t.next();
+      while (!r.done && performance.now() - t0 < sliceMs) r = t.next();
+      if (r.done) return out.result!;
+      await new Promise((res) => setTimeout(res, 2));
+    }
+  }
+
+  private *planTask(res: { result?: GcPlan }): Task {
     const pol = this.policy();
     const rules = new PathRules(pol.rules);
     const out: { plan?: ThinPlan } = {};
-    drain(this.planThin(true, out));
+    yield* this.planThin(true, out);
     const plan = out.plan!;
     const acc = { del: 0, move: 0, hashes: new Map<string, { hash: Buffer; n: number }>() };
-    if (plan.scanFrom !== Number.POSITIVE_INFINITY) for (const b of plan.branches) drain(this.thinRows(b, plan, rules, true, acc));
+    if (plan.scanFrom !== Number.POSITIVE_INFINITY) for (const b of plan.branches) yield* this.thinRows(b, plan, rules, true, acc);
     const drop = plan.branches.reduce((n, b) => n + b.drop.length, 0);
     // Chunks whose every version goes.
     const freed = new Map<string, { hash: Buffer; stored: number; base: Buffer | null }>();
     const refs = this.store.db.prepare('SELECT count(*) FROM extents WHERE hash = ?').pluck();
+    let n = 0;
     for (const [key, h] of acc.hashes) {
+      if (++n % 500 === 0) yield;
       if ((refs.get(h.hash) as number) > h.n) continue;
       if (this.sql.staged(h.hash)) continue;
       const row = this.store.chunks.row(h.hash);
@@ -755,6 +788,7 @@ export class Maintenance {
         after = r.id;
         if (!this.sql.referenced(r.hash)) dead.set(r.hash.toString('hex'), { hash: r.hash, stored: r.stored, base: r.base });
       }
+      yield;
     }
     const gone = new Set<string>([...freed.keys(), ...dead.keys()]);
     // Anything still a base of a surviving chunk stays.
@@ -764,6 +798,7 @@ export class Maintenance {
       changed = false;
       for (const [key, v] of [...freed, ...dead]) {
         if (gone.has(key) && survives(key, v.hash)) { gone.delete(key); changed = true; }
+        if (++n % 500 === 0) yield;
       }
     }
     for (const [key, v] of freed) if (gone.has(key)) { thinned.count++; thinned.bytes += v.stored; }
@@ -774,7 +809,7 @@ export class Maintenance {
     }
     const ps = this.sql.pageSize();
     const free = this.sql.freelistCount();
-    return {
+    res.result = {
       policy: pol,
       commits: { total: plan.total, drop, byReason: plan.byReason },
       rows: { delete: acc.del, move: acc.move },

@@ -195,10 +195,11 @@ export function rapidDrops(
  * `maxSnap` (made while the pass runs) count as kept. */
 export class KeptSet {
   readonly ids: Float64Array;
-  constructor(ids: Iterable<number>, readonly maxSnap: number) {
+  /** Commits below `from` were not examined: they all count as kept. */
+  constructor(ids: Iterable<number>, readonly maxSnap: number, readonly from = 0) {
     this.ids = Float64Array.from([...ids].sort((a, b) => a - b));
   }
-  has(x: number): boolean { return x > this.maxSnap || this.at(x) === x; }
+  has(x: number): boolean { return x > this.maxSnap || x < this.from || this.at(x) === x; }
   /** The first kept commit >= x outside the masked intervals [a, b) (one
    * file's collapsed rapid edits). */
   atMasked(x: number, masks: [number, number][] | undefined): number {
@@ -213,7 +214,7 @@ export class KeptSet {
 
   /** The first kept commit >= x (x itself beyond the snapshot), or +Infinity. */
   at(x: number): number {
-    if (x > this.maxSnap) return x;
+    if (x > this.maxSnap || x < this.from) return x;
     const a = this.ids;
     let lo = 0, hi = a.length;
     while (lo < hi) { const mid = (lo + hi) >> 1; if (a[mid] < x) lo = mid + 1; else hi = mid; }

@@ -12,6 +12,9 @@ import { Engine } from '../engine/engine.js';
 import { capabilities, Fuse, type FuseInstance } from './binding.js';
 import { makeOps, instrument } from './ops.js';
 import { FSTYPE, findMount, findMountSync, writeRecord, removeRecord, unmount } from './mounts.js';
+import { ControlServer } from '../control/server.js';
+import { LocalOps } from '../control/ops.js';
+import { socketPathOf } from '../control/protocol.js';
 
 // --- kernel caches --------------------------------------------------------
 // Names (entry_timeout, negative_timeout): mikofs is the only writer of its
@@ -26,6 +29,13 @@ import { FSTYPE, findMount, findMountSync, writeRecord, removeRecord, unmount } 
 // walked again after 1 s costs one lookup; a big tree walk stays ~1 lookup
 // per name. (Without a control channel it could be made long.)
 const ENTRY_TIMEOUT = 1;
+// Negative entries ("no such name") are not cached: a restore or rollback
+// through the control socket brings names back behind the kernel's back, and
+// `mikofs rollback` must be visible the moment it returns. A positive entry
+// left stale by a rollback is harmless: libfuse resolves every op by path,
+// and attributes are not cached (below), so the next stat sees the restored
+// file, or ENOENT.
+const NEGATIVE_TIMEOUT = 0;
 // Attributes (attr_timeout) are not cached at all, for reasons the kernel
 // cannot see:
 //  - a write session commits at close: size and mtime change at flush
@@ -96,7 +106,7 @@ export function mountOptions(o: ServeOptions): string[] {
     // shared page cache. Costs: every read is a round trip, and MAP_SHARED
     // mmap is refused (ENODEV); MAP_PRIVATE (exec, ld.so, git) works.
     ...(capabilities.openFlags ? [] : ['direct_io']),
-    `entry_timeout=${ENTRY_TIMEOUT}`, `negative_timeout=${ENTRY_TIMEOUT}`, `attr_timeout=${ATTR_TIMEOUT}`,
+    `entry_timeout=${ENTRY_TIMEOUT}`, `negative_timeout=${NEGATIVE_TIMEOUT}`, `attr_timeout=${ATTR_TIMEOUT}`,
     ...(o.readonly ? ['ro'] : []),
     ...(o.nonempty ? ['nonempty'] : []),
     ...o.options,
@@ -130,6 +140,14 @@ export async function serve(o: ServeOptions): Promise<Mounted> {
     engine.close();
     throw new Error(`cannot mount ${o.mountpoint}: ${(e as Error).message}`);
   }
+  // CLI commands (snapshot, label, rollback...) reach this store through the
+  // mount process: the one writer, whose caches then stay right.
+  let control: ControlServer | null = null;
+  try {
+    control = await ControlServer.start(new LocalOps(engine, o.store, true), socketPathOf(o.store));
+  } catch (e) {
+    o.log(`control socket unavailable (${(e as Error).message}); history commands cannot reach this mount`);
+  }
   writeRecord({ mountpoint: o.mountpoint, store: o.store, readonly: o.readonly });
   // Storage maintenance (deltas, compression, retention, GC) in short slices
   // while the mount is idle; stopped by engine.close().
@@ -157,6 +175,7 @@ export async function serve(o: ServeOptions): Promise<Mounted> {
           await unmount(o.mountpoint, true).catch((e: Error) => o.log(`cannot unmount: ${e.message}`));
         }
       }
+      control?.close();
       try { engine.close(); } catch (e) { o.log(`closing the store: ${(e as Error).message}`); }
       removeRecord(o.mountpoint);
       finish();

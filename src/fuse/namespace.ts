@@ -16,10 +16,13 @@
 //    engine keeps serving the open handles by inode number.
 import type { Engine } from '../engine/engine.js';
 import { fail } from '../engine/errors.js';
+import { TimeTravel, type VRoute } from './timetravel.js';
 
 export type Route =
   | { kind: 'live'; path: string }
-  | { kind: 'orphan'; ino: number; key: string };
+  | { kind: 'orphan'; ino: number; key: string }
+  /** A read-only history path (timetravel.ts). */
+  | { kind: 'view'; v: VRoute };
 
 const HIDDEN = /^\.fuse_hidden[0-9a-f]{16}$/;
 
@@ -31,10 +34,15 @@ function split(p: string): [string, string] {
 export class Namespace {
   /** `${dirIno}/${hiddenName}` -> ino of the unlinked open file. */
   private orphans = new Map<string, number>();
+  readonly history: TimeTravel;
 
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly engine: Engine) {
+    this.history = new TimeTravel(engine);
+  }
 
   route(p: string): Route {
+    const v = this.history.route(p);
+    if (v) return { kind: 'view', v };
     if (this.orphans.size > 0) {
       const [dir, name] = split(p);
       if (HIDDEN.test(name)) {

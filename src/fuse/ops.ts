@@ -50,12 +50,15 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
   /** The path of a route that names the live tree (what namespace changes
    * and opens need). A read-only view route (later issues) answers EROFS
    * here for changes; an orphan has no name any more. */
-  const live = (r: Route): string => (r.kind === 'live' ? r.path : fail('ENOENT'));
+  const live = (r: Route): string => (r.kind === 'live' ? r.path : r.kind === 'view' ? fail('EROFS') : fail('ENOENT'));
   /** A path's target for attribute ops, which the engine takes by path or ino. */
-  const target = (r: Route): string | number => (r.kind === 'live' ? r.path : r.ino);
-  const statOf = (r: Route): Stat => (r.kind === 'live' ? engine.stat(r.path) : engine.head.statIno(r.ino));
+  const target = (r: Route): string | number => (r.kind === 'live' ? r.path : r.kind === 'view' ? fail('EROFS') : r.ino);
+  const tt = ns.history;
+  const statOf = (r: Route): Stat =>
+    (r.kind === 'live' ? engine.stat(r.path) : r.kind === 'view' ? tt.stat(r.v) : engine.head.statIno(r.ino));
   /** Commits what open writers of the file wrote so far (see header). */
   function commitWriters(r: Route): void {
+    if (r.kind === 'view') fail('EROFS');
     const efh = handles.writerOf(r.kind === 'live' ? engine.stat(r.path).ino : r.ino);
     if (efh !== undefined) engine.commit(efh);
   }
@@ -68,6 +71,7 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
    * (mount.ts: attr_timeout=0), so each caller gets its own answer. */
   function viewOf(r: Route): Stat {
     const st = statOf(r);
+    if (r.kind === 'view') return st;
     const efh = handles.writerOf(st.ino);
     if (efh === undefined || !handles.writesTo(st.ino, callerProcess())) return st;
     return engine.fstat(efh);
@@ -113,7 +117,16 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       const stats = [] as ReturnType<typeof direntStat>[];
       let ents: { name: string; ino: number }[];
       try {
-        const p = live(ns.route(path));
+        const r = ns.route(path);
+        if (r.kind === 'view') {
+          // History trees are bounded listings of one commit: no slicing.
+          const self = tt.stat(r.v).ino;
+          const list = tt.readdir(r.v);
+          cb(0, [...names, ...list.map((e) => e.name)],
+            [direntStat(self, S_IFDIR), direntStat(self, S_IFDIR), ...list.map((e) => direntStat(e.ino, e.mode))]);
+          return;
+        }
+        const p = live(r);
         const dir = engine.statFollow(p);
         if ((dir.mode & S_IFMT) !== S_IFDIR) fail('ENOTDIR');
         const parent = p === '/' ? dir.ino : engine.stat(p.slice(0, p.lastIndexOf('/')) || '/').ino;
@@ -141,7 +154,15 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       const writer = acc === O_WRONLY || acc === O_RDWR;
       let efh: number;
       try {
-        const p = live(ns.route(path));
+        const r = ns.route(path);
+        if (r.kind === 'view') {
+          const vfh = tt.open(r.v, flags);
+          // History is immutable, but a relative time (10m) names another
+          // state later: let the kernel drop what it cached at each open.
+          (cb as (err: number, fh: number, reply: unknown) => void)(0, vfh, { directIo: false, keepCache: false });
+          return;
+        }
+        const p = live(r);
         if (!writer) {
           // Linux truncates on O_RDONLY|O_TRUNC too (POSIX leaves it open).
           if (flags & O_TRUNC) engine.truncate(p, 0);
@@ -174,7 +195,7 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
     read: (path, fh, buf, len, pos, cb) => {
       let n: number;
       try {
-        const data = engine.read(handle(fh).efh, len, pos);
+        const data = tt.owns(fh) ? tt.read(fh, len, pos) : engine.read(handle(fh).efh, len, pos);
         n = data.copy(buf, 0, 0, Math.min(len, data.length));
       } catch (e) { cb(failed('read', path, e)); return; }
       cb(n);
@@ -198,11 +219,12 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
     }),
 
     release: (path, fh, cb) => answer('release', path, cb, () => {
+      if (tt.owns(fh)) return tt.release(fh);
       const efh = handles.remove(fh);
       if (efh !== undefined) engine.release(efh);
     }),
 
-    fsync: (path, _datasync, fh, cb) => answer('fsync', path, cb, () => engine.fsync(handle(fh).efh)),
+    fsync: (path, _datasync, fh, cb) => answer('fsync', path, cb, () => { if (!tt.owns(fh)) engine.fsync(handle(fh).efh); }),
     fsyncdir: (path, _datasync, _fh, cb) => answer('fsyncdir', path, cb, () => engine.sync()),
 
     truncate: (path, size, cb) => answer('truncate', path, cb, () => {
@@ -220,7 +242,10 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
     chmod: (path, mode, cb) => answer('chmod', path, cb, () => engine.chmod(target(ns.route(path)), mode)),
     chown: (path, uid, gid, cb) => answer('chown', path, cb, () => engine.chown(target(ns.route(path)), uid, gid)),
 
-    readlink: (path, cb) => answer('readlink', path, cb, () => engine.readlink(live(ns.route(path)))),
+    readlink: (path, cb) => answer('readlink', path, cb, () => {
+      const r = ns.route(path);
+      return r.kind === 'view' ? tt.readlink(r.v) : engine.readlink(live(r));
+    }),
 
     mknod: (path, mode, dev, cb) => {
       const cred = callerCred();
@@ -239,8 +264,9 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
     unlink: (path, cb) => answer('unlink', path, cb, () => {
       const r = ns.route(path);
       if (r.kind === 'orphan') return ns.forget(r);
-      engine.unlink(r.path);
-      handles.forgetPath(r.path);
+      const p = live(r);
+      engine.unlink(p);
+      handles.forgetPath(p);
     }),
     rmdir: (path, cb) => answer('rmdir', path, cb, () => {
       engine.rmdir(live(ns.route(path)));
@@ -265,9 +291,10 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
     access: (path, mode, cb) => {
       const cred = callerCred();
       answer('access', path, cb, () => {
-        const st = statOf(ns.route(path));
+        const r = ns.route(path);
+        const st = statOf(r);
         if (mode === 0) return;
-        if ((mode & 2) && opts.readonly) fail('EROFS');
+        if ((mode & 2) && (opts.readonly || r.kind === 'view')) fail('EROFS');
         let bits: number;
         if (cred.uid === 0) bits = 6 | ((st.mode & 0o111) || (st.mode & S_IFDIR) === S_IFDIR ? 1 : 0);
         else bits = (cred.uid === st.uid ? st.mode >> 6 : cred.gid === st.gid ? st.mode >> 3 : st.mode) & 7;
@@ -287,11 +314,11 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
     getxattr: (path, name, _position, cb) => answer('getxattr', path, cb, () => {
       if (isAcl(name)) fail('ENOTSUP');
       const r = ns.route(path);
-      return r.kind === 'live' ? engine.getxattr(r.path, name) : fail('ENODATA');
+      return r.kind === 'live' ? engine.getxattr(r.path, name) : r.kind === 'view' ? tt.getxattr(r.v, name) : fail('ENODATA');
     }),
     listxattr: (path, cb) => answer('listxattr', path, cb, () => {
       const r = ns.route(path);
-      return r.kind === 'live' ? engine.listxattr(r.path) : [];
+      return r.kind === 'live' ? engine.listxattr(r.path) : r.kind === 'view' ? tt.listxattr(r.v) : [];
     }),
     removexattr: (path, name, cb) => answer('removexattr', path, cb, () => {
       if (isAcl(name)) fail('ENOTSUP');

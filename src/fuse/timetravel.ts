@@ -34,7 +34,9 @@ export type VRoute =
   | { kind: 'vroot' }
   | { kind: 'tree'; commit: number; view: ReadView; path: string }
   | { kind: 'history'; file: string; versions: FileVersion[] }
-  | { kind: 'version'; file: string; version: FileVersion; view: ReadView };
+  | { kind: 'version'; file: string; version: FileVersion; view: ReadView }
+  /** A name inside history that does not exist: ENOENT to look at, EROFS to create. */
+  | { kind: 'absent' };
 
 const histIno = (ino: number) => (HIST_INO | (ino & LOW)) >>> 0;
 
@@ -87,8 +89,8 @@ export class TimeTravel {
         try { versions = this.engine.history.fileVersions(file); } catch { return undefined; }
         if (i === parts.length - 1) return { kind: 'history', file, versions };
         if (i !== parts.length - 2) fail('ENOTDIR');
-        const v = versions.find((x) => isoOfNs(x.timeNs) === parts[i + 1]) ?? fail('ENOENT');
-        return { kind: 'version', file, version: v, view: this.view(v.commit) };
+        const v = versions.find((x) => isoOfNs(x.timeNs) === parts[i + 1]);
+        return v ? { kind: 'version', file, version: v, view: this.view(v.commit) } : { kind: 'absent' };
       }
       const c = this.point(spec);
       if (c === undefined) continue;
@@ -115,6 +117,7 @@ export class TimeTravel {
       }
       case 'version':
         return { ...r.version.stat, ino: histIno(r.version.stat.ino), mode: S_IFREG | (r.version.stat.mode & 0o7777), nlink: 1 };
+      case 'absent': fail('ENOENT');
     }
   }
 
@@ -124,6 +127,7 @@ export class TimeTravel {
       case 'tree': return r.view.readdir(r.path).map((e) => ({ ...e, ino: histIno(e.ino) }));
       case 'history': return r.versions.map((v) => ({ name: isoOfNs(v.timeNs), ino: histIno(v.ino), mode: S_IFREG }));
       case 'version': fail('ENOTDIR');
+      case 'absent': fail('ENOENT');
     }
   }
 
@@ -160,6 +164,7 @@ export class TimeTravel {
     let view: ReadView, path: string;
     if (r.kind === 'tree') { view = r.view; path = r.path; }
     else if (r.kind === 'version') { view = r.view; path = r.file; }
+    else if (r.kind === 'absent') fail('ENOENT');
     else fail('EISDIR');
     if (isDir(view.stat(path).mode)) fail('EISDIR');
     const fh = this.nextFh++;

@@ -33,7 +33,10 @@ export interface VRow {
   hash?: Buffer | null;
 }
 
-export interface TodoRow { id: number; hash: Buffer; prev: Buffer | null; commit_id: number }
+export interface TodoRow {
+  id: number; hash: Buffer; prev: Buffer | null; commit_id: number;
+  branch_id: number | null; ino: number | null; idx: number | null;
+}
 export interface ChunkScanRow { id: number; hash: Buffer; base: Buffer | null; size: number; stored: number; encoding: number }
 export interface CommitLite { id: number; time_ns: bigint; kind: string }
 
@@ -47,7 +50,14 @@ export class MaintenanceStore {
   constructor(readonly db: Db) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
-      todoBatch: p('SELECT id, hash, prev, commit_id FROM chunk_todo WHERE id > ? ORDER BY id LIMIT ?'),
+      todoBatch: p('SELECT id, hash, prev, commit_id, branch_id, ino, idx FROM chunk_todo WHERE id > ? ORDER BY id LIMIT ?'),
+      // A new file under a name another file had (written anew and renamed
+      // over, or deleted and re-created): that file's chunk at the same index.
+      prevByName: p(`SELECT o.hash FROM dentries d
+        JOIN dentries p ON p.branch_id = d.branch_id AND p.parent = d.parent AND p.name = d.name AND p.since < d.since
+        JOIN extents o ON o.branch_id = d.branch_id AND o.ino = p.ino AND o.idx = @idx AND o.since <= d.since
+        WHERE d.branch_id = @b AND d.ino = @ino AND p.ino IS NOT NULL AND p.ino != @ino AND o.hash IS NOT NULL
+        ORDER BY d.since DESC, p.since DESC, o.since DESC LIMIT 1`).pluck(),
       todoCount: p('SELECT count(*) FROM chunk_todo').pluck(),
       todoDelete: p('DELETE FROM chunk_todo WHERE id = ?'),
       todoSplice: p('UPDATE chunk_todo SET prev = ? WHERE prev = ?'),
@@ -65,6 +75,10 @@ export class MaintenanceStore {
       dependents: p('SELECT hash FROM chunks WHERE base = ?').pluck(),
       branches: p(`SELECT id, parent_id FROM branches WHERE kind != 'session' ORDER BY id`),
       commitsOf: p('SELECT id, time_ns, kind FROM commits WHERE branch_id = ? AND id > ? ORDER BY id LIMIT ?').safeIntegers(true),
+      firstCommitFrom: p('SELECT id FROM commits WHERE branch_id = ? AND time_ns >= ? ORDER BY time_ns, id LIMIT 1').pluck(),
+      commitTime: p('SELECT time_ns FROM commits WHERE id = ?').pluck().safeIntegers(true),
+      hasTodo: p('SELECT 1 FROM chunk_todo LIMIT 1').pluck(),
+      hasGc: p('SELECT 1 FROM gc_todo LIMIT 1').pluck(),
       labelCommits: p('SELECT DISTINCT commit_id FROM labels').pluck(),
       forkCommits: p('SELECT DISTINCT fork_commit FROM branches WHERE fork_commit IS NOT NULL').pluck(),
       writesSince: p('SELECT since, ino FROM inodes WHERE branch_id = ? AND since >= ?'),
@@ -123,6 +137,9 @@ export class MaintenanceStore {
   // --- the encoding queue ------------------------------------------------------
   todoBatch(afterId: number, limit: number): TodoRow[] { return this.s.todoBatch.all(afterId, limit) as TodoRow[]; }
   todoCount(): number { return this.s.todoCount.get() as number; }
+  prevByName(branch: number, ino: number, idx: number): Buffer | null {
+    return (this.s.prevByName.get({ b: branch, ino, idx }) as Buffer | undefined) ?? null;
+  }
   todoDelete(id: number): void { this.s.todoDelete.run(id); }
   /** Entries whose predecessor was `from` now follow `to` (from is garbage). */
   todoSplice(from: Buffer, to: Buffer | null): void { this.s.todoSplice.run(to, from); }
@@ -152,6 +169,10 @@ export class MaintenanceStore {
     return (this.s.commitsOf.all(branch, afterId, limit) as { id: bigint; time_ns: bigint; kind: string }[])
       .map((r) => ({ id: Number(r.id), time_ns: r.time_ns, kind: r.kind }));
   }
+  /** The first commit of a branch at or after a time. */
+  firstCommitFrom(branch: number, timeNs: bigint): number | undefined { return this.s.firstCommitFrom.get(branch, timeNs) as number | undefined; }
+  commitTime(id: number): bigint | undefined { return this.s.commitTime.get(id) as bigint | undefined; }
+  hasWork(): boolean { return this.s.hasTodo.get() !== undefined || this.s.hasGc.get() !== undefined; }
   labelCommits(): number[] { return this.s.labelCommits.all() as number[]; }
   forkCommits(): number[] { return this.s.forkCommits.all() as number[]; }
   /** (commit, ino) of every inode version begun at or after a commit. */

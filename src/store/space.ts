@@ -147,3 +147,32 @@ export function spaceReport(db: Db, file: string | null, nowNs: bigint, opts: { 
   }
   return report;
 }
+
+const SPACE_WORKER = `
+const { workerData, parentPort } = require('node:worker_threads');
+import(workerData.module).then(async (m) => {
+  const Database = require(workerData.sqlite);
+  const db = new Database(workerData.file, { readonly: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    const r = m.spaceReport(db, workerData.file, BigInt(workerData.now), workerData.opts);
+    parentPort.postMessage({ ok: r });
+  } finally { db.close(); }
+}).catch((e) => parentPort.postMessage({ err: String(e && e.message || e) }));
+`;
+
+/** The same report computed on a worker thread with its own read-only
+ * connection (WAL lets it read beside the writer): a mounted store keeps
+ * serving while every table is scanned. */
+export function spaceReportInWorker(file: string, nowNs: bigint, opts: { tables?: boolean } = {}): Promise<SpaceReport> {
+  return import('node:worker_threads').then(({ Worker }) => import('node:module').then(({ createRequire }) => new Promise<SpaceReport>((resolve, reject) => {
+    const require = createRequire(import.meta.url);
+    const w = new Worker(SPACE_WORKER, {
+      eval: true,
+      execArgv: [],
+      workerData: { module: import.meta.url, sqlite: require.resolve('better-sqlite3'), file, now: String(nowNs), opts },
+    });
+    w.once('message', (m: { ok?: SpaceReport; err?: string }) => { void w.terminate(); if (m.ok) resolve(m.ok); else reject(new Error(m.err)); });
+    w.once('error', reject);
+  })));
+}
