@@ -124,7 +124,10 @@ export class WriteSession {
       if (!d && this.pending.has(idx)) this.host.settle(this);
       if (!d) {
         const st = this.staged.get(idx);
-        d = new DirtyChunk(st ? this.baseChunk(idx) : Buffer.alloc(inChunk === 0 && n === cs ? cs : 0), cs);
+        // Small files grow their buffer on demand; a write reaching past 16 KiB
+        // into the chunk (a big file, 128 KiB FUSE writes) gets the whole
+        // chunk at once instead of a chain of doubling copies.
+        d = new DirtyChunk(st ? this.baseChunk(idx) : Buffer.alloc(inChunk + n > 16384 ? cs : 0), cs);
         if (st) { d.ranges = [0, cs]; this.staged.delete(idx); }
         this.dirty.set(idx, d);
       }
