@@ -11,6 +11,8 @@
 //                every version is read back and compared.
 //   3. old_read  a 1 MiB file after 100 delta-stored edits: reading its oldest
 //                version vs its newest (cold chunk cache, median of runs).
+//   4. gc_stall  the longest the event loop (where a mount serves FUSE) waits
+//                while gc thins, encodes, collects and vacuums a store.
 //
 // Rows 1 and 3 use the engine API directly; row 2 writes each version's tree
 // through the engine API too (what the FUSE mount does underneath), so the
@@ -18,7 +20,7 @@
 // delta encoding, compression, GC, incremental vacuum) before measuring, the
 // way a mounted store does when idle. Output: name=value lines.
 //
-// Usage: node scripts/bench/storage.mjs [--rows edit100,express,old_read] [--keep]
+// Usage: node scripts/bench/storage.mjs [--rows edit100,express,old_read,gc_stall] [--keep]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,7 +33,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const { openStore } = await import(path.join(root, 'dist', 'index.js'));
 
 const args = process.argv.slice(2);
-const rowsArg = args.includes('--rows') ? args[args.indexOf('--rows') + 1] : 'edit100,express,old_read';
+const rowsArg = args.includes('--rows') ? args[args.indexOf('--rows') + 1] : 'edit100,express,old_read,gc_stall';
 const ROWS = new Set(rowsArg.split(','));
 const KEEP = args.includes('--keep');
 const CACHE = path.join(os.tmpdir(), 'mikofs-bench-cache');
@@ -73,6 +75,18 @@ function closedBytes(e) {
   const file = e.store.file;
   e.close();
   return fs.statSync(file).size;
+}
+
+/** Size of a compacted copy (VACUUM INTO) with another page size: what the
+ * same rows would take without page granularity and slack. */
+function vacuumedBytes(file, pageSize) {
+  const Database = createRequire(path.join(root, 'package.json'))('better-sqlite3');
+  const out = `${file}.${pageSize}.copy`;
+  const db = new Database(file);
+  try { db.pragma(`page_size = ${pageSize}`); db.exec(`VACUUM INTO '${out.replace(/'/g, "''")}'`); } finally { db.close(); }
+  const n = fs.statSync(out).size;
+  fs.rmSync(out);
+  return n;
 }
 
 /** Bytes of row content in the file (dbstat payload), without page slack. */
@@ -273,6 +287,7 @@ async function rowExpress() {
   const ms = performance.now() - t0;
   const size = closedBytes(e);
   const payload = payloadBytes(file);
+  const as16k = vacuumedBytes(file, 16384), as4k = vacuumedBytes(file, 4096);
   e = await openStore(file, { readonly: true });
   let tables = [];
   try { tables = e.store.db.prepare('SELECT name, sum(pgsize) AS b FROM dbstat GROUP BY name ORDER BY b DESC').all(); } catch { /* no dbstat */ }
@@ -319,6 +334,9 @@ async function rowExpress() {
   out('express_ratio_to_git', (size / gitBytes).toFixed(2));
   out('express_ratio_to_git_net_of_empty_store', ((size - emptyBytes) / gitBytes).toFixed(2));
   out('express_row_payload_kib', kib(payload));
+  out('express_vacuumed_kib', kib(as16k));
+  out('express_vacuumed_4k_pages_kib', kib(as4k));
+  out('express_vacuumed_4k_pages_ratio_to_git', (as4k / gitBytes).toFixed(2));
   out('express_payload_ratio_to_git', (payload / gitBytes).toFixed(2));
   out('express_target_ratio', '1.5');
   out('express_files_checked', checked);
@@ -344,39 +362,86 @@ async function rowOldRead() {
     saveWhole(e, '/f.txt', cur);
   }
   const newest = e.headCommit;
+  // a file never edited, same size and kind: the plain reference
+  saveWhole(e, '/plain.txt', textFile(MiB, 12));
   e.maintenance.runAll();
   closedBytes(e);
   e = await openStore(file, { readonly: true });
   const enc = e.store.db.prepare('SELECT encoding, count(*) AS n, max(seq) AS seq FROM chunks GROUP BY encoding').all();
-  const time = (c) => {
+  const time = (c, p = '/f.txt') => {
     const v = e.at(c);
     const runs = [];
     for (let i = 0; i < 31; i++) {
       e.store.chunks.clearCache();
       const t0 = process.hrtime.bigint();
-      v.readFile('/f.txt');
+      v.readFile(p);
       runs.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
     runs.sort((a, b) => a - b);
     return runs[15];
   };
   time(newest); time(oldest); // warm the statement cache
-  const tNew = time(newest), tOld = time(oldest);
+  const tNew = time(newest), tOld = time(oldest), tPlain = time(e.headCommit, '/plain.txt');
+  const maxSeq = Math.max(...enc.map((x) => x.seq ?? 0));
+  const pop = (k) => k.toString(2).replace(/0/g, '').length;
   const ok = e.at(newest).readFile('/f.txt').equals(cur);
   e.close();
-  note(`old_read: 1 MiB file, 100 saves; chunks by encoding ${enc.map((x) => `${x.encoding}:${x.n}(max seq ${x.seq})`).join(' ')}; ` +
-    'forward skip-deltas: the oldest version is the full checkpoint, the newest needs popcount(100) = 3 delta decodes per chunk');
+  note(`old_read: 1 MiB file (2 chunks), 100 saves; chunks by encoding ${enc.map((x) => `${x.encoding}:${x.n}(max seq ${x.seq})`).join(' ')}; ` +
+    `forward skip-deltas: the oldest version is the full checkpoint, the newest needs popcount(${maxSeq}) = ${pop(maxSeq)} delta decodes per chunk; ` +
+    `cold chunk cache, median of 31 reads`);
   out('old_read_newest_ms', tNew.toFixed(2));
   out('old_read_oldest_ms', tOld.toFixed(2));
+  out('old_read_plain_file_ms', tPlain.toFixed(2));
   out('old_read_ratio', (tOld / tNew).toFixed(2));
+  out('old_read_newest_vs_plain_ratio', (tNew / tPlain).toFixed(2));
   out('old_read_target_ratio', '5');
   out('old_read_target_met', ok && tOld / tNew <= 5);
+}
+
+// --- 4. GC beside a serving process ---------------------------------------------------
+
+async function rowGcStall() {
+  let t = 1_700_000_000_000_000_000n;
+  const file = path.join(work, 'gc.mikofs');
+  const e = await openStore(file, { clock: () => t });
+  let cur = textFile(4 * MiB, 21);
+  for (let i = 0; i < 40; i++) {
+    t += 60_000_000_000n;
+    cur = Buffer.concat([Buffer.from(`line ${i}\n`), cur]);
+    saveWhole(e, '/big.txt', cur);
+    saveWhole(e, `/r${i}.bin`, crypto.randomBytes(MiB));
+  }
+  for (let i = 0; i < 40; i += 2) e.unlink(`/r${i}.bin`);
+  e.maintenance.setPolicy({ keepAll: '10m', hourly: '0', daily: '0' });
+  e.flush();
+  const before = fs.statSync(file).size + fs.statSync(file + '-wal').size;
+  // What a mount does for `mikofs gc`: slices, yielding to the event loop
+  // (where FUSE requests are served) between them. A 1 ms timer stands in
+  // for the requests: its longest wait is the longest stall.
+  let maxGap = 0, last = performance.now();
+  const iv = setInterval(() => { const n = performance.now(); maxGap = Math.max(maxGap, n - last); last = n; }, 1);
+  const t0 = performance.now();
+  const rep = await e.maintenance.run({ full: true });
+  const ms = performance.now() - t0;
+  clearInterval(iv);
+  const ok = e.readFile('/big.txt').equals(cur);
+  const units = Object.entries(e.maintenance.unitMax).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+  const after = closedBytes(e);
+  note(`gc_stall: ${rep.thinned.commits} commits thinned, ${rep.encoded.chunks} chunks encoded, ${rep.gc.chunks} chunks freed ` +
+    `(${mib(rep.gc.bytes)} MiB), ${rep.vacuum.pages} pages returned in ${ms.toFixed(0)} ms; file ${mib(before)} -> ${mib(after)} MiB`);
+  note(`gc_stall: longest single unit of work per stage (ms): ${units}`);
+  out('gc_max_stall_ms', maxGap.toFixed(1));
+  out('gc_stall_target_ms', '100');
+  out('gc_file_before_mib', mib(before));
+  out('gc_file_after_mib', mib(after));
+  out('gc_target_met', ok && maxGap <= 100 && after < before / 4);
 }
 
 try {
   if (ROWS.has('edit100')) await rowEdit100();
   if (ROWS.has('express')) await rowExpress();
   if (ROWS.has('old_read')) await rowOldRead();
+  if (ROWS.has('gc_stall')) await rowGcStall();
 } finally {
   if (!KEEP) fs.rmSync(work, { recursive: true, force: true });
   else note(`kept ${work}`);

@@ -44,8 +44,12 @@ export interface GcResult {
   dryRun: boolean;
   plan?: GcPlan;
   report?: MaintenanceReport;
+  /** The database file (without its WAL), before and after. */
   fileBefore: number;
   fileAfter: number;
+  /** Its WAL before and after: a mounted store reuses it for new writes (emptied at unmount). */
+  walBefore: number;
+  walAfter: number;
   vacuumed?: boolean;
 }
 
@@ -135,13 +139,19 @@ export class LocalOps implements StoreOps {
   private fileSize(): number {
     const st = this.engine.store;
     if (st.memory) return (st.db.pragma('page_count', { simple: true }) as number) * (st.db.pragma('page_size', { simple: true }) as number);
-    try { return fs.statSync(st.file).size + (fs.statSync(st.file + '-wal', { throwIfNoEntry: false })?.size ?? 0); } catch { return 0; }
+    try { return fs.statSync(st.file).size; } catch { return 0; }
+  }
+
+  private walSize(): number {
+    const st = this.engine.store;
+    if (st.memory) return 0;
+    try { return fs.statSync(st.file + '-wal', { throwIfNoEntry: false })?.size ?? 0; } catch { return 0; }
   }
 
   async gc(p: { dryRun?: boolean; vacuum?: boolean }): Promise<GcResult> {
     const m = this.engine.maintenance;
-    const fileBefore = this.fileSize();
-    if (p.dryRun) return { dryRun: true, plan: this.mounted ? await m.planAsync() : m.plan(), fileBefore, fileAfter: fileBefore };
+    const fileBefore = this.fileSize(), walBefore = this.walSize();
+    if (p.dryRun) return { dryRun: true, plan: this.mounted ? await m.planAsync() : m.plan(), fileBefore, fileAfter: fileBefore, walBefore, walAfter: walBefore };
     if (p.vacuum && this.mounted) fail('EBUSY', 'gc --vacuum rewrites the whole file: unmount the store first');
     this.gcStage = { stage: 'start', done: 0 };
     try {
@@ -155,7 +165,12 @@ export class LocalOps implements StoreOps {
       }
       this.engine.flush();
       if (!this.mounted) this.engine.store.checkpointTruncate();
-      return { dryRun: false, report, fileBefore, fileAfter: this.fileSize(), vacuumed };
+      else if (report.vacuum.pages > 0) {
+        // The file shrinks when the background checkpointer has copied the
+        // WAL in (it was asked to): give it a moment before measuring.
+        for (let i = 0; i < 20 && this.fileSize() >= fileBefore; i++) await new Promise((r) => setTimeout(r, 50));
+      }
+      return { dryRun: false, report, fileBefore, fileAfter: this.fileSize(), walBefore, walAfter: this.walSize(), vacuumed };
     } finally {
       this.gcStage = null;
     }

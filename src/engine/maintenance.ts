@@ -175,7 +175,10 @@ export class Maintenance {
         if (cur.name === 'retire' || cur.name === 'thin' || cur.name === 'inline') touchedRows = true;
         let r: IteratorResult<void, void>;
         try {
+          const u0 = performance.now();
           r = this.store.atomic(() => cur.task.next());
+          const du = performance.now() - u0;
+          if (du > (this.unitMax[cur.name] ?? 0)) this.unitMax[cur.name] = du;
         } catch (err) {
           this.log(`maintenance ${cur.name}: ${(err as Error).message}`);
           this.report.notes.push(`${cur.name} stopped: ${(err as Error).message}`);
@@ -194,6 +197,7 @@ export class Maintenance {
   runAll(opts: RunOptions = {}): MaintenanceReport {
     this.queue = [];
     this.report = newReport();
+    this.progress = {};
     if (this.store.readonly) return this.report;
     this.enqueue(opts.full ?? true, opts.skip);
     while (this.queue.length) {
@@ -212,6 +216,7 @@ export class Maintenance {
       try {
         this.queue = [];
         this.report = newReport();
+        this.progress = {};
         if (this.store.readonly) return this.report;
         this.enqueue(opts.full ?? true, opts.skip);
         while (this.queue.length) {
@@ -229,6 +234,8 @@ export class Maintenance {
   }
 
   private progress: Record<string, number> = {};
+  /** Longest single unit of work per stage, ms (how long a slice can overrun). */
+  readonly unitMax: Record<string, number> = {};
   private progressOf(stage: string): number { return this.progress[stage] ?? 0; }
   private tick(stage: string, n = 1): void { this.progress[stage] = (this.progress[stage] ?? 0) + n; }
 
@@ -717,7 +724,7 @@ export class Maintenance {
       return;
     }
     const ps = this.sql.pageSize();
-    let n = 64;
+    let n = 32;
     for (;;) {
       const free = this.sql.freelistCount();
       if (free === 0) break;
@@ -728,7 +735,10 @@ export class Maintenance {
       this.report.vacuum.pages += k;
       this.report.vacuum.bytes += k * ps;
       this.tick('vacuum', k);
-      n = ms < 10 ? Math.min(n * 2, 4096) : ms > 25 ? Math.max(16, n >> 1) : n;
+      // Aim at ~8 ms per unit (moving a page costs more the fuller the
+      // file's tail is): grow at most twofold, shrink at once; at most 8 MiB
+      // a unit (larger runs measured up to 50 ms: the WAL grows meanwhile).
+      n = Math.max(8, Math.min(n * 2, 512, Math.floor((n * 8) / Math.max(ms, 0.25))));
       yield;
     }
     if (this.report.vacuum.pages > 0) this.store.requestCheckpoint();

@@ -1,13 +1,7 @@
 // The fuse-native binding (patched: see src/fuse/native-contract.md), typed
-// for what the adapter uses, plus three JS-level fixes to its dispatch layer
-// that need no C change:
-//  - fgetattr: upstream calls ops.getattr (the path) instead of
-//    ops.fgetattr (the handle), so a writer's fstat(2) would show the
-//    committed size instead of its own.
-//  - getxattr/listxattr: upstream never answers ERANGE (it copies what fits
-//    and reports the full length, which libfuse then over-reads) and inflates
-//    the listxattr size query by 128 bytes; Linux wants the exact size and
-//    ERANGE when the caller's buffer is too small.
+// for what the adapter uses. The patch (v3+) also carries what used to be
+// JS-level fixes here (fgetattr gets the handle; getxattr/listxattr answer
+// ERANGE and exact sizes), so the binding is used as is.
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -68,7 +62,7 @@ export interface FuseOps {
 
 /** What open/create would like the kernel to do with the page cache for a
  * handle (FOPEN_DIRECT_IO / FOPEN_KEEP_CACHE). Passed as a third callback
- * argument; a binding without per-open flags ignores it (see mount.ts). */
+ * argument (contract §7); a global -o direct_io would override directIo. */
 export interface OpenReply { directIo: boolean; keepCache: boolean }
 
 export interface CallerContext { uid: number; gid: number; pid: number; umask: number | null }
@@ -92,60 +86,22 @@ export interface FuseInstance {
   context?(): CallerContext | null;
 }
 
-interface Signal { (err: number, ...rest: unknown[]): void }
-type Handler = (this: unknown, signal: Signal, ...args: unknown[]) => void;
-
 interface FuseClass {
   new (mnt: string, ops: Partial<FuseOps>, opts: FuseOptions): FuseInstance;
-  prototype: Record<string, Handler>;
   getContext?: () => CallerContext | null;
   MIKOFS_PATCH_VERSION?: number;
-  /** Proposed (not in the patch yet): the binding honours OpenReply. */
+  /** The open/create callbacks honour OpenReply (patch v3+). */
   MIKOFS_OPEN_FLAGS?: boolean;
 }
 
 const Base = require('fuse-native') as FuseClass;
-const ERANGE = -34;
-const ENODATA = -61;
-
-class MikoFuse extends (Base as unknown as new (...a: unknown[]) => object) {
-  declare ops: FuseOps;
-
-  _op_fgetattr(signal: Signal, path: string, fh: number): void {
-    this.ops.fgetattr(path, fh, (err, stat) => {
-      if (err) return signal(err);
-      // Reuse upstream's getattr reply (it owns the stat array layout).
-      Base.prototype._op_getattr.call({ ops: { getattr: (_p: string, cb: ValueCb<FuseStat>) => cb(0, stat) } }, signal, path);
-    });
-  }
-
-  _op_getxattr(signal: Signal, path: string, name: string, buf: Buffer, position: number): void {
-    this.ops.getxattr(path, name, position, (err, value) => {
-      if (err) return signal(err, buf.buffer);
-      if (!value) return signal(ENODATA, buf.buffer);
-      if (buf.length === 0) return signal(value.length, buf.buffer); // size query
-      if (value.length > buf.length) return signal(ERANGE, buf.buffer);
-      value.copy(buf);
-      return signal(value.length, buf.buffer);
-    });
-  }
-
-  _op_listxattr(signal: Signal, path: string, buf: Buffer): void {
-    this.ops.listxattr(path, (err, list) => {
-      if (err) return signal(err, buf.buffer);
-      const names = list ?? [];
-      let size = 0;
-      for (const n of names) size += Buffer.byteLength(n) + 1;
-      if (buf.length === 0) return signal(size, buf.buffer);
-      if (size > buf.length) return signal(ERANGE, buf.buffer);
-      let at = 0;
-      for (const n of names) { at += buf.write(n, at); buf[at++] = 0; }
-      return signal(at, buf.buffer);
-    });
-  }
+// fuse-native itself refuses a binding without the expected patch; this
+// catches a different fuse-native copy being resolved from here.
+if ((Base.MIKOFS_PATCH_VERSION ?? 0) < 3) {
+  throw new Error(`fuse-native is not the mikofs-patched v3+ binding (patch version ${Base.MIKOFS_PATCH_VERSION}); run \`node scripts/build-fuse-native.js\``);
 }
 
-export const Fuse = MikoFuse as unknown as FuseClass;
+export const Fuse = Base;
 
 /** What the loaded binding can do beyond upstream fuse-native. */
 export const capabilities = {

@@ -135,6 +135,32 @@ describe('deltas, compression and verified reads', () => {
     }
   });
 
+  it('a file saved as a new file under its name (rename over it, or delete and re-create) still gets deltas', async () => {
+    const { e, clock } = await clockStore();
+    let cur = text(300 * 1024, 6);
+    save(e, '/doc.txt', cur);
+    const versions = [{ c: e.headCommit, data: cur }];
+    for (let i = 1; i <= 6; i++) {
+      clock.t += MIN;
+      cur = Buffer.from(cur); cur.write(`save ${i} `.repeat(5), 3000 * i);
+      if (i % 2) {
+        save(e, '/.doc.txt.tmp', cur);            // atomic save: temp file, rename over
+        e.rename('/.doc.txt.tmp', '/doc.txt');
+      } else {
+        e.rename('/doc.txt', '/doc.txt~');         // vim: original to backup, write anew
+        save(e, '/doc.txt', cur);
+        e.unlink('/doc.txt~');
+      }
+      versions.push({ c: e.headCommit, data: cur });
+    }
+    const rep = e.maintenance.runAll();
+    expect(rep.encoded.delta).toBe(6);
+    expect(chunkRows(e).reduce((n, r) => n + r.stored, 0)).toBeLessThan(150 * 1024);
+    e.store.chunks.clearCache();
+    for (const v of versions) expect(e.at(v.c).readFile('/doc.txt').equals(v.data)).toBe(true);
+    e.close();
+  });
+
   it('ended versions of small inline files move into chunks and get deltas too', async () => {
     const { e, clock } = await clockStore();
     const versions: { c: number; data: string }[] = [];
@@ -146,8 +172,9 @@ describe('deltas, compression and verified reads', () => {
       versions.push({ c: e.headCommit, data: json });
     }
     expect(json.length).toBeLessThan(4096);
+    e.chmod('/package.json', 0o600); // a version with the same bytes
     const rep = e.maintenance.runAll();
-    expect(rep.inlineMoved).toBe(29);
+    expect(rep.inlineMoved).toBe(30);
     expect(rep.encoded.delta).toBeGreaterThan(20);
     const inlineBytes = e.store.db.prepare('SELECT sum(length(inline)) FROM inodes').pluck().get() as number;
     expect(inlineBytes).toBe(json.length); // only the live version stays inline

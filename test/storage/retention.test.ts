@@ -146,6 +146,51 @@ describe('history thinning', () => {
     e.close();
   });
 
+  it('incremental background passes (step) collapse rapid edits as they come', async () => {
+    const { e, clock } = await clockStore();
+    const drain = () => { let n = 0; while (e.maintenance.step(10) && n < 10000) n++; };
+    const kept: string[] = [];
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < 5; i++) {
+        clock.t += 1n * S;
+        save(e, '/draft.txt', Buffer.from(`round ${round} draft ${i} `.repeat(20)));
+        save(e, `/log${round}.txt`, Buffer.from(`log ${round} ${i}`));
+      }
+      if (round === 1) e.label('r1');
+      kept.push(`round ${round} draft 4 `);
+      clock.t += 60n * S;
+      drain();
+      drain();
+    }
+    const versions = e.history.fileVersions('/draft.txt').map((v) => e.at(v.commit).readFile('/draft.txt').toString().slice(0, 20));
+    expect(versions).toEqual(kept.map((k) => (k + k).slice(0, 20)));
+    expect(e.at({ label: 'r1' }).readFile('/draft.txt').toString()).toMatch(/^round 1 draft 4 /);
+    for (let r = 0; r < 4; r++) expect(e.readFile(`/log${r}.txt`).toString()).toBe(`log ${r} 4`);
+    expect(e.store.db.prepare('SELECT count(*) FROM chunk_todo').pluck().get()).toBe(0);
+    e.close();
+  });
+
+  it('a branch keeps reading its parent as of its fork after the parent is thinned', async () => {
+    const { e, clock } = await clockStore();
+    save(e, '/cfg', Buffer.from('base '.repeat(30)));
+    clock.t += 1n * S;
+    save(e, '/cfg', Buffer.from('forked here '.repeat(30)));
+    const b = e.createBranch('feature');
+    clock.t += 1n * S;
+    save(e, '/cfg', Buffer.from('main moves on '.repeat(30)));
+    clock.t += 1n * S;
+    save(e, '/cfg', Buffer.from('main again '.repeat(30)));
+    save(b, '/only-on-branch', Buffer.from('b'));
+    e.maintenance.setPolicy({ keepAll: '0', hourly: '0', daily: '0' });
+    clock.t += DAY;
+    e.maintenance.runAll();
+    expect(b.readFile('/cfg').toString()).toBe('forked here '.repeat(30));
+    expect(b.readFile('/only-on-branch').toString()).toBe('b');
+    expect(e.readFile('/cfg').toString()).toBe('main again '.repeat(30));
+    expect(e.exists('/only-on-branch')).toBe(false);
+    e.close();
+  });
+
   it('a path rule can keep less history than the store default', async () => {
     const { e, clock } = await clockStore();
     e.mkdir('/logs');

@@ -33,7 +33,7 @@ function describe(r: GcResult): string {
     out.push(`free pages in the file: ${p.freePages.pages} (${humanBytes(p.freePages.bytes)})` +
       (p.freePages.reclaimable ? ', returned to the file system by gc' : ', not returnable in place: this store predates incremental vacuum (use gc --vacuum once, unmounted)'));
     if (p.pendingEncode) out.push(`${p.pendingEncode} chunks wait to be delta-encoded or compressed (gc does it now)`);
-    out.push(`store file: ${humanBytes(r.fileBefore)}`);
+    out.push(`store file: ${humanBytes(r.fileBefore)}${r.walBefore ? ` + ${humanBytes(r.walBefore)} WAL` : ''}`);
     return out.join('\n') + '\n';
   }
   const m = r.report!;
@@ -46,7 +46,9 @@ function describe(r: GcResult): string {
   out.push(m.vacuum.supported ? `returned ${m.vacuum.pages} free pages (${humanBytes(m.vacuum.bytes)}) to the file system` : 'free pages stay in the file (store predates incremental vacuum)');
   if (r.vacuumed) out.push('rewrote the whole file (VACUUM); incremental vacuum is on from now');
   for (const n of m.notes) out.push(`note: ${n}`);
-  out.push(`store file: ${humanBytes(r.fileBefore)} -> ${humanBytes(r.fileAfter)}`);
+  const withWal = (f: number, w: number) => humanBytes(f) + (w ? ` + ${humanBytes(w)} WAL` : '');
+  out.push(`store file: ${withWal(r.fileBefore, r.walBefore)} -> ${withWal(r.fileAfter, r.walAfter)}` +
+    (r.walAfter ? ' (a mounted store reuses its WAL for new writes; it is emptied at unmount)' : ''));
   return out.join('\n') + '\n';
 }
 
