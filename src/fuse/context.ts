@@ -25,13 +25,20 @@ export function callerCred(): Cred {
 export function callerProcess(): number {
   const tid = hasCallerContext ? getCallerContext()?.pid ?? 0 : 0;
   if (tid <= 0) return 0;
+  const known = tgids.get(tid);
+  if (known !== undefined) return known;
+  let tgid = tid;
   try {
     const m = /\nTgid:\s*(\d+)/.exec(fs.readFileSync(`/proc/${tid}/status`, 'utf8'));
-    return m ? Number(m[1]) : tid;
-  } catch {
-    return tid;
-  }
+    if (m) tgid = Number(m[1]);
+  } catch { /* gone: its own id */ }
+  // A thread id is reused only after its process is gone; a small cache is
+  // safe for the short time it is consulted (one /proc read per op saved).
+  if (tgids.size > 4096) tgids.clear();
+  tgids.set(tid, tgid);
+  return tgid;
 }
+const tgids = new Map<number, number>();
 
 /** Whether the caller is a member of group gid (primary or supplementary). */
 export function callerInGroup(cred: Cred, gid: number): boolean {

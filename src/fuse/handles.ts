@@ -39,6 +39,9 @@ export interface Handle {
   owner: number;
   key: string;
   reply: OpenReply;
+  /** A read-only open by a process that is writing the file: it reads
+   * through the shared writer handle (its own writes), which it does not own. */
+  borrowed: boolean;
 }
 
 interface Cached { version: number; readers: number }
@@ -73,10 +76,12 @@ export class Handles {
 
   /** Records an open; returns its FUSE handle number and page-cache reply.
    * version: the committed version of the file a reader is pinned to. */
-  add(efh: number, ino: number, path: string, opts: { writer: boolean; append?: boolean; owner?: number; version: number }): { fh: number; reply: OpenReply } {
+  add(efh: number, ino: number, path: string, opts: { writer: boolean; append?: boolean; owner?: number; version: number; borrowed?: boolean }): { fh: number; reply: OpenReply } {
     const key = `${ino}:${path}`;
     let reply: OpenReply;
-    if (opts.writer) {
+    if (opts.borrowed) {
+      reply = { directIo: true, keepCache: true }; // uncommitted bytes stay out of the page cache
+    } else if (opts.writer) {
       reply = { directIo: true, keepCache: true };
       const s = this.writers.get(ino);
       if (s && s.efh !== efh) throw new Error(`ino ${ino} has two writer sessions`);
@@ -97,7 +102,7 @@ export class Handles {
       }
     }
     const fh = this.allocFh();
-    this.byFh.set(fh, { efh, ino, writer: opts.writer, append: !!opts.append, owner: opts.owner ?? 0, key, reply });
+    this.byFh.set(fh, { efh, ino, writer: opts.writer, append: !!opts.append, owner: opts.owner ?? 0, key, reply, borrowed: !!opts.borrowed });
     return { fh, reply };
   }
 
@@ -107,6 +112,7 @@ export class Handles {
     const h = this.byFh.get(fh);
     if (!h) return undefined;
     this.byFh.delete(fh);
+    if (h.borrowed) return undefined;
     if (h.writer) {
       const s = this.writers.get(h.ino);
       if (s && --s.refs > 0) return undefined;

@@ -166,6 +166,16 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
         if (!writer) {
           // Linux truncates on O_RDONLY|O_TRUNC too (POSIX leaves it open).
           if (flags & O_TRUNC) engine.truncate(p, 0);
+          // Isolation is between processes: a process that is writing the
+          // file reads its own writes through any descriptor (git
+          // index-pack reads back the pack it is writing).
+          const ino = engine.statFollow(p).ino;
+          const shared = handles.writerOf(ino);
+          if (shared !== undefined && !(flags & O_TRUNC) && handles.writesTo(ino, callerProcess())) {
+            const { fh, reply } = handles.add(shared, ino, path, { writer: false, borrowed: true, version: 0 });
+            (cb as (err: number, fh: number, reply: unknown) => void)(0, fh, reply);
+            return;
+          }
           efh = engine.open(p, flags);
         } else {
           // Writers share the file's session (see handles.ts); the engine
