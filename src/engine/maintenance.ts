@@ -195,17 +195,26 @@ export class Maintenance {
 
   /** Everything now, synchronously (tests, the CLI on a store file). */
   runAll(opts: RunOptions = {}): MaintenanceReport {
+    if (!this.begin(opts)) return this.report;
+    while (this.queue.length) this.slice(50, opts);
+    return this.report;
+  }
+
+  /** Starts a whole run: a fresh queue and report. False when read-only. */
+  private begin(opts: RunOptions): boolean {
     this.queue = [];
     this.report = newReport();
     this.progress = {};
-    if (this.store.readonly) return this.report;
+    if (this.store.readonly) return false;
     this.enqueue(opts.full ?? true, opts.skip);
-    while (this.queue.length) {
-      const stage = this.queue[0].name;
-      this.step(50);
-      opts.onProgress?.({ stage, done: this.progressOf(stage) });
-    }
-    return this.report;
+    return true;
+  }
+
+  /** One slice of a whole run, reporting progress. */
+  private slice(ms: number, opts: RunOptions): void {
+    const stage = this.queue[0].name;
+    this.step(ms);
+    opts.onProgress?.({ stage, done: this.progressOf(stage) });
   }
 
   /** Everything now, in slices that yield to the event loop between them:
@@ -214,15 +223,9 @@ export class Maintenance {
     if (this.running) return this.running;
     this.running = (async () => {
       try {
-        this.queue = [];
-        this.report = newReport();
-        this.progress = {};
-        if (this.store.readonly) return this.report;
-        this.enqueue(opts.full ?? true, opts.skip);
+        if (!this.begin(opts)) return this.report;
         while (this.queue.length) {
-          const stage = this.queue[0].name;
-          this.step(opts.sliceMs ?? 30);
-          opts.onProgress?.({ stage, done: this.progressOf(stage) });
+          this.slice(opts.sliceMs ?? 30, opts);
           await new Promise((r) => setTimeout(r, opts.gapMs ?? 2));
         }
         return this.report;
