@@ -4,6 +4,10 @@
 //   (c) extraOptions reach libfuse (big_writes + max_write, use_ino)
 //   (d) fuse.context() / Fuse.getContext(): the caller's uid/gid/pid/umask
 //   (e) nanosecond stat times (atimeNs/mtimeNs/ctimeNs) and utimensNs
+//   (f) per-open page-cache flags: open/create callback (err, fh, { directIo, keepCache })
+//   (g) JS-layer fixes: fgetattr gets the handle; getxattr/listxattr ERANGE and exact sizes
+//   (g2) dispatcher: extra callbacks of an op are ignored
+//   (h) readdir: names and [mode, ino] in bulk (d_type, d_ino, odd names, big directories)
 // The filesystem runs in a separate child process (helpers/fn-memfs.mjs); this
 // process only drives the mountpoint asynchronously (execFile, never execSync).
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
@@ -14,10 +18,11 @@ import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 
 const execFileP = promisify(execFile)
 const HELPER = fileURLToPath(new URL('./helpers/fn-memfs.mjs', import.meta.url))
+const CLIENT_SRC = fileURLToPath(new URL('./helpers/fn-client.c', import.meta.url))
 const ENV = { ...process.env, TZ: 'UTC', LC_ALL: 'C' }
 
 async function sh (script: string, cwd?: string): Promise<string> {
@@ -31,7 +36,11 @@ async function isMounted (mnt: string): Promise<boolean> {
 }
 
 interface Stats { allocated: number, idle: number, reused: number }
-interface MemFsConfig { extraOptions?: string[], slowWriteMs?: number, slowCreateMs?: number, nsTimes?: boolean, allowOther?: boolean }
+interface OpenReply { directIo?: boolean, keepCache?: boolean }
+interface MemFsConfig {
+  extraOptions?: string[], slowWriteMs?: number, slowCreateMs?: number, nsTimes?: boolean, allowOther?: boolean,
+  readdirStats?: boolean, openReply?: OpenReply, doubleReply?: boolean
+}
 interface Ctx { uid: number, gid: number, pid: number, umask: number | null }
 interface CtxEntry { op: string, path: string, ctx: Ctx | null, same: boolean, later: Ctx | null | 'pending' }
 interface Reply { event: 'reply', id: number, [k: string]: any }
@@ -109,7 +118,8 @@ const requireCjs = createRequire(import.meta.url)
 describe('patched binding is loaded', () => {
   it('exports the mikofs marker from build/Release and validates extraOptions', async () => {
     const Fuse = requireCjs('fuse-native')
-    expect(Fuse.MIKOFS_PATCH_VERSION).toBe(2)
+    expect(Fuse.MIKOFS_PATCH_VERSION).toBe(3)
+    expect(Fuse.MIKOFS_OPEN_FLAGS).toBe(true)
     expect(Fuse.BINDING_PATH).toMatch(/fuse-native\/build\/Release\/fuse\.node$/)
     // libfuse.so.2 resolves for the built binary
     expect(await sh(`ldd '${Fuse.BINDING_PATH}'`)).toMatch(/libfuse\.so\.2 => \S+/)
@@ -387,5 +397,209 @@ describe('(e) nanosecond timestamps', () => {
       await rm(src, { recursive: true, force: true })
       await rm(src + '.tar', { force: true })
     }
+  })
+})
+
+describe('(f) per-open page-cache flags', () => {
+  interface ReadEntry { path: string, len: number, pos: number }
+  const reads = async (fs: MemFs, p: string) => ((await fs.cmd('log')).log.reads as ReadEntry[]).filter(r => r.path === p)
+  const writes = async (fs: MemFs) => (await fs.cmd('log')).log.writes as number[]
+
+  it('keepCache: a second open of an unchanged file is served from the page cache; the default open re-reads', async () => {
+    const fs = await MemFs.start()
+    const text = 'hello page cache\n'.repeat(1000) // 17000 bytes: several pages
+    await fs.cmd('setData', { path: '/k', data: text })
+    await fs.cmd('setData', { path: '/d', data: text })
+    await fs.cmd('setOpenReply', { path: '/k', reply: { directIo: false, keepCache: true } })
+
+    expect(await sh(`cat '${fs.p('k')}'`)).toBe(text.trim())
+    const first = (await reads(fs, '/k')).length
+    expect(first).toBeGreaterThan(0)
+    expect(await sh(`cat '${fs.p('k')}'; cat '${fs.p('k')}'`)).toBe((text + text).trim())
+    expect((await reads(fs, '/k')).length).toBe(first) // no read op reached the fs
+
+    // (c) no third argument: every open drops the cached pages (upstream behaviour)
+    expect(await sh(`cat '${fs.p('d')}'`)).toBe(text.trim())
+    const d1 = (await reads(fs, '/d')).length
+    expect(d1).toBeGreaterThan(0)
+    expect(await sh(`cat '${fs.p('d')}'`)).toBe(text.trim())
+    expect((await reads(fs, '/d')).length).toBe(2 * d1)
+
+    // keep_cache trusts the fs: content changed behind the kernel (same size)
+    // is not seen while opens keep the cache, and is seen once an open does not
+    const changed = text.toUpperCase()
+    await fs.cmd('setData', { path: '/k', data: changed })
+    expect(await sh(`cat '${fs.p('k')}'`)).toBe(text.trim())
+    await fs.cmd('setOpenReply', { path: '/k', reply: { directIo: false, keepCache: false } })
+    expect(await sh(`cat '${fs.p('k')}'`)).toBe(changed.trim())
+    expect((await reads(fs, '/k')).length).toBeGreaterThan(first)
+  })
+
+  it('directIo: reads and writes reach the fs with the caller\'s sizes and nothing is cached', async () => {
+    const fs = await MemFs.start()
+    await fs.cmd('setData', { path: '/w', data: '' })
+    await fs.cmd('setData', { path: '/c', data: '' })
+    await fs.cmd('setOpenReply', { path: '/w', reply: { directIo: true, keepCache: false } })
+
+    await sh(`dd if=/dev/zero of='${fs.p('w')}' bs=3000 count=3 conv=notrunc status=none`)
+    expect(await writes(fs)).toEqual([3000, 3000, 3000])
+    await fs.cmd('clearLog')
+    // (c) default: the same writes go through the page cache, one page at a time
+    await sh(`dd if=/dev/zero of='${fs.p('c')}' bs=3000 count=3 conv=notrunc status=none`)
+    const cached = await writes(fs)
+    console.log('write sizes without directIo:', cached.join(' '))
+    expect(cached.reduce((a, b) => a + b, 0)).toBe(9000)
+    expect(cached).not.toEqual([3000, 3000, 3000])
+
+    // reads: exactly what dd asks for, every time (no page cache, no readahead)
+    for (let round = 1; round <= 2; round++) {
+      expect(await sh(`dd if='${fs.p('w')}' bs=1000 count=3 status=none | wc -c`)).toBe('3000')
+      expect((await reads(fs, '/w')).map(r => [r.len, r.pos])).toEqual(
+        Array.from({ length: round }, () => [[1000, 0], [1000, 1000], [1000, 2000]]).flat())
+    }
+    // (c) default reads are page-sized readahead
+    await sh(`dd if='${fs.p('c')}' bs=1000 count=3 status=none`)
+    const cr = await reads(fs, '/c')
+    expect(cr.length).toBeGreaterThan(0)
+    for (const r of cr) expect(r.len % 4096).toBe(0)
+
+    // a direct_io file sees content changed behind the kernel immediately
+    await fs.cmd('setData', { path: '/w', data: 'new content' })
+    expect(await sh(`cat '${fs.p('w')}'`)).toBe('new content')
+  })
+
+  it('create honours the reply; a 2-argument callback still works; errors ignore it', async () => {
+    const fs = await MemFs.start()
+    await fs.cmd('setOpenReply', { path: '/n', reply: { directIo: true } })
+    await sh(`dd if=/dev/zero of='${fs.p('n')}' bs=3000 count=2 status=none`)
+    const { log } = await fs.cmd('log')
+    expect(log.opens).toEqual([{ op: 'create', path: '/n', flags: 0 }])
+    expect(log.writes).toEqual([3000, 3000])
+    // plain open/create with (err, fh): files work as before
+    await sh(`printf abc > '${fs.p('p')}' && cat '${fs.p('p')}' >/dev/null`)
+    expect(await sh(`cat '${fs.p('p')}'`)).toBe('abc')
+    await expect(sh(`cat '${fs.p('missing')}'`)).rejects.toThrow(/No such file/)
+  })
+
+  it('a reply given by every open and create (mount-wide policy in the fs)', async () => {
+    const fs = await MemFs.start({ openReply: { directIo: true, keepCache: false } })
+    await sh(`dd if=/dev/zero of='${fs.p('a')}' bs=3000 count=2 status=none`)
+    expect((await fs.cmd('log')).log.writes).toEqual([3000, 3000])
+    await sh(`cat '${fs.p('a')}' >/dev/null; cat '${fs.p('a')}' >/dev/null`)
+    const { log } = await fs.cmd('log')
+    expect(log.opens.map((o: { op: string }) => o.op)).toEqual(['create', 'open', 'open'])
+    // each cat: one read of its buffer size plus the read at EOF, nothing cached
+    expect(log.reads.length).toBe(4)
+  })
+
+})
+
+describe('(g) JS-layer fixes (formerly in src/fuse/binding.ts)', () => {
+  it('fgetattr is called with the file handle (lseek SEEK_END on an open file)', async () => {
+    const fs = await MemFs.start({ extraOptions: ['attr_timeout=0'] })
+    await fs.cmd('setData', { path: '/x', data: 'twelve bytes' })
+    const out = await sh(`python3 -c "import os,sys; fd = os.open(sys.argv[1], os.O_RDONLY); print(os.lseek(fd, 0, os.SEEK_END))" '${fs.p('x')}'`)
+    expect(out).toBe('12')
+    const { log } = await fs.cmd('log')
+    expect(log.fgetattr.length).toBeGreaterThan(0)
+    for (const e of log.fgetattr) {
+      expect(e.path).toBe('/x')
+      expect(e.fd).toBeGreaterThanOrEqual(10) // the handle memfs' open returned (0 = none)
+    }
+  })
+
+  it('getxattr/listxattr: exact sizes, ERANGE for small buffers, ENODATA for missing names', async () => {
+    const fs = await MemFs.start()
+    await fs.cmd('setData', { path: '/f', data: '' })
+    const script = `
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+f = sys.argv[1]
+def call(fn, *args):
+    ctypes.set_errno(0)
+    r = fn(*args)
+    return (r, ctypes.get_errno() if r < 0 else 0)
+os.setxattr(f, 'user.a', b'hello')
+os.setxattr(f, 'user.bb', b'x' * 3000)
+print(sorted(os.listxattr(f)), os.getxattr(f, 'user.a'), len(os.getxattr(f, 'user.bb')))
+buf = ctypes.create_string_buffer(4096)
+print(call(libc.getxattr, f.encode(), b'user.bb', None, 0), call(libc.getxattr, f.encode(), b'user.bb', buf, 10),
+      call(libc.getxattr, f.encode(), b'user.bb', buf, 3000), call(libc.getxattr, f.encode(), b'user.none', buf, 10))
+print(call(libc.listxattr, f.encode(), None, 0), call(libc.listxattr, f.encode(), buf, 3),
+      call(libc.listxattr, f.encode(), buf, 15), buf.raw[:15])
+os.removexattr(f, 'user.a')
+print(os.listxattr(f))
+`
+    const out = await sh(`python3 -c '${script.replace(/'/g, `'"'"'`)}' '${fs.p('f')}'`)
+    expect(out.split('\n')).toEqual([
+      "['user.a', 'user.bb'] b'hello' 3000",
+      '(3000, 0) (-1, 34) (3000, 0) (-1, 61)', // size query, ERANGE, exact fit, ENODATA
+      "(15, 0) (-1, 34) (15, 0) b'user.a\\x00user.bb\\x00'", // 'user.a\\0user.bb\\0' = 15 bytes, no +128
+      "['user.bb']"
+    ])
+  })
+})
+
+describe('(g2) dispatcher', () => {
+  it('extra callbacks of an op are ignored (sync and async), other ops are unaffected', async () => {
+    const fs = await MemFs.start({ doubleReply: true, extraOptions: ['attr_timeout=0'] })
+    await fs.cmd('setData', { path: '/f', data: 'abcdef' })
+    const out = await sh(`for i in $(seq 1 200); do stat -c %s '${fs.p('f')}'; done; cat '${fs.p('f')}'`)
+    expect(out).toBe('6\n'.repeat(200) + 'abcdef')
+  })
+})
+
+describe('(h) readdir in bulk', () => {
+  let work: string
+  let client: string
+  beforeAll(async () => {
+    work = await mkdtemp(path.join(tmpdir(), 'fn-client-'))
+    client = path.join(work, 'fn-client')
+    await execFileP('cc', ['-O2', '-o', client, CLIENT_SRC])
+  })
+  afterAll(async () => { await rm(work, { recursive: true, force: true }) })
+
+  const ls = async (dir: string) => (await execFileP(client, ['ls', dir], { maxBuffer: 64 << 20 })).stdout
+    .split('\n').filter(Boolean).map(l => {
+      const [ino, type, ...name] = l.split(' ')
+      return { ino: Number(ino), type: Number(type), name: name.join(' ') }
+    })
+  const long = 'l'.repeat(255)
+
+  it('with stats: every name, d_type from mode and d_ino (use_ino), big directory', async () => {
+    const N = 20000
+    const fs = await MemFs.start({ readdirStats: true, extraOptions: ['use_ino'] })
+    await fs.cmd('populate', { path: '/big', count: N })
+    await sh(`mkdir sub && ln -s f0 link && : > 'ü ñ 名前' && : > '${long}' && mkfifo fifo`, fs.p('big'))
+    const t0 = Date.now()
+    const ents = await ls(fs.p('big'))
+    console.log(`readdir of ${ents.length} entries with stats: ${Date.now() - t0} ms (incl. client)`)
+    expect(ents.length).toBe(N + 5)
+    const byName = new Map(ents.map(e => [e.name, e]))
+    expect(byName.size).toBe(N + 5)
+    for (let i = 0; i < N; i += 997) expect(byName.get(`f${i}`)!.type).toBe(8) // DT_REG
+    expect(ents.filter(e => e.type === 8).length).toBe(N + 2)
+    expect(byName.get('sub')!.type).toBe(4) // DT_DIR
+    expect(byName.get('link')!.type).toBe(10) // DT_LNK
+    expect(byName.get('fifo')!.type).toBe(1) // DT_FIFO
+    expect(byName.get('ü ñ 名前')!.type).toBe(8)
+    expect(byName.get(long)!.type).toBe(8)
+    for (const name of ['f0', `f${N - 1}`, 'sub', 'ü ñ 名前', long]) {
+      expect(byName.get(name)!.ino).toBe((await fs.cmd('ino', { path: `/big/${name}` })).ino)
+    }
+    // an empty directory, and readdir agrees with ls
+    await sh(`mkdir '${fs.p('empty')}'`)
+    expect(await ls(fs.p('empty'))).toEqual([])
+    expect(await sh(`ls -A '${fs.p('big')}' | wc -l`)).toBe(String(N + 5))
+  })
+
+  it('without stats: names only, d_type unknown (as upstream)', async () => {
+    const fs = await MemFs.start()
+    await fs.cmd('populate', { path: '/d', count: 100 })
+    await sh(`mkdir sub && : > 'ü ñ 名前'`, fs.p('d'))
+    const ents = await ls(fs.p('d'))
+    expect(ents.map(e => e.name).sort()).toEqual([...Array.from({ length: 100 }, (_, i) => `f${i}`), 'sub', 'ü ñ 名前'].sort())
+    expect(new Set(ents.map(e => e.type))).toEqual(new Set([0])) // DT_UNKNOWN
+    expect(await sh(`find '${fs.p('d')}' -type d | wc -l`)).toBe('2') // find falls back to lstat
   })
 })
