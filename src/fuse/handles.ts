@@ -22,10 +22,10 @@
 // links are two kernel inodes, each with its own cache), so what the kernel
 // caches is tracked per (ino, path). Losing track (rename, eviction) is safe:
 // an unknown entry means "invalidate on the next open".
-// The binding cannot pass FOPEN_DIRECT_IO / FOPEN_KEEP_CACHE per open yet
-// (capabilities.openFlags), so until it can, mount.ts mounts with the global
-// `direct_io` option: no page cache for file data at all, trivially
-// isolated. The replies computed here take over once the binding honours them.
+// The patched binding (v3) passes these replies to the kernel per open
+// (FOPEN_DIRECT_IO / FOPEN_KEEP_CACHE). An unpatched one cannot
+// (capabilities.openFlags false): mount.ts then mounts with the global
+// `direct_io` option, no page cache for file data at all, trivially isolated.
 import type { OpenReply } from './binding.js';
 
 export interface Handle {

@@ -51,7 +51,7 @@ const NEGATIVE_TIMEOUT = 0;
 // check of every directory on a walked path (default_permissions refreshes
 // expired attributes): `ls -lR` of 10,000 files took ~3.6 s, against ~2.4 s
 // with attr_timeout=1 (`-o attr_timeout=N` overrides, at the price above).
-// Residual window: none. File data is not cached either (direct_io, below).
+// Residual window: none. File data is cached per open as handles.ts decides.
 const ATTR_TIMEOUT = 0;
 
 export interface ServeOptions {
@@ -100,11 +100,10 @@ export function mountOptions(o: ServeOptions): string[] {
     // O_TRUNC arrives with open, so truncation happens inside the writer's
     // session: readers keep the old content until the writer closes.
     'atomic_o_trunc',
-    // Per-open page-cache control (handles.ts) needs a binding that passes
-    // FOPEN_DIRECT_IO/KEEP_CACHE; without it, no file data is cached by the
-    // kernel at all, so no uncommitted byte can reach a reader through the
-    // shared page cache. Costs: every read is a round trip, and MAP_SHARED
-    // mmap is refused (ENODEV); MAP_PRIVATE (exec, ld.so, git) works.
+    // Page cache per open (handles.ts): writers direct_io, readers cached
+    // while their version is what the kernel holds. Only a binding without
+    // per-open flags gets the global direct_io instead (then no file data is
+    // cached at all: every read is a round trip, MAP_SHARED is refused).
     ...(capabilities.openFlags ? [] : ['direct_io']),
     `entry_timeout=${ENTRY_TIMEOUT}`, `negative_timeout=${NEGATIVE_TIMEOUT}`, `attr_timeout=${ATTR_TIMEOUT}`,
     ...(o.readonly ? ['ro'] : []),
