@@ -98,9 +98,10 @@ describe('time travel on the mount', () => {
     await fsp.writeFile(m.path('f'), 'content');
     await sleep(1100);
     const now = new Date();
+    const head = JSON.parse((await mikofs('log', '--limit', '1', '--json', '--store', m.mnt)).stdout)[0].commit;
     const ok = [
       iso(now.getTime()), iso(now.getTime()).replace(/\.\d+Z$/, 'Z'), localMinute(new Date(now.getTime() + 60000)),
-      `${Math.floor(now.getTime() / 1000)}`, `${now.getTime()}`, '0m', 'now', '2999-01-01', 'c3',
+      `${Math.floor(now.getTime() / 1000)}`, `${now.getTime()}`, '0m', 'now', '2999-01-01', `c${head}`,
       iso(now.getTime()).slice(0, 10) + 'T23:59:59+00:00',
     ];
     for (const t of ok) expect(await fsp.readFile(m.path('.versions', t, 'f'), 'utf8').catch((e) => `${t}: ${e.code}`)).toBe('content');

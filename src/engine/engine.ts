@@ -1,7 +1,7 @@
 // Engine: the filesystem API over a Store, for one branch. Paths in, POSIX
 // errors out; every change is one commit. No FUSE here: the FUSE adapter,
 // the CLI and tests all use this API.
-import { HEAD, type InodeRow } from '../store/meta-store.js';
+import { HEAD, LIVE, type InodeRow } from '../store/meta-store.js';
 import { Store, INLINE_MAX } from '../store/store.js';
 import { fail } from './errors.js';
 import { Tree, ROOT_INO, statOf, type ChainLink } from './tree.js';
@@ -129,6 +129,17 @@ export class Engine implements SessionHost {
     }
   }
 
+  /** Runs fn as part of an earlier commit of the open group transaction. */
+  private changeAt(c: number, fn: (c: number) => void): void {
+    try {
+      this.store.atomic(() => fn(c));
+    } catch (e) {
+      this.head.inodes.clear();
+      this.head.dirs.clear();
+      throw e;
+    }
+  }
+
   /** A change made directly on the store's rows (history operations):
    * afterwards every head cache is dropped. */
   changeRaw<T>(kind: string, fn: (c: number) => T, message: string | null = null): T {
@@ -140,13 +151,17 @@ export class Engine implements SessionHost {
     }
   }
 
-  private putInode(c: number, n: InodeRow): void {
-    this.store.meta.putInode(this.branchId, c, n);
-    this.head.inodes.set(n.ino, { ...n, since: c, until: Number.MAX_SAFE_INTEGER });
+  /** Writes inode version n at commit c. A row from the head cache carries
+   * the live version's since (ending it is one primary-key hit); a new
+   * inode has no live row to end. */
+  private putInode(c: number, n: InodeRow, isNew = false): void {
+    this.store.meta.putInode(this.branchId, c, n, isNew ? null : n.until === LIVE ? n.since : undefined);
+    this.head.inodes.set(n.ino, { ...n, since: c, until: LIVE });
   }
 
-  private setDentry(c: number, parent: number, name: string, ino: number): void {
-    this.store.meta.putDentry(this.branchId, c, parent, name, ino);
+
+  private setDentry(c: number, parent: number, name: string, ino: number, isNew = false): void {
+    this.store.meta.putDentry(this.branchId, c, parent, name, ino, isNew && !this.inherits);
   }
 
   private removeDentry(c: number, parent: number, name: string): void {
@@ -154,8 +169,19 @@ export class Engine implements SessionHost {
     else this.store.meta.endDentry(this.branchId, c, parent, name);
   }
 
+  /** A directory's mtime/ctime move with every entry change inside it. When
+   * its live version was itself made within the open group transaction
+   * (< 5 ms ago, not yet in the file), the times move in place instead of
+   * making another version: a directory's entries are versioned on their
+   * own (dentries), and history.diff finds changed directories from them.
+   * A change of nlink always makes a version. */
   private touchDir(c: number, dir: InodeRow, now: bigint, nlinkDelta = 0): InodeRow {
     const n = { ...dir, mtime: now, ctime: now, nlink: dir.nlink + nlinkDelta };
+    if (nlinkDelta === 0 && !this.inherits && dir.until === LIVE && this.store.uncommitted(dir.since)) {
+      this.store.meta.setTimesInPlace(this.branchId, dir.ino, dir.since, now, now);
+      this.head.inodes.set(dir.ino, n);
+      return n;
+    }
     this.putInode(c, n);
     return n;
   }
@@ -225,11 +251,11 @@ export class Engine implements SessionHost {
       let gid = cred.gid;
       if (parent.mode & S_ISGID) { gid = parent.gid; if (d) mode |= S_ISGID; }
       this.putInode(c, {
-        ino, since: c, until: 0, mode, uid: cred.uid, gid, nlink: d ? 2 : 1,
+        ino, since: c, until: LIVE, mode, uid: cred.uid, gid, nlink: d ? 2 : 1,
         size: target ? target.length : 0, rdev, atime: now, mtime: now, ctime: now, btime: now,
         target, inline: null,
-      });
-      this.setDentry(c, dir, name, ino);
+      }, true);
+      this.setDentry(c, dir, name, ino, true);
       this.touchDir(c, parent, now, d ? 1 : 0);
       return ino;
     });
@@ -454,10 +480,12 @@ export class Engine implements SessionHost {
   /** Creates a regular file and opens it for writing (O_EXCL implied by FUSE create). */
   create(p: string, mode = 0o644, flags: OpenFlags = O_WRONLY, cred: Cred = defaultCred()): number {
     const f = flagsOf(flags);
-    const ino = this.makeNode(p, S_IFREG | (mode & 0o7777), cred);
+    const ino = this.makeNode(p, S_IFREG | (mode & 0o7777), cred, 0, null, 'write');
     const fh = this.openIno(ino, (f & O_ACCMODE) === 0 ? f | O_WRONLY : f);
     const [dir, name] = this.head.parentOf(p);
-    this.fds.get(fh)!.created = { dir, name };
+    const of = this.fds.get(fh)!;
+    of.created = { dir, name };
+    if (of.session) of.session.createdAt = this.head.mustInode(ino).since;
     return fh;
   }
 
@@ -594,7 +622,15 @@ export class Engine implements SessionHost {
     const cur0 = this.head.inode(s.ino);
     if (!cur0 || cur0.nlink === 0) { this.discardSession(s); s.reset(0); return; }
     let finalSize = 0;
-    this.change('write', (c) => {
+    // A file created and first written within one group commit (tar, cp,
+    // git: create, write, close in well under 5 ms) gets one version: the
+    // content lands in the creating commit, which has not reached the file
+    // yet, instead of an empty version followed by the real one.
+    const c0 = s.createdAt !== null && cur0.since === s.createdAt && this.store.uncommitted(s.createdAt) ? s.createdAt : null;
+    const apply = (fn: (c: number) => void) => (c0 !== null
+      ? this.changeAt(c0, fn)
+      : this.change('write', fn));
+    apply((c) => {
       const cur = this.head.mustInode(s.ino);
       const plan = s.plan(cur);
       finalSize = plan.finalSize;

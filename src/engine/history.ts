@@ -146,10 +146,11 @@ export class History {
 
 
   /** Paths added, removed or changed from commit `from` to commit `to`
-   * (under `under`). Every change of an entry, content or attribute makes a
-   * new version of some inode (a file, or the directory holding the entry),
-   * so the inode versions begun between the two commits are the complete
-   * list of places to compare: the cost follows what changed. */
+   * (under `under`). Every change of content or attributes makes a new
+   * inode version, and every change of an entry a new dentry row, so the
+   * inodes and the directories with rows begun or ended between the two
+   * commits are the complete list of places to compare: the cost follows
+   * what changed. */
   diff(from: number, to: number, under = '/'): DiffEntry[] {
     const a = this.tree(from), b = this.tree(to);
     const lo = Math.min(from, to), hi = Math.max(from, to);
@@ -171,7 +172,11 @@ export class History {
       if (isDir(na.mode)) return true;
       return na.rdev === nb.rdev && !!na.target === !!nb.target && (!na.target || na.target.equals(nb.target!));
     };
-    for (const ino of this.meta.inodesChangedBetween(this.branch, lo, hi)) {
+    const changed = new Set([
+      ...this.meta.inodesChangedBetween(this.branch, lo, hi),
+      ...this.meta.dentryParentsBetween(this.branch, lo, hi),
+    ]);
+    for (const ino of changed) {
       const na = a.inode(ino), nb = b.inode(ino);
       if (na && nb && isDir(na.mode) && isDir(nb.mode)) {
         const path = this.pathOf(ino, to) ?? this.pathOf(ino, from);

@@ -89,6 +89,8 @@ export class WriteSession {
   size: number;
   mtime: bigint | null = null;
   changed = false;
+  /** The commit that created the file, when this session's handle did. */
+  createdAt: number | null = null;
   private partialBytes = 0;
 
   constructor(readonly host: SessionHost, readonly ino: number, committed: InodeRow) {
@@ -260,6 +262,7 @@ export class WriteSession {
 
   /** After a commit the session continues from the merged state. */
   reset(committedSize: number): void {
+    this.createdAt = null;
     this.dirty.clear();
     this.pending.clear();
     this.staged.clear();

@@ -81,7 +81,9 @@ export class MaintenanceStore {
       hasGc: p('SELECT 1 FROM gc_todo LIMIT 1').pluck(),
       labelCommits: p('SELECT DISTINCT commit_id FROM labels').pluck(),
       forkCommits: p('SELECT DISTINCT fork_commit FROM branches WHERE fork_commit IS NOT NULL').pluck(),
-      writesSince: p('SELECT since, ino FROM inodes WHERE branch_id = ? AND since >= ?'),
+      // The file each write commit wrote: its regular-file inode versions
+      // (the same commit may also move a directory's times).
+      writesSince: p(`SELECT since, ino FROM inodes WHERE branch_id = ? AND since >= ? AND (mode & ${0o170000}) = ${0o100000}`),
       deleteCommit: p('DELETE FROM commits WHERE id = ?'),
       nameOfIno: p('SELECT parent, name FROM dentries WHERE branch_id = ? AND ino = ? ORDER BY until DESC, since DESC LIMIT 1'),
       // no-history purge of one inode

@@ -55,7 +55,7 @@ function inodeOf(r: RawInode): InodeRow {
  * the new live row (replacing a row this same commit already wrote). Ending
  * a row written in the same commit leaves an empty [c, c) interval, which no
  * lookup can see. */
-interface Versioned { endLive: Database.Statement; insert: Database.Statement }
+interface Versioned { endLive: Database.Statement; endAt: Database.Statement; insert: Database.Statement }
 
 export class MetaStore {
   private s: Record<string, Database.Statement> = {};
@@ -89,6 +89,7 @@ export class MetaStore {
       listXattrs: p(`SELECT name, since, until, value FROM xattrs WHERE branch_id = ? AND ino = ? AND since <= ?
         ORDER BY name, since`),
       insertCommit: p('INSERT INTO commits (branch_id, time_ns, kind, message) VALUES (?, ?, ?, ?)'),
+      setCommitKind: p('UPDATE commits SET kind = ? WHERE id = ?'),
       lastCommit: p(`SELECT id, branch_id, time_ns, kind, message FROM commits ORDER BY id DESC LIMIT 1`).safeIntegers(true),
       getCommit: p('SELECT id, branch_id, time_ns, kind, message FROM commits WHERE id = ?').safeIntegers(true),
       commitAtTime: p(`SELECT id FROM commits WHERE branch_id = ? AND time_ns <= ? ORDER BY time_ns DESC, id DESC LIMIT 1`).pluck(),
@@ -113,6 +114,14 @@ export class MetaStore {
         ORDER BY id DESC LIMIT ?`).safeIntegers(true),
       inodesSince: p(`SELECT ino, size FROM inodes WHERE branch_id = ? AND since = ?`),
       inodesBetween: p(`SELECT DISTINCT ino FROM inodes WHERE branch_id = ? AND since > ? AND since <= ?`).pluck(),
+      // Entries begun or ended in (lo, hi]: rows ended after lo, and live rows begun after lo.
+      dentryParentsBetween: p(`SELECT DISTINCT parent FROM dentries WHERE branch_id = @b AND (
+          (until > @lo AND until < ${LIVE} AND (until <= @hi OR (since > @lo AND since <= @hi)))
+          OR (until = ${LIVE} AND since > @lo AND since <= @hi))`).pluck(),
+      rewriteInode: p(`UPDATE inodes SET mode = @mode, uid = @uid, gid = @gid, nlink = @nlink, size = @size, rdev = @rdev,
+        atime = @atime, mtime = @mtime, ctime = @ctime, btime = @btime, target = @target, inline = @inline
+        WHERE branch_id = @branch_id AND ino = @ino AND since = @c AND until = ${LIVE}`),
+      setTimesInPlace: p(`UPDATE inodes SET mtime = ?, ctime = ? WHERE branch_id = ? AND ino = ? AND since = ? AND until = ${LIVE}`),
       namesOfIno: p(`SELECT parent, name FROM dentries WHERE branch_id = ? AND ino = ? AND since <= ? AND until > ?`),
       dentryHistory: p(`SELECT name, since, until, ino FROM dentries WHERE branch_id = ? AND parent = ? AND name = ?
         ORDER BY since`),
@@ -140,13 +149,18 @@ export class MetaStore {
       // primary key instead of scanning every version of the key.
       endLive: this.db.prepare(`UPDATE ${table} SET until = @c WHERE ${where} AND until = ${LIVE}
         AND since = (SELECT max(since) FROM ${table} WHERE ${where})`),
+      // When the caller knows the live row's since (a cached row): one PK hit.
+      endAt: this.db.prepare(`UPDATE ${table} SET until = @c WHERE ${where} AND since = @prev AND until = ${LIVE}`),
       insert: this.db.prepare(`INSERT OR REPLACE INTO ${table} (${all.join(', ')})
         VALUES (${all.map((c) => (c === 'since' ? '@c' : c === 'until' ? `${LIVE}` : `@${c}`)).join(', ')})`),
     };
   }
 
-  private put(v: Versioned, params: Record<string, unknown>): void {
-    v.endLive.run(params);
+  /** prev: the live row's since when the caller knows it, null when the
+   * key has no live row (a new name or inode: nothing to end). */
+  private put(v: Versioned, params: Record<string, unknown>, prev?: number | null): void {
+    if (prev === undefined) v.endLive.run(params);
+    else if (prev !== null) v.endAt.run({ ...params, prev });
     v.insert.run(params);
   }
 
@@ -183,6 +197,14 @@ export class MetaStore {
   /** Inodes with a version begun in the commit interval (lo, hi]. */
   inodesChangedBetween(branch: number, lo: number, hi: number): number[] {
     return this.s.inodesBetween.all(branch, lo, hi) as number[];
+  }
+  /** Directories with an entry begun or ended in (lo, hi]. */
+  dentryParentsBetween(branch: number, lo: number, hi: number): number[] {
+    return this.s.dentryParentsBetween.all({ b: branch, lo, hi }) as number[];
+  }
+  /** Moves the times of a live inode version without making a version. */
+  setTimesInPlace(branch: number, ino: number, since: number, mtime: Time, ctime: Time): void {
+    this.s.setTimesInPlace.run(mtime, ctime, branch, ino, since);
   }
   namesOfIno(branch: number, ino: number, at: number): { parent: number; name: string }[] {
     return this.s.namesOfIno.all(branch, ino, at, at) as { parent: number; name: string }[];
@@ -221,8 +243,8 @@ export class MetaStore {
   hasChildren(branch: number, parent: number, at: number): boolean {
     return this.s.hasChildren.get(branch, parent, at, at) !== undefined;
   }
-  putDentry(branch: number, c: number, parent: number, name: string, ino: number | null): void {
-    this.put(this.dentry, { branch_id: branch, c, parent, name, ino });
+  putDentry(branch: number, c: number, parent: number, name: string, ino: number | null, isNew = false): void {
+    this.put(this.dentry, { branch_id: branch, c, parent, name, ino }, isNew ? null : undefined);
   }
   endDentry(branch: number, c: number, parent: number, name: string): void {
     this.end(this.dentry, { branch_id: branch, c, parent, name });
@@ -233,8 +255,13 @@ export class MetaStore {
     const r = this.s.getInode.get(branch, ino, at) as RawInode | undefined;
     return r && inodeOf(r);
   }
-  putInode(branch: number, c: number, n: Omit<InodeRow, 'since' | 'until'>): void {
-    this.put(this.inode, { branch_id: branch, c, ...n });
+  putInode(branch: number, c: number, n: Omit<InodeRow, 'since' | 'until'>, prevSince?: number | null): void {
+    const { ino, mode, uid, gid, nlink, size, rdev, atime, mtime, ctime, btime, target, inline } = n;
+    const row = { branch_id: branch, c, ino, mode, uid, gid, nlink, size, rdev, atime, mtime, ctime, btime, target, inline };
+    // The live version was written by this same commit: rewrite it in place
+    // (no index changes) rather than end and replace it.
+    if (prevSince === c && this.s.rewriteInode.run(row).changes === 1) return;
+    this.put(this.inode, row, prevSince);
   }
   /** atime is not history: it is updated in place on the live version. */
   touchAtime(branch: number, ino: number, atime: Time): void {
@@ -273,6 +300,7 @@ export class MetaStore {
   insertCommit(branch: number, timeNs: bigint, kind: string, message: string | null): number {
     return Number(this.s.insertCommit.run(branch, timeNs, kind, message).lastInsertRowid);
   }
+  setCommitKind(id: number, kind: string): void { this.s.setCommitKind.run(kind, id); }
   lastCommit(): CommitRow | undefined { return this.commitOut(this.s.lastCommit.get()); }
   getCommit(id: number): CommitRow | undefined { return this.commitOut(this.s.getCommit.get(id)); }
   private commitOut(r: unknown): CommitRow | undefined {

@@ -188,6 +188,12 @@ export class Store {
 
   allocIno(): number { return this.nextIno++; }
 
+  /** The first commit id of the open group transaction: commits from it on
+   * have not reached the file yet. */
+  private batchFirst = Number.MAX_SAFE_INTEGER;
+  /** Whether commit c is still inside the open group transaction. */
+  uncommitted(c: number): boolean { return this.db.inTransaction && c >= this.batchFirst; }
+
   // --- group commit -----------------------------------------------------------
 
   /** Makes sure a write transaction is open; it commits within groupCommitMs. */
@@ -195,6 +201,7 @@ export class Store {
     if (this.readonly) throw new Error('store is open read-only');
     if (this.db.inTransaction) return;
     this.db.exec('BEGIN IMMEDIATE');
+    this.batchFirst = this.lastCommitId + 1;
     if (this.groupCommitMs > 0) {
       this.timer = setTimeout(() => this.flush(), this.groupCommitMs);
     } else {
