@@ -288,6 +288,12 @@ async function main() {
     const sum = summarize(records, shape);
     log(renderTables(sum, shape));
     const { text: ratioText, checks } = renderRatioLines(sum, shape);
+    // Time travel rows (mikofs only): old-commit reads, ls -lR of history, rollback.
+    if (targets.includes('mikofs')) {
+      const h = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'bench', 'history.mjs'),
+        ...(cfg.quick ? ['--quick'] : []), '--files', String(cfg.files)], { encoding: 'utf8', timeout: cfg.timeoutMs });
+      log((h.stdout || '') + (h.stderr ? `history bench: ${h.stderr.trim()}` : ''));
+    }
     const stamp = startedAt.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
     const jsonFile = writeJson(cfg.resultsDir, stamp, {
       tool: 'mikofs bench', startedAt: startedAt.toISOString(), measureSeconds: elapsed,

@@ -28,7 +28,7 @@ export interface StoreOps {
   /** File content at a point, base64 (for unified diffs); null when absent. */
   readAt(p: { at: string; path: string; maxBytes?: number }): Promise<string | null>;
   restore(p: { path: string; at: string }): Promise<CommitInfo>;
-  rollback(p: { to: string; message?: string }): Promise<CommitInfo>;
+  rollback(p: { to: string; message?: string }): Promise<CommitInfo & { elapsedMs: number }>;
   /** Storage maintenance now (thinning, encoding, GC, vacuum), or with
    * dryRun what it would free and why. vacuum: rewrite the whole file
    * (unmounted store files only). */
@@ -129,9 +129,10 @@ export class LocalOps implements StoreOps {
   }
 
   async rollback(p: { to: string; message?: string }) {
+    const t0 = performance.now();
     const c = this.engine.history.rollback(this.point(p.to), p.message ?? `rollback to ${p.to}`);
     this.engine.flush();
-    return this.commitInfo(c);
+    return { ...this.commitInfo(c), elapsedMs: Math.round((performance.now() - t0) * 10) / 10 };
   }
 
   private gcStage: StageProgress | null = null;
