@@ -147,9 +147,23 @@ describe('time travel on the mount', () => {
     expect(diff.stdout).toContain('-one\n+two\n');
     const log = JSON.parse((await mikofs('log', m.path('a.txt'), '--json')).stdout);
     expect(log.length).toBe(2);
-    const restore = await mikofs('restore', m.path('a.txt'), '--at', 'v1');
-    expect(restore.code).toBe(0);
+    const dj = JSON.parse((await mikofs('diff', 'v1', '--json', '--store', m.mnt)).stdout);
+    expect(dj.entries).toEqual([{ path: '/a.txt', change: 'changed', kind: 'file' }]);
+    const restore = JSON.parse((await mikofs('restore', m.path('a.txt'), '--at', 'v1', '--json')).stdout);
+    expect(restore.path).toBe('/a.txt');
     expect(await fsp.readFile(m.path('a.txt'), 'utf8')).toBe('one\n');
+    const lj = JSON.parse((await mikofs('label', 'v2', '--json', '--store', m.mnt)).stdout);
+    expect(lj.name).toBe('v2');
+    expect(JSON.parse((await mikofs('label', '--list', '--json', '--store', m.mnt)).stdout).map((l: { name: string }) => l.name)).toEqual(['v1', 'v2']);
+    // the cron script: a dated label with a prefix, keeping the newest N
+    for (let i = 0; i < 3; i++) {
+      const r = await run('bash', [path.resolve('scripts/mikofs-snapshot'), '--store', m.mnt, 'hourly', '2'], { env: ENV });
+      expect(r.stderr).toBe('');
+      await sleep(1100); // labels are dated to the second
+    }
+    const hourly = JSON.parse((await mikofs('label', '--list', '--json', '--store', m.mnt)).stdout)
+      .map((l: { name: string }) => l.name).filter((n: string) => n.startsWith('hourly-'));
+    expect(hourly.length).toBe(2);
     // the store file is not opened by a second writer meanwhile
     expect(fs.existsSync(m.store + '.sock')).toBe(true);
   });

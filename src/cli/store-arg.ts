@@ -22,8 +22,23 @@ export function printJson(v: unknown): void {
   process.stdout.write(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2) + '\n');
 }
 
-export function isoOfNs(ns: bigint): string {
-  const ms = Number(ns / 1000000n);
-  const frac = (ns % 1000000000n).toString().padStart(9, '0');
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, `.${frac}Z`);
+export { isoOfNs } from '../engine/timespec.js';
+
+const STRERROR: Record<string, string> = {
+  ENOENT: 'no such file or directory', ENOTDIR: 'not a directory', EISDIR: 'is a directory',
+  ELOOP: 'too many levels of symbolic links', ENAMETOOLONG: 'file name too long', EINVAL: 'invalid argument',
+};
+
+/** Runs fn on a path inside a store; a POSIX error names the path, as
+ * coreutils do ("/a/b: no such file or directory"). */
+export function onPath<T>(p: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code && STRERROR[code] && (e as Error).message === code) {
+      throw new Error(`${p}: ${STRERROR[code]}`);
+    }
+    throw e;
+  }
 }

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { run } from '../errors.js';
-import { openForRead, printJson, isoOfNs } from '../store-arg.js';
+import { openForRead, printJson, isoOfNs, onPath } from '../store-arg.js';
 import { modeString } from '../format.js';
 
 interface Args { store?: string; path: string; json: boolean; long: boolean }
@@ -16,7 +16,7 @@ export const command: CommandModule<object, Args> = {
   handler: (a) => run(async () => {
     const e = await openForRead(a.store);
     try {
-      const st = e.statFollow(a.path);
+      const st = onPath(a.path, () => e.statFollow(a.path));
       const entries = (st.mode & 0o170000) === 0o040000
         ? e.readdir(a.path).map((d) => ({ name: d.name, stat: e.stat(a.path.replace(/\/?$/, '/') + d.name) }))
         : [{ name: a.path, stat: st }];

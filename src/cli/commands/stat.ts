@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { run } from '../errors.js';
-import { openForRead, printJson, isoOfNs } from '../store-arg.js';
+import { openForRead, printJson, isoOfNs, onPath } from '../store-arg.js';
 import { modeString } from '../format.js';
 
 interface Args { store?: string; path: string; json: boolean }
@@ -15,7 +15,7 @@ export const command: CommandModule<object, Args> = {
   handler: (a) => run(async () => {
     const e = await openForRead(a.store);
     try {
-      const s = e.stat(a.path);
+      const s = onPath(a.path, () => e.stat(a.path));
       const out = {
         path: a.path, ino: s.ino, mode: s.mode, type: modeString(s.mode)[0], perms: (s.mode & 0o7777).toString(8),
         nlink: s.nlink, uid: s.uid, gid: s.gid, size: s.size, rdev: s.rdev,
