@@ -248,7 +248,7 @@ export class Maintenance {
   start(opts: { intervalMs?: number; sliceMs?: number; idleMs?: number; log?: (m: string) => void } = {}): void {
     if (this.timer || this.store.readonly) return;
     if (opts.log) this.log = opts.log;
-    const interval = opts.intervalMs ?? 1000, idle = opts.idleMs ?? 500, slice = opts.sliceMs ?? 25;
+    const interval = opts.intervalMs ?? 1000, idle = opts.idleMs ?? 500, slice = opts.sliceMs ?? 10;
     let busy = false;
     const tick = async () => {
       if (busy || this.running) return;
@@ -271,6 +271,9 @@ export class Maintenance {
           this.lastChanges = this.changes();
           await new Promise((r) => setTimeout(r, 5));
           if (this.othersWrote()) { this.lastActivity = Date.now(); break; }
+          // Any filesystem operation (a read too) means someone is waiting:
+          // go back to idle watching instead of taking another slice.
+          if (Date.now() - this.lastActivity < idle) break;
         }
       } catch (err) {
         this.log(`maintenance: ${(err as Error).message}`);
@@ -281,6 +284,10 @@ export class Maintenance {
     this.timer = setInterval(() => { void tick(); }, interval);
     this.timer.unref();
   }
+
+  /** Someone used the filesystem (the FUSE layer calls this per operation):
+   * background work waits until it has been idle for a while. */
+  noteActivity(): void { this.lastActivity = Date.now(); }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);

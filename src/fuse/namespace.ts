@@ -36,11 +36,17 @@ export class Namespace {
   private orphans = new Map<string, number>();
   readonly history: TimeTravel;
 
+  private readonly maintenance: { noteActivity(): void } | undefined;
+
   constructor(private readonly engine: Engine) {
     this.history = new TimeTravel(engine);
+    this.maintenance = engine.store.readonly ? undefined : engine.maintenance;
   }
 
   route(p: string): Route {
+    // Every operation resolves its path here: the moment to tell background
+    // maintenance that the filesystem is in use.
+    this.maintenance?.noteActivity();
     const v = this.history.route(p);
     if (v) return { kind: 'view', v };
     if (this.orphans.size > 0) {
