@@ -121,17 +121,14 @@ describe('time travel on the mount', () => {
     expect(good.code).toBe(0);
     await sh(`rm -rf tree/d1 tree/d2 && for f in $(seq 0 99); do echo changed >> tree/d3/f$f; done && mkdir tree/new && echo n > tree/new/x && mv tree/d4 tree/d4moved && chmod 600 tree/d5/f5`, m.mnt);
     expect((await run('diff', ['-r', path.join(src, 'tree'), m.path('tree')])).code).toBe(1);
-    const t0 = Date.now();
+    // (its time is a benchmark row: scripts/bench/history.mjs)
     const r = await mikofs('rollback', '--to', 'good', '--store', m.mnt, '--json');
-    const elapsed = Date.now() - t0;
-    console.log(`rollback of 10,000 files through the mount: ${elapsed} ms (CLI start included)`);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout).commit).toBeGreaterThan(0);
     const d = await run('diff', ['-r', path.join(src, 'tree'), m.path('tree')]);
     expect(d.stdout + d.stderr).toBe('');
     expect(d.code).toBe(0);
     expect((await fsp.stat(m.path('tree', 'd5', 'f5'))).mode & 0o777).toBe(0o644);
-    expect(elapsed).toBeLessThan(30000);
     await fsp.rm(src, { recursive: true, force: true });
   });
 

@@ -87,18 +87,18 @@ describe('garbage collection', () => {
       save(e, '/big.txt', cur);
     }
     const m = e.maintenance;
-    let slices = 0, max = 0;
+    // How long a slice takes is measured by `npm run bench:storage`
+    // (storage.gc_max_stall_ms); here: the work is split into slices that
+    // other writes and reads interleave with, and it all completes.
+    let slices = 0;
     let more = true;
     while (more) {
-      const t0 = performance.now();
       more = m.step(20);
-      max = Math.max(max, performance.now() - t0);
       slices++;
       // other work between slices: a write and a read
       save(e, `/small${slices}`, Buffer.from(`${slices}`));
     }
     expect(slices).toBeGreaterThan(3);
-    expect(max).toBeLessThan(100);
     expect(e.readFile('/big.txt').equals(cur)).toBe(true);
     e.close();
   });
