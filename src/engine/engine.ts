@@ -2,7 +2,7 @@
 // errors out; every change is one commit. No FUSE here: the FUSE adapter,
 // the CLI and tests all use this API.
 import { HEAD, LIVE, type InodeRow } from '../store/meta-store.js';
-import { Store, INLINE_MAX } from '../store/store.js';
+import { Store, INLINE_MAX, MAX_INO } from '../store/store.js';
 import { fail } from './errors.js';
 import { Tree, ROOT_INO, statOf, type ChainLink } from './tree.js';
 import { WriteSession, type SessionHost } from './write-session.js';
@@ -747,7 +747,8 @@ export class Engine implements SessionHost {
         bfree = Math.floor((s.bavail * s.bsize) / bsize);
       } catch { /* keep defaults */ }
     }
-    return { bsize, frsize: bsize, blocks, bfree, bavail: bfree, files: 1 << 30, ffree: (1 << 30) - this.store.headCommit % (1 << 29), favail: 1 << 29, namemax: 255 };
+    const files = MAX_INO, ffree = Math.max(0, MAX_INO - this.store.inodesAllocated());
+    return { bsize, frsize: bsize, blocks, bfree, bavail: bfree, files, ffree, favail: ffree, namemax: 255 };
   }
 
   /** Commits all open sessions, flushes and closes the store. */

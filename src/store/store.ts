@@ -19,6 +19,9 @@ export { MEMORY, StoreLockedError };
  * 16 KiB pages, small enough that an xdelta3 source + target pair stays
  * within its fixed wasm memory. */
 export const DEFAULT_CHUNK_SIZE = 512 * 1024;
+/** Live inode numbers stay below 2^31: the mount shows history inodes as
+ * 0x80000000 | n, and the FUSE binding carries 32-bit inode numbers. */
+export const MAX_INO = 0x80000000;
 /** Files up to this size keep their bytes in the inode row. */
 export const INLINE_MAX = 4096;
 
@@ -186,7 +189,12 @@ export class Store {
     return id;
   }
 
-  allocIno(): number { return this.nextIno++; }
+  /** A new inode number; ENOSPC once the 31-bit space is used up. */
+  allocIno(): number {
+    if (this.nextIno >= MAX_INO) throw Object.assign(new Error('ENOSPC: no inode numbers left'), { code: 'ENOSPC', errno: 28 });
+    return this.nextIno++;
+  }
+  inodesAllocated(): number { return this.nextIno - 1; }
 
   /** The first commit id of the open group transaction: commits from it on
    * have not reached the file yet. */
