@@ -17,6 +17,7 @@
 //
 // step() runs one slice synchronously; runAll() everything now; start()
 // schedules slices when the process is idle.
+import type { Statement } from 'better-sqlite3';
 import type { Engine } from './engine.js';
 import { MaintenanceStore, VERSIONED, type VersionedTable, type VRow } from '../store/maintenance-store.js';
 import { compress, makeDelta, applyDelta, unpack, DELTA, RAW } from '../store/codec.js';
@@ -294,7 +295,11 @@ export class Maintenance {
     this.timer = null;
   }
 
-  private changes(): number { return this.store.db.prepare('SELECT total_changes()').pluck().get() as number; }
+  private totalChanges: Statement | null = null;
+  private changes(): number {
+    this.totalChanges ??= this.store.db.prepare('SELECT total_changes()').pluck();
+    return this.totalChanges.get() as number;
+  }
   private othersWrote(): boolean {
     const c = this.changes();
     const wrote = this.lastChanges >= 0 && c !== this.lastChanges;

@@ -176,7 +176,7 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
             (cb as (err: number, fh: number, reply: unknown) => void)(0, fh, reply);
             return;
           }
-          efh = engine.open(p, flags);
+          efh = engine.openIno(ino, flags); // the path is resolved already, above
         } else {
           // Writers share the file's session (see handles.ts); the engine
           // handle reads and writes, the kernel enforces each descriptor's
