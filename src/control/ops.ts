@@ -57,7 +57,10 @@ const LABEL = /^[A-Za-z][A-Za-z0-9._-]*$/;
 
 /** Runs the operations on an engine this process holds. */
 export class LocalOps implements StoreOps {
-  constructor(readonly engine: Engine, readonly storePath: string, readonly mounted = false) {}
+  /** onTreeChange: called after the tree changed behind a mount's back
+   * (restore, rollback, labels), so that it drops what the kernel cached. */
+  constructor(readonly engine: Engine, readonly storePath: string, readonly mounted = false,
+    private readonly onTreeChange: () => void = () => {}) {}
 
   private commitInfo(id: number): CommitInfo {
     const c = this.engine.store.meta.getCommit(id) ?? fail('ENOENT', `no commit ${id}`);
@@ -95,10 +98,11 @@ export class LocalOps implements StoreOps {
     const c = this.point(p.at);
     this.engine.label(p.name, c);
     this.engine.flush();
+    this.onTreeChange();
     return { name: p.name, ...this.commitInfo(c) };
   }
 
-  async labelDelete(p: { name: string }) { this.engine.deleteLabel(p.name); this.engine.flush(); }
+  async labelDelete(p: { name: string }) { this.engine.deleteLabel(p.name); this.engine.flush(); this.onTreeChange(); }
 
   async labelList() {
     return this.engine.labels().map((l) => ({ name: l.name, ...this.commitInfo(l.commit) }));
@@ -125,6 +129,7 @@ export class LocalOps implements StoreOps {
   async restore(p: { path: string; at: string }) {
     const c = this.engine.history.restore(p.path, this.point(p.at));
     this.engine.flush();
+    this.onTreeChange();
     return this.commitInfo(c);
   }
 
@@ -132,6 +137,7 @@ export class LocalOps implements StoreOps {
     const t0 = performance.now();
     const c = this.engine.history.rollback(this.point(p.to), p.message ?? `rollback to ${p.to}`);
     this.engine.flush();
+    this.onTreeChange();
     return { ...this.commitInfo(c), elapsedMs: Math.round((performance.now() - t0) * 10) / 10 };
   }
 

@@ -198,6 +198,8 @@ export class Engine implements SessionHost {
   readFile(p: string): Buffer { return this.head.readFile(p); }
   exists(p: string): boolean { return this.head.exists(p); }
   getxattr(p: string, name: string): Buffer { return this.head.getxattr(p, name); }
+  /** getxattr without the ENODATA exception: null when absent. */
+  xattr(p: string, name: string): Buffer | null { return this.head.xattr(p, name); }
   listxattr(p: string): string[] { return this.head.listxattr(p); }
 
   /** Log, per-file versions, diff, restore, rollback. */

@@ -216,6 +216,11 @@ export class Tree {
   }
 
   getxattr(path: string, name: string): Buffer {
+    return this.xattr(path, name) ?? fail('ENODATA');
+  }
+
+  /** An attribute's value, or null (no throw: absence is the common answer). */
+  xattr(path: string, name: string): Buffer | null {
     const ino = this.resolve(path);
     for (const { branch, upto } of this.chain) {
       const row = this.meta.getXattr(branch, ino, name, upto);
@@ -224,7 +229,7 @@ export class Tree {
         break;
       }
     }
-    fail('ENODATA');
+    return null;
   }
 
   listxattr(path: string): string[] {

@@ -44,7 +44,7 @@ export interface FuseOps {
   chmod(path: string, mode: number, cb: Cb): void;
   mknod(path: string, mode: number, dev: number, cb: Cb): void;
   setxattr(path: string, name: string, value: Buffer, position: number, flags: number, cb: Cb): void;
-  getxattr(path: string, name: string, position: number, cb: ValueCb<Buffer>): void;
+  getxattr(path: string, name: string, position: number, cb: ValueCb<Buffer | null>): void;
   listxattr(path: string, cb: ValueCb<string[]>): void;
   removexattr(path: string, name: string, cb: Cb): void;
   open(path: string, flags: number, cb: (err: number, fh?: number, openFlags?: OpenReply) => void): void;
@@ -102,6 +102,7 @@ if ((Base.MIKOFS_PATCH_VERSION ?? 0) < 3) {
 }
 
 export const Fuse = Base;
+const raw = require((Base as unknown as { BINDING_PATH: string }).BINDING_PATH) as LowLevelBinding;
 
 /** What the loaded binding can do beyond upstream fuse-native. */
 export const capabilities = {
@@ -111,8 +112,45 @@ export const capabilities = {
   nsTimes: (Base.MIKOFS_PATCH_VERSION ?? 0) >= 2,
   /** Per-open FOPEN_DIRECT_IO / FOPEN_KEEP_CACHE from the open callback. */
   openFlags: Base.MIKOFS_OPEN_FLAGS === true,
+  /** The low-level main-thread loop (lowlevel.ts). */
+  lowLevel: raw.mikofs_lowlevel === 1,
 };
 
+/** The low-level main-thread binding (fuse-native patch, mikofs-lowlevel.c).
+ * Requests arrive at `dispatch(op, req, nodeid, a, b, c)`; each `req` is
+ * answered once with one ll_reply_* call; `attr`/`times` carry stats. */
+export interface LowLevelBinding {
+  mikofs_lowlevel?: number;
+  ll_mount(mountpoint: string, options: string, dispatch: (op: number, req: number, id: number, a: unknown, b: unknown, c: unknown) => void,
+    ctx: Uint32Array, attr: Float64Array, times: BigInt64Array): unknown;
+  ll_close(handle: unknown): void;
+  /** Queue an invalidation: off -1 = attributes, 0 = attributes and data;
+   * with a name: the entry `name` in directory `id`. */
+  ll_notify(handle: unknown, id: number, off: number, name: string | undefined): void;
+  ll_reply_err(req: number, errno: number): void;
+  ll_reply_entry(req: number, id: number, entryTimeout: number, attrTimeout: number): void;
+  ll_reply_create(req: number, id: number, entryTimeout: number, attrTimeout: number, fh: number, openFlags: number): void;
+  ll_reply_attr(req: number, attrTimeout: number): void;
+  ll_reply_open(req: number, fh: number, openFlags: number): void;
+  ll_reply_buf(req: number, buf: Buffer, length: number): void;
+  ll_reply_write(req: number, count: number): void;
+  ll_reply_readlink(req: number, target: string): void;
+  ll_reply_xattr(req: number, size: number): void;
+  ll_reply_statfs(req: number, v: Float64Array): void;
+  ll_reply_dir(req: number, size: number, off: number, names: Buffer, ents: Float64Array, count: number): void;
+}
+
+
+/** The low-level binding, or an error naming the fix. */
+export function loadLowLevel(): LowLevelBinding {
+  if (raw.mikofs_lowlevel !== 1) throw new Error('the fuse-native binding lacks the mikofs low-level loop; run `node scripts/build-fuse-native.js`');
+  return raw;
+}
+
+let contextSource: () => CallerContext | null = () => (Base.getContext ? Base.getContext() : null);
+/** Where getCallerContext() reads from (the low-level server sets itself). */
+export function setContextSource(fn: () => CallerContext | null): void { contextSource = fn; }
+
 export function getCallerContext(): CallerContext | null {
-  return Base.getContext ? Base.getContext() : null;
+  return contextSource();
 }

@@ -9,7 +9,8 @@
 import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Engine } from '../engine/engine.js';
-import { capabilities, Fuse, type FuseInstance } from './binding.js';
+import { setContextSource } from './binding.js';
+import { LowLevelServer, type CacheTimes } from './lowlevel.js';
 import { makeOps, instrument } from './ops.js';
 import { FSTYPE, findMount, findMountSync, writeRecord, removeRecord, unmount } from './mounts.js';
 import { ControlServer } from '../control/server.js';
@@ -17,42 +18,19 @@ import { LocalOps } from '../control/ops.js';
 import { socketPathOf } from '../control/protocol.js';
 
 // --- kernel caches --------------------------------------------------------
-// Names (entry_timeout, negative_timeout): mikofs is the only writer of its
-// store (single-writer lock), and a change of the namespace made through the
-// mount goes through the kernel, which updates its dentry cache as it makes
-// it (create replaces a negative entry, unlink and rename drop or move
-// entries). Such changes never leave a stale name. Changes made behind the
-// kernel's back do: a restore or rollback through the control socket
-// (src/control) while mounted, or another mount writing a store this one
-// mounts read-only. libfuse 2.9's high-level API cannot invalidate a name,
-// so the timeout itself is the bound on that window: 1 s. Cheap: a name
-// walked again after 1 s costs one lookup; a big tree walk stays ~1 lookup
-// per name. (Without a control channel it could be made long.)
+// The mount is served by lowlevel.ts, which decides per reply how long the
+// kernel may keep a name or attributes and drops them itself when they
+// change behind the kernel's back (a commit at close, another name of a
+// hard link, a rollback or restore through the control socket). So the
+// timeouts are those of any local FUSE filesystem (libfuse's defaults, as
+// bindfs has them); what would be stale is invalidated, not waited out.
+// Not cached at all: attributes of a file some process has open for writing
+// (each caller sees its own view of it, ops.ts viewOf), and "no such name"
+// (a rollback brings names back, and the kernel has no list of the negative
+// entries it holds, so they could not be dropped).
 const ENTRY_TIMEOUT = 1;
-// Negative entries ("no such name") are not cached: a restore or rollback
-// through the control socket brings names back behind the kernel's back, and
-// `mikofs rollback` must be visible the moment it returns. A positive entry
-// left stale by a rollback is harmless: libfuse resolves every op by path,
-// and attributes are not cached (below), so the next stat sees the restored
-// file, or ENOENT.
+const ATTR_TIMEOUT = 1;
 const NEGATIVE_TIMEOUT = 0;
-// Attributes (attr_timeout) are not cached at all, for reasons the kernel
-// cannot see:
-//  - a write session commits at close: size and mtime change at flush
-//    without a setattr, so attributes another process fetched between the
-//    last write and the close would stay stale for the timeout;
-//  - libfuse 2.9's high-level API gives each *name* of a hard link its own
-//    kernel inode, so a change through one name (link, unlink, chmod, write)
-//    does not invalidate what is cached for the others (measured with
-//    attr_timeout=1: `ln a b; ln b c; stat -c %h a` printed 1);
-//  - getattr answers per caller: a process that has the file open for
-//    writing sees its own size and mtime (fstat arrives as a path getattr).
-// Cost: every stat is a round trip (~50 us here), and so is the permission
-// check of every directory on a walked path (default_permissions refreshes
-// expired attributes): `ls -lR` of 10,000 files took ~3.6 s, against ~2.4 s
-// with attr_timeout=1 (`-o attr_timeout=N` overrides, at the price above).
-// Residual window: none. File data is cached per open as handles.ts decides.
-const ATTR_TIMEOUT = 0;
 
 export interface ServeOptions {
   store: string;
@@ -93,23 +71,33 @@ export function checkMountpoint(mnt: string, nonempty: boolean): void {
   if (!nonempty && fs.readdirSync(mnt).length > 0) throw new Error(`mountpoint ${mnt} is not empty`);
 }
 
-export function mountOptions(o: ServeOptions): string[] {
-  return [
-    'use_ino', // st_ino is the engine's inode number (hard links, git, find -inum)
+/** Options of libfuse's high-level layer, which lowlevel.ts replaces:
+ * timeouts are taken from them, the rest have no meaning there. */
+const HIGH_LEVEL = /^(use_ino|readdir_ino|direct_io|kernel_cache|auto_cache|hard_remove|noforget|intr|(entry_timeout|negative_timeout|attr_timeout|ac_attr_timeout|remember|intr_signal|modules|umask|uid|gid)=.*)$/;
+
+/** The libfuse options of a mount (mount(2) options and low-level ones),
+ * and the cache timeouts, overridable with -o entry_timeout=N etc. */
+export function mountOptions(o: ServeOptions): { options: string[]; times: CacheTimes } {
+  const times: CacheTimes = { entry: ENTRY_TIMEOUT, attr: ATTR_TIMEOUT, negative: NEGATIVE_TIMEOUT };
+  const extra: string[] = [];
+  for (const opt of o.options) {
+    const m = /^(entry|attr|negative)_timeout=(\d+(?:\.\d+)?)$/.exec(opt);
+    if (m) times[m[1] as keyof CacheTimes] = Number(m[2]);
+    else if (!HIGH_LEVEL.test(opt)) extra.push(opt);
+  }
+  const options = [
+    'default_permissions', // the kernel checks mode/uid/gid for non-root callers
+    ...(o.allowOther ? ['allow_other'] : []),
+    `fsname=${o.store.replace(/,/g, '_')}`, 'subtype=mikofs',
     'big_writes', 'max_write=131072', // 128 KiB writes instead of 4 KiB
     // O_TRUNC arrives with open, so truncation happens inside the writer's
     // session: readers keep the old content until the writer closes.
     'atomic_o_trunc',
-    // Page cache per open (handles.ts): writers direct_io, readers cached
-    // while their version is what the kernel holds. Only a binding without
-    // per-open flags gets the global direct_io instead (then no file data is
-    // cached at all: every read is a round trip, MAP_SHARED is refused).
-    ...(capabilities.openFlags ? [] : ['direct_io']),
-    `entry_timeout=${ENTRY_TIMEOUT}`, `negative_timeout=${NEGATIVE_TIMEOUT}`, `attr_timeout=${ATTR_TIMEOUT}`,
     ...(o.readonly ? ['ro'] : []),
     ...(o.nonempty ? ['nonempty'] : []),
-    ...o.options,
+    ...extra,
   ];
+  return { options, times };
 }
 
 export async function serve(o: ServeOptions): Promise<Mounted> {
@@ -124,17 +112,11 @@ export async function serve(o: ServeOptions): Promise<Mounted> {
     ops = inst.ops;
     stats = () => ({ ...inst.stats(), eventLoopMaxDelay: { n: lag.count, ms: lag.max / 1e6 } });
   }
-  const fuse: FuseInstance = new Fuse(o.mountpoint, ops, {
-    timeout: false, // handlers are synchronous; no per-op timer needed
-    defaultPermissions: true, // the kernel checks mode/uid/gid for non-root callers
-    allowOther: o.allowOther,
-    fsname: o.store.replace(/,/g, '_'),
-    subtype: 'mikofs',
-    utimensNs: true,
-    extraOptions: mountOptions(o),
-  });
+  const { options, times } = mountOptions(o);
+  const server = new LowLevelServer(ops, times, o.log);
+  setContextSource(server.context);
   try {
-    await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
+    await server.mount(o.mountpoint, options);
   } catch (e) {
     engine.close();
     throw new Error(`cannot mount ${o.mountpoint}: ${(e as Error).message}`);
@@ -143,7 +125,7 @@ export async function serve(o: ServeOptions): Promise<Mounted> {
   // mount process: the one writer, whose caches then stay right.
   let control: ControlServer | null = null;
   try {
-    control = await ControlServer.start(new LocalOps(engine, o.store, true), socketPathOf(o.store));
+    control = await ControlServer.start(new LocalOps(engine, o.store, true, () => server.invalidateAll()), socketPathOf(o.store));
   } catch (e) {
     o.log(`control socket unavailable (${(e as Error).message}); history commands cannot reach this mount`);
   }
@@ -174,6 +156,7 @@ export async function serve(o: ServeOptions): Promise<Mounted> {
           await unmount(o.mountpoint, true).catch((e: Error) => o.log(`cannot unmount: ${e.message}`));
         }
       }
+      server.close();
       control?.close();
       try { engine.close(); } catch (e) { o.log(`closing the store: ${(e as Error).message}`); }
       removeRecord(o.mountpoint);

@@ -22,6 +22,7 @@ import { Namespace, type Route } from './namespace.js';
 import { Handles, type Handle } from './handles.js';
 import type { Cb, FuseOps, FuseStat, NativeTime, ValueCb } from './binding.js';
 
+const ENOTSUP = 95;
 const O_ACCMODE = 3, O_WRONLY = 1, O_RDWR = 2, O_TRUNC = 0o1000, O_APPEND = 0o2000;
 const isAcl = (name: string) => name.startsWith('system.posix_acl_');
 /** Entries typed per event-loop turn (~8 us each). */
@@ -321,11 +322,15 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       if (isAcl(name)) fail('ENOTSUP');
       engine.setxattr(live(ns.route(path)), name, Buffer.from(value), flags);
     }),
-    getxattr: (path, name, _position, cb) => answer('getxattr', path, cb, () => {
-      if (isAcl(name)) fail('ENOTSUP');
-      const r = ns.route(path);
-      return r.kind === 'live' ? engine.getxattr(r.path, name) : r.kind === 'view' ? tt.getxattr(r.v, name) : fail('ENODATA');
-    }),
+    getxattr: (path, name, _position, cb) => {
+      // `ls -l` asks every file for its ACL: answered without an exception.
+      if (isAcl(name)) { cb(-ENOTSUP); return; }
+      answer('getxattr', path, cb, () => {
+        const r = ns.route(path);
+        // null: no such attribute (ENODATA), without an exception per file.
+        return r.kind === 'live' ? engine.xattr(r.path, name) : r.kind === 'view' ? tt.getxattr(r.v, name) : null;
+      });
+    },
     listxattr: (path, cb) => answer('listxattr', path, cb, () => {
       const r = ns.route(path);
       return r.kind === 'live' ? engine.listxattr(r.path) : r.kind === 'view' ? tt.listxattr(r.v) : [];

@@ -63,6 +63,10 @@ export class MetaStore {
   private inode: Versioned;
   private extent: Versioned;
   private xattr: Versioned;
+  /** False while the store has never held an extended attribute: then a
+   * getxattr (asked for every file by `ls -l` and for every write by the
+   * kernel) is answered without a query. Only ever turns true. */
+  anyXattrs: boolean;
 
   constructor(readonly db: Db) {
     const p = (sql: string) => db.prepare(sql);
@@ -139,6 +143,7 @@ export class MetaStore {
       ['mode', 'uid', 'gid', 'nlink', 'size', 'rdev', 'atime', 'mtime', 'ctime', 'btime', 'target', 'inline']);
     this.extent = this.versioned('extents', ['ino', 'idx'], ['hash']);
     this.xattr = this.versioned('xattrs', ['ino', 'name'], ['value']);
+    this.anyXattrs = db.prepare('SELECT EXISTS (SELECT 1 FROM xattrs)').pluck().get() === 1;
   }
 
   private versioned(table: string, key: string[], cols: string[]): Versioned {
@@ -284,12 +289,15 @@ export class MetaStore {
 
   // --- xattrs -------------------------------------------------------------
   getXattr(branch: number, ino: number, name: string, at: number): XattrRow | undefined {
+    if (!this.anyXattrs) return undefined;
     return this.s.getXattr.get(branch, ino, name, at) as XattrRow | undefined;
   }
   listXattrVersions(branch: number, ino: number, at: number): XattrRow[] {
+    if (!this.anyXattrs) return [];
     return this.s.listXattrs.all(branch, ino, at) as XattrRow[];
   }
   putXattr(branch: number, c: number, ino: number, name: string, value: Buffer | null): void {
+    this.anyXattrs = true;
     this.put(this.xattr, { branch_id: branch, c, ino, name, value });
   }
   endXattr(branch: number, c: number, ino: number, name: string): void {

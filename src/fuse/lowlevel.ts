@@ -1,0 +1,545 @@
+// Serving the path-based handlers (ops.ts) through libfuse's low-level API
+// on the main thread (the patched binding's mikofs-lowlevel.c).
+//
+// Why: fuse-native's high-level binding costs two thread handoffs per
+// request, and libfuse's high-level layer caches attributes for one global
+// timeout it can never invalidate, so mikofs had to run with attr_timeout=0:
+// every stat, and every directory of every walked path, was a round trip.
+// Here this module is libfuse's high-level layer: it keeps the table of
+// kernel nodes (node id -> parent + name, with lookup counts), turns node
+// ids back into paths for the handlers, and decides per reply how long the
+// kernel may cache a name or attributes, invalidating them itself when they
+// change behind the kernel's back:
+//  - attributes are cached (ATTR_TIMEOUT) except for a file some process has
+//    open for writing: each caller then sees its own view (getattr answers
+//    per caller, see ops.ts viewOf), so those replies are not cached, and the
+//    attributes cached before the first writer opened are dropped;
+//  - a hard-linked inode has one kernel node per name (as libfuse gives): a
+//    change made through one name (link, unlink, setattr, a commit) drops the
+//    attributes cached for its other names;
+//  - a rollback or restore through the control socket drops every cached
+//    name and attribute.
+// An open file that is unlinked (or replaced by rename) is hidden as
+// `.fuse_hidden…` exactly as libfuse does (namespace.ts knows that name).
+import type { FuseOps, FuseStat, OpenReply, CallerContext } from './binding.js';
+import { loadLowLevel, type LowLevelBinding } from './binding.js';
+
+/** Request kinds, numbered as in mikofs-lowlevel.c. */
+const Op = {
+  INIT: 0, LOOKUP: 1, FORGET: 2, GETATTR: 3, SETATTR: 4, READLINK: 5, MKNOD: 6, MKDIR: 7, UNLINK: 8, RMDIR: 9,
+  SYMLINK: 10, RENAME: 11, LINK: 12, OPEN: 13, READ: 14, WRITE: 15, FLUSH: 16, RELEASE: 17, FSYNC: 18,
+  OPENDIR: 19, READDIR: 20, RELEASEDIR: 21, FSYNCDIR: 22, STATFS: 23, SETXATTR: 24, GETXATTR: 25,
+  LISTXATTR: 26, REMOVEXATTR: 27, ACCESS: 28, CREATE: 29, DESTROY: 30,
+} as const;
+const ROOT = 1;
+const ENOENT = 2, EIO = 5, ENODATA = 61, ERANGE = 34;
+const O_ACCMODE = 3;
+const SET_MODE = 1, SET_UID = 2, SET_GID = 4, SET_SIZE = 8, SET_ATIME = 16, SET_MTIME = 32;
+const S_IFMT = 0o170000, S_IFDIR = 0o040000;
+
+export interface CacheTimes {
+  /** Seconds the kernel may keep a name. */
+  entry: number;
+  /** Seconds the kernel may keep attributes (of files nobody writes). */
+  attr: number;
+  /** Seconds a "no such name" may be kept (0: answered as ENOENT). */
+  negative: number;
+}
+
+interface Node {
+  id: number;
+  parent: number; // 0: no name any more (unlinked, replaced)
+  name: string;
+  nlookup: number;
+  ino: number;
+  open: number;
+  hidden: boolean;
+}
+
+interface DirHandle { node: number; names: Buffer | null; ents: Float64Array | null; count: number }
+
+export class LowLevelServer {
+  private readonly b: LowLevelBinding;
+  private handle: unknown = null;
+  private readonly ctx = new Uint32Array(4);
+  private readonly attr = new Float64Array(9);
+  private readonly times = new BigInt64Array(5);
+  private readonly statfsBuf = new Float64Array(11);
+  private readonly nodes = new Map<number, Node>();
+  private readonly children = new Map<string, number>();
+  private readonly byIno = new Map<number, Set<number>>();
+  /** ino -> number of open writer handles (attributes not cached meanwhile). */
+  private readonly writers = new Map<number, number>();
+  /** FUSE file handle -> node and whether it writes. */
+  private readonly files = new Map<number, { node: number; ino: number; writer: boolean }>();
+  private readonly dirs = new Map<number, DirHandle>();
+  private nextNode = ROOT + 1;
+  private nextDir = 1;
+  private hideCounter = 0;
+  private readBuf = Buffer.alloc(0);
+  private inDispatch = false;
+  private onInit: (() => void) | null = null;
+  private onDestroy: (() => void) | null = null;
+
+  constructor(private readonly ops: FuseOps, private readonly times_: CacheTimes, private readonly log: (m: string) => void) {
+    this.b = loadLowLevel();
+    this.nodes.set(ROOT, { id: ROOT, parent: 0, name: '', nlookup: 1, ino: 0, open: 0, hidden: false });
+  }
+
+  /** The caller of the request being dispatched (valid during the call). */
+  context = (): CallerContext | null =>
+    this.inDispatch ? { uid: this.ctx[0], gid: this.ctx[1], pid: this.ctx[2], umask: this.ctx[3] } : null;
+
+  /** Mounts and starts serving; resolves once the kernel's INIT is answered. */
+  mount(mountpoint: string, options: string[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.onInit = resolve;
+      try {
+        this.handle = this.b.ll_mount(mountpoint, options.join(','), this.dispatch, this.ctx, this.attr, this.times);
+      } catch (e) { reject(e); }
+    });
+  }
+
+  /** Settles when the session ends (unmounted, or close()). */
+  readonly closed = new Promise<void>((r) => { this.onDestroy = r; });
+
+  /** Stops serving (after the mount is gone, or to abandon it). */
+  close(): void {
+    if (this.handle) this.b.ll_close(this.handle);
+  }
+
+  /** Drops every name and attribute the kernel caches (after a rollback or
+   * restore changed the tree behind its back). */
+  invalidateAll(): void {
+    if (!this.handle) return;
+    for (const n of this.nodes.values()) {
+      if (n.id !== ROOT) this.b.ll_notify(this.handle, n.id, 0, undefined);
+      if (n.parent !== 0) this.b.ll_notify(this.handle, n.parent, -1, n.name);
+    }
+    this.b.ll_notify(this.handle, ROOT, 0, undefined);
+  }
+
+  // --- the node table ------------------------------------------------------
+
+  private path(id: number): string | null {
+    if (id === ROOT) return '/';
+    let p = '';
+    for (let n = this.nodes.get(id); n !== undefined && n.id !== ROOT; n = this.nodes.get(n.parent)) {
+      if (n.parent === 0) return null;
+      p = '/' + n.name + p;
+    }
+    return p;
+  }
+
+  private childPath(parent: number, name: string): string | null {
+    const p = this.path(parent);
+    return p === null ? null : p === '/' ? '/' + name : p + '/' + name;
+  }
+
+  private key(parent: number, name: string): string { return parent + '/' + name; }
+
+  private setIno(n: Node, ino: number): void {
+    if (n.ino === ino) return;
+    if (n.ino !== 0) this.byIno.get(n.ino)?.delete(n.id);
+    n.ino = ino;
+    let s = this.byIno.get(ino);
+    if (!s) this.byIno.set(ino, (s = new Set()));
+    s.add(n.id);
+  }
+
+  /** The node for parent/name, created if needed; counts one lookup. */
+  private remember(parent: number, name: string, ino: number): Node {
+    const k = this.key(parent, name);
+    const id = this.children.get(k);
+    let n = id === undefined ? undefined : this.nodes.get(id);
+    if (!n || n.ino !== ino) {
+      if (n) this.detach(n);
+      n = { id: this.nextNode++, parent, name, nlookup: 0, ino: 0, open: 0, hidden: false };
+      this.nodes.set(n.id, n);
+      this.children.set(k, n.id);
+    }
+    this.setIno(n, ino);
+    n.nlookup++;
+    return n;
+  }
+
+  /** The name of n is gone (the node lives on while the kernel holds it). */
+  private detach(n: Node): void {
+    if (n.parent === 0) return;
+    const k = this.key(n.parent, n.name);
+    if (this.children.get(k) === n.id) this.children.delete(k);
+    n.parent = 0;
+  }
+
+  private forget(id: number, count: number): void {
+    const n = this.nodes.get(id);
+    if (!n || id === ROOT) return;
+    n.nlookup -= count;
+    if (n.nlookup > 0) return;
+    this.detach(n);
+    this.byIno.get(n.ino)?.delete(id);
+    if (this.byIno.get(n.ino)?.size === 0) this.byIno.delete(n.ino);
+    this.nodes.delete(id);
+  }
+
+  /** Drops the attributes the kernel caches for ino's nodes, except `but`. */
+  private touchIno(ino: number, but = 0): void {
+    const s = this.byIno.get(ino);
+    if (!s || !this.handle) return;
+    for (const id of s) if (id !== but) this.b.ll_notify(this.handle, id, -1, undefined);
+  }
+
+  private attrTimeout(st: FuseStat): number {
+    return (st.mode & S_IFMT) !== S_IFDIR && this.writers.has(st.ino) ? 0 : this.times_.attr;
+  }
+
+  private fill(st: FuseStat): void {
+    const a = this.attr;
+    a[0] = st.ino; a[1] = st.mode; a[2] = st.nlink; a[3] = st.uid; a[4] = st.gid;
+    a[5] = st.rdev; a[6] = st.size; a[7] = st.blksize; a[8] = st.blocks;
+    const t = this.times;
+    t[0] = st.atimeNs; t[1] = st.mtimeNs; t[2] = st.ctimeNs;
+  }
+
+  // --- replies ---------------------------------------------------------------
+
+  private err(req: number, e: number): void { this.b.ll_reply_err(req, e < 0 ? -e : e); }
+
+  private entry(req: number, parent: number, name: string, st: FuseStat): void {
+    const n = this.remember(parent, name, st.ino);
+    this.fill(st);
+    this.b.ll_reply_entry(req, n.id, this.times_.entry, this.attrTimeout(st));
+  }
+
+  /** getattr of a path (or of an open handle), then `then`. */
+  private stat(path: string, fh: number, then: (err: number, st?: FuseStat) => void): void {
+    if (fh >= 0 && this.files.has(fh)) this.ops.fgetattr(path, fh, then);
+    else this.ops.getattr(path, then);
+  }
+
+  /** Replies with the entry of parent/name after a call that created it. */
+  private created(req: number, parent: number, name: string): (err: number) => void {
+    return (e) => {
+      if (e) return this.err(req, e);
+      const p = this.childPath(parent, name);
+      if (p === null) return this.err(req, ENOENT);
+      this.ops.getattr(p, (e2, st) => (e2 || !st ? this.err(req, e2 || EIO) : this.entry(req, parent, name, st)));
+    };
+  }
+
+  private openFlags(r: OpenReply | undefined): number {
+    return (r?.directIo ? 1 : 0) | (r?.keepCache ? 2 : 0);
+  }
+
+  private opened(n: Node, fh: number, writer: boolean): void {
+    n.open++;
+    this.files.set(fh, { node: n.id, ino: n.ino, writer });
+    if (writer) {
+      const c = this.writers.get(n.ino) ?? 0;
+      this.writers.set(n.ino, c + 1);
+      // Attributes cached before this writer are per-caller from now on.
+      if (c === 0) this.touchIno(n.ino);
+    }
+  }
+
+  private closedFile(fh: number): void {
+    const f = this.files.get(fh);
+    if (!f) return;
+    this.files.delete(fh);
+    if (f.writer) {
+      const c = (this.writers.get(f.ino) ?? 1) - 1;
+      if (c <= 0) this.writers.delete(f.ino); else this.writers.set(f.ino, c);
+      // The session committed: other names' cached attributes are stale.
+      this.touchIno(f.ino);
+    }
+    const n = this.nodes.get(f.node);
+    if (!n) return;
+    n.open--;
+    if (n.open === 0 && n.hidden) {
+      const p = this.path(n.id);
+      n.hidden = false;
+      this.detach(n);
+      if (p !== null) this.ops.unlink(p, () => {});
+    }
+  }
+
+  /** libfuse's hiding of an open file about to lose its name: then(err,
+   * whether it was hidden, i.e. already unlinked in the engine). */
+  private hideIfOpen(parent: number, name: string, then: (err: number, hidden: boolean) => void): void {
+    const id = this.children.get(this.key(parent, name));
+    const n = id === undefined ? undefined : this.nodes.get(id);
+    if (!n || n.open === 0) return then(0, false);
+    const from = this.childPath(parent, name);
+    const hiddenName = `.fuse_hidden${(n.id >>> 0).toString(16).padStart(8, '0')}${(++this.hideCounter >>> 0).toString(16).padStart(8, '0')}`;
+    const to = this.childPath(parent, hiddenName);
+    if (from === null || to === null) return then(ENOENT, false);
+    this.ops.rename(from, to, (e: number) => {
+      if (e) return then(e, false);
+      this.detach(n);
+      n.parent = parent;
+      n.name = hiddenName;
+      n.hidden = true;
+      this.children.set(this.key(parent, hiddenName), n.id);
+      this.touchIno(n.ino, n.id);
+      then(0, true);
+    });
+  }
+
+  // --- dispatch ------------------------------------------------------------------
+
+  private readonly dispatch = (op: number, req: number, id: number, a: unknown, b: unknown, c: unknown): void => {
+    this.inDispatch = true;
+    try {
+      this.serve(op, req, id, a, b, c);
+    } catch (e) {
+      // Handlers answer errors through their callbacks; reaching here is a
+      // bug in this adapter. The request is answered EIO if it was not.
+      this.log(`fuse op ${op}: ${(e as Error)?.stack ?? String(e)}`);
+      if (req !== 0 && op !== Op.FORGET) { try { this.err(req, EIO); } catch { /* answered */ } }
+    } finally {
+      this.inDispatch = false;
+    }
+  };
+
+  private serve(op: number, req: number, id: number, a: unknown, b: unknown, c: unknown): void {
+    const ops = this.ops;
+    if (op === Op.FORGET) return this.forget(id, a as number);
+    if (op === Op.INIT) { this.onInit?.(); this.onInit = null; return; }
+    if (op === Op.DESTROY) { this.handle = null; this.onDestroy?.(); return; }
+    const node = this.nodes.get(id);
+    const path = node ? this.path(id) : null;
+    if (path === null) return this.err(req, ENOENT);
+    const done = (e: number) => this.err(req, e);
+
+    switch (op) {
+      case Op.LOOKUP: {
+        const name = a as string;
+        const p = path === '/' ? '/' + name : path + '/' + name;
+        return ops.getattr(p, (e, st) => {
+          if (e || !st) {
+            if ((e === -ENOENT || e === ENOENT) && this.times_.negative > 0) {
+              this.b.ll_reply_entry(req, 0, this.times_.negative, 0);
+              return;
+            }
+            return this.err(req, e || EIO);
+          }
+          this.entry(req, id, name, st);
+        });
+      }
+      case Op.GETATTR:
+        return this.stat(path, a as number, (e, st) => {
+          if (e || !st) return this.err(req, e || EIO);
+          this.fill(st);
+          this.b.ll_reply_attr(req, this.attrTimeout(st));
+        });
+      case Op.SETATTR: return this.setattr(req, node!, path, a as number, b as number);
+      case Op.READLINK:
+        return ops.readlink(path, (e, target) => (e || target === undefined ? this.err(req, e || EIO) : this.b.ll_reply_readlink(req, target)));
+      case Op.MKNOD: {
+        const p = path === '/' ? '/' + a : path + '/' + a;
+        return ops.mknod(p, b as number, c as number, this.created(req, id, a as string));
+      }
+      case Op.MKDIR: {
+        const p = path === '/' ? '/' + a : path + '/' + a;
+        return ops.mkdir(p, b as number, this.created(req, id, a as string));
+      }
+      case Op.SYMLINK: {
+        const p = path === '/' ? '/' + b : path + '/' + b;
+        return ops.symlink(a as string, p, this.created(req, id, b as string));
+      }
+      case Op.LINK: { // id: the inode linked; a: new parent, b: new name
+        const dest = this.childPath(a as number, b as string);
+        if (dest === null) return this.err(req, ENOENT);
+        return ops.link(path, dest, (e) => {
+          if (!e) this.touchIno(node!.ino);
+          this.created(req, a as number, b as string)(e);
+        });
+      }
+      case Op.UNLINK: return this.unlink(req, id, a as string);
+      case Op.RMDIR: {
+        const name = a as string;
+        const p = path === '/' ? '/' + name : path + '/' + name;
+        return ops.rmdir(p, (e) => {
+          if (!e) this.dropName(id, name);
+          done(e);
+        });
+      }
+      case Op.RENAME: return this.rename(req, id, a as string, b as number, c as string);
+      case Op.OPEN: {
+        const flags = a as number;
+        return ops.open(path, flags, (e, fh, reply) => {
+          if (e || fh === undefined) return this.err(req, e || EIO);
+          this.opened(node!, fh, (flags & O_ACCMODE) !== 0);
+          this.b.ll_reply_open(req, fh, this.openFlags(reply));
+        });
+      }
+      case Op.CREATE: {
+        const name = a as string;
+        const p = path === '/' ? '/' + name : path + '/' + name;
+        return ops.create(p, b as number, (e, fh, reply) => {
+          if (e || fh === undefined) return this.err(req, e || EIO);
+          ops.fgetattr(p, fh, (e2, st) => {
+            if (e2 || !st) { ops.release(p, fh, () => {}); return this.err(req, e2 || EIO); }
+            const n = this.remember(id, name, st.ino);
+            this.opened(n, fh, true);
+            this.fill(st);
+            this.b.ll_reply_create(req, n.id, this.times_.entry, this.attrTimeout(st), fh, this.openFlags(reply));
+          });
+        });
+      }
+      case Op.READ: {
+        const size = a as number;
+        if (this.readBuf.length < size) this.readBuf = Buffer.alloc(Math.max(size, 131072));
+        const buf = this.readBuf;
+        let sync = true;
+        ops.read(path, c as number, buf, size, b as number, (n) => {
+          if (n < 0) return this.err(req, n);
+          // A late answer cannot use the shared buffer (another read may have
+          // filled it meanwhile); handlers answer synchronously.
+          if (!sync) return this.err(req, EIO);
+          this.b.ll_reply_buf(req, buf, n);
+        });
+        sync = false;
+        return;
+      }
+      case Op.WRITE: {
+        const view = a as Uint8Array;
+        const data = Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+        return ops.write(path, c as number, data, data.length, b as number, (n) => (n < 0 ? this.err(req, n) : this.b.ll_reply_write(req, n)));
+      }
+      case Op.FLUSH: return ops.flush(path, a as number, (e) => {
+        if (!e && this.files.get(a as number)?.writer) this.touchIno(node!.ino, id);
+        done(e);
+      });
+      case Op.RELEASE: return ops.release(path, a as number, (e) => { this.closedFile(a as number); done(e); });
+      case Op.FSYNC: return ops.fsync(path, a as number, b as number, done);
+      case Op.OPENDIR: {
+        const dh = this.nextDir++;
+        this.dirs.set(dh, { node: id, names: null, ents: null, count: 0 });
+        return this.b.ll_reply_open(req, dh, 0);
+      }
+      case Op.READDIR: return this.readdir(req, path, a as number, b as number, c as number);
+      case Op.RELEASEDIR: this.dirs.delete(a as number); return done(0);
+      case Op.FSYNCDIR: return ops.fsyncdir(path, a as number, b as number, done);
+      case Op.STATFS:
+        return ops.statfs(path, (e, s) => {
+          if (e || !s) return this.err(req, e || EIO);
+          const v = this.statfsBuf;
+          v[0] = s.bsize; v[1] = s.frsize; v[2] = s.blocks; v[3] = s.bfree; v[4] = s.bavail;
+          v[5] = s.files; v[6] = s.ffree; v[7] = s.favail; v[8] = s.fsid; v[9] = s.flag; v[10] = s.namemax;
+          this.b.ll_reply_statfs(req, v);
+        });
+      case Op.SETXATTR: return ops.setxattr(path, a as string, b as Buffer, 0, c as number, done);
+      case Op.GETXATTR:
+        return ops.getxattr(path, a as string, 0, (e, v) => this.sized(req, e, v === undefined || v === null ? null : v, b as number));
+      case Op.LISTXATTR:
+        return ops.listxattr(path, (e, names) =>
+          this.sized(req, e, names ? Buffer.from(names.map((x) => x + '\0').join('')) : Buffer.alloc(0), a as number));
+      case Op.REMOVEXATTR: return ops.removexattr(path, a as string, done);
+      case Op.ACCESS: return ops.access(path, a as number, done);
+      default: return this.err(req, 38 /* ENOSYS */);
+    }
+  }
+
+  /** An xattr value or list: its size for a size query, ERANGE if the
+   * caller's buffer is too small. */
+  private sized(req: number, e: number, v: Buffer | null, size: number): void {
+    if (e) return this.err(req, e);
+    if (v === null) return this.err(req, ENODATA);
+    if (size === 0) return this.b.ll_reply_xattr(req, v.length);
+    if (v.length > size) return this.err(req, ERANGE);
+    this.b.ll_reply_buf(req, v, v.length);
+  }
+
+  private dropName(parent: number, name: string): void {
+    const id = this.children.get(this.key(parent, name));
+    const n = id === undefined ? undefined : this.nodes.get(id);
+    if (!n) return;
+    this.detach(n);
+    // Other names of a hard-linked inode: nlink changed.
+    this.touchIno(n.ino, n.id);
+  }
+
+  private unlink(req: number, parent: number, name: string): void {
+    this.hideIfOpen(parent, name, (e, hidden) => {
+      if (e || hidden) return this.err(req, e);
+      const p = this.childPath(parent, name);
+      if (p === null) return this.err(req, ENOENT);
+      this.ops.unlink(p, (e2) => {
+        if (!e2) this.dropName(parent, name);
+        this.err(req, e2);
+      });
+    });
+  }
+
+  private rename(req: number, parent: number, name: string, newParent: number, newName: string): void {
+    const from = this.childPath(parent, name);
+    const to = this.childPath(newParent, newName);
+    if (from === null || to === null) return this.err(req, ENOENT);
+    this.hideIfOpen(newParent, newName, (e) => {
+      if (e) return this.err(req, e);
+      this.ops.rename(from, to, (e2: number) => {
+        if (e2) return this.err(req, e2);
+        this.dropName(newParent, newName);
+        const id = this.children.get(this.key(parent, name));
+        const n = id === undefined ? undefined : this.nodes.get(id);
+        if (n) {
+          this.detach(n);
+          n.parent = newParent;
+          n.name = newName;
+          this.children.set(this.key(newParent, newName), n.id);
+        }
+        this.err(req, 0);
+      });
+    });
+  }
+
+  private setattr(req: number, node: Node, path: string, mask: number, fh: number): void {
+    const ops = this.ops;
+    const a = this.attr, t = this.times;
+    const mode = a[1], uid = a[3], gid = a[4], size = a[6];
+    const atime = t[3], mtime = t[4];
+    const steps: ((next: (e: number) => void) => void)[] = [];
+    if (mask & SET_MODE) steps.push((k) => ops.chmod(path, mode, k));
+    if (mask & (SET_UID | SET_GID)) steps.push((k) => ops.chown(path, mask & SET_UID ? uid : 0xffffffff, mask & SET_GID ? gid : 0xffffffff, k));
+    if (mask & SET_SIZE) {
+      steps.push((k) => (fh >= 0 && this.files.has(fh) ? ops.ftruncate(path, fh, size, k) : ops.truncate(path, size, k)));
+    }
+    if (mask & (SET_ATIME | SET_MTIME)) {
+      steps.push((k) => ops.utimens(path, mask & SET_ATIME ? atime : null, mask & SET_MTIME ? mtime : null, k));
+    }
+    const run = (i: number): void => {
+      if (i < steps.length) {
+        steps[i]((e) => (e ? this.err(req, e) : run(i + 1)));
+        return;
+      }
+      this.touchIno(node.ino, node.id);
+      this.stat(path, fh, (e, st) => {
+        if (e || !st) return this.err(req, e || EIO);
+        this.fill(st);
+        this.b.ll_reply_attr(req, this.attrTimeout(st));
+      });
+    };
+    run(0);
+  }
+
+  private readdir(req: number, path: string, size: number, off: number, dh: number): void {
+    const d = this.dirs.get(dh);
+    if (!d) return this.err(req, 9 /* EBADF */);
+    const reply = () => this.b.ll_reply_dir(req, size, off, d.names!, d.ents!, d.count);
+    if (d.names !== null && off !== 0) return reply();
+    // Listed at the first read (and again after rewinddir), as libfuse does.
+    this.ops.readdir(path, (e, names, stats) => {
+      if (e || !names) return this.err(req, e || EIO);
+      const ents = new Float64Array(names.length * 2);
+      for (let i = 0; i < names.length; i++) {
+        ents[2 * i] = stats?.[i]?.ino ?? 0;
+        ents[2 * i + 1] = stats?.[i]?.mode ?? 0;
+      }
+      d.names = Buffer.from(names.join('\0') + '\0');
+      d.ents = ents;
+      d.count = names.length;
+      reply();
+    });
+  }
+}
