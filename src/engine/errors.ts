@@ -8,12 +8,18 @@ export type ErrnoCode =
   | 'EXDEV' | 'ELOOP' | 'EINVAL' | 'EBADF' | 'EROFS' | 'ENODATA' | 'ERANGE' | 'EFBIG' | 'EIO'
   | 'EBUSY' | 'ENOSPC' | 'ENOTSUP' | 'E2BIG' | 'EMLINK';
 
+const ERRNO = os.constants.errno as Record<string, number>;
+
 export class FsError extends Error {
   readonly errno: number;
   constructor(readonly code: ErrnoCode, message?: string) {
+    // An FsError is an answer (ENOENT for every negative lookup), not a
+    // fault: no stack trace is captured, which is most of an Error's cost.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message ? `${code}: ${message}` : code);
-    const n = (os.constants.errno as Record<string, number>)[code];
-    this.errno = n ?? 5;
+    Error.stackTraceLimit = limit;
+    this.errno = ERRNO[code] ?? 5;
   }
 }
 

@@ -58,6 +58,14 @@ export class DirtyChunk {
   overlay(base: Buffer): void {
     for (let i = 0; i < this.ranges.length; i += 2) this.buf.copy(base, this.ranges[i], this.ranges[i], this.ranges[i + 1]);
   }
+  /** Overlays the written bytes within [from, to) onto out, where chunk
+   * offset x lands at out[shift + x]. */
+  overlayRange(out: Buffer, shift: number, from: number, to: number): void {
+    for (let i = 0; i < this.ranges.length; i += 2) {
+      const s = Math.max(this.ranges[i], from), e = Math.min(this.ranges[i + 1], to);
+      if (s < e) this.buf.copy(out, shift + s, s, e);
+    }
+  }
   get bytes(): number { let n = 0; for (let i = 0; i < this.ranges.length; i += 2) n += this.ranges[i + 1] - this.ranges[i]; return n; }
 }
 
@@ -212,18 +220,32 @@ export class WriteSession {
     const out = Buffer.alloc(end - pos);
     for (let idx = Math.floor(pos / cs); idx * cs < end; idx++) {
       const cStart = idx * cs;
-      let data: Buffer;
-      const d = this.dirty.get(idx);
-      if (d && d.covers(cs)) data = d.buf;
-      else {
-        data = this.baseChunk(idx);
-        if (d) d.overlay(data);
-      }
       const from = Math.max(pos, cStart) - cStart;
       const to = Math.min(end, cStart + cs) - cStart;
-      data.copy(out, cStart + from - pos, from, to);
+      const at = cStart + from - pos;
+      const d = this.dirty.get(idx);
+      if (d && d.covers(cs)) { d.buf.copy(out, at, from, to); continue; }
+      // Only the asked range of the base is read (a 128 KiB read of a
+      // partly written chunk must not cost a 512 KiB copy), then this
+      // session's bytes in that range go on top.
+      this.baseRange(idx, from, to, out, at);
+      if (d) d.overlayRange(out, at - from, from, to);
     }
     return out;
+  }
+
+  /** Copies bytes [from, to) of chunk idx as baseChunk() would have them
+   * into out at `at` (out is zero-filled: bytes past the end stay 0). */
+  private baseRange(idx: number, from: number, to: number, out: Buffer, at: number): void {
+    const staged = this.staged.get(idx);
+    if (staged) { this.host.loadChunk(staged).copy(out, at, from, to); return; }
+    const tree = this.host.headTree();
+    const n = tree.inode(this.ino);
+    if (!n) return;
+    let limit = n.size;
+    if (this.truncatedTo !== null) limit = Math.min(limit, this.truncatedTo);
+    const start = idx * this.host.chunkSize + from;
+    if (limit > start) tree.readContent(n, start, Math.min(to - from, limit - start)).copy(out, at);
   }
 
   /** The final content plan for merging onto the committed inode `cur`. */

@@ -77,7 +77,6 @@ export class LowLevelServer {
   private nextDir = 1;
   private hideCounter = 0;
   private readBuf = Buffer.alloc(0);
-  private inDispatch = false;
   private onInit: (() => void) | null = null;
   private onDestroy: (() => void) | null = null;
 
@@ -86,9 +85,15 @@ export class LowLevelServer {
     this.nodes.set(ROOT, { id: ROOT, parent: 0, name: '', nlookup: 1, ino: 0, open: 0, hidden: false });
   }
 
-  /** The caller of the request being dispatched (valid during the call). */
-  context = (): CallerContext | null =>
-    this.inDispatch ? { uid: this.ctx[0], gid: this.ctx[1], pid: this.ctx[2], umask: this.ctx[3] } : null;
+  /** The server whose request is being dispatched (JS runs one at a time). */
+  private static dispatching: LowLevelServer | null = null;
+
+  /** The caller of the request being dispatched, whichever mount of this
+   * process it came to; null outside a dispatch. */
+  static context(): CallerContext | null {
+    const s = LowLevelServer.dispatching;
+    return s ? { uid: s.ctx[0], gid: s.ctx[1], pid: s.ctx[2], umask: s.ctx[3] } : null;
+  }
 
   /** Mounts and starts serving; resolves once the kernel's INIT is answered. */
   mount(mountpoint: string, options: string[]): Promise<void> {
@@ -288,7 +293,8 @@ export class LowLevelServer {
   // --- dispatch ------------------------------------------------------------------
 
   private readonly dispatch = (op: number, req: number, id: number, a: unknown, b: unknown, c: unknown): void => {
-    this.inDispatch = true;
+    const outer = LowLevelServer.dispatching;
+    LowLevelServer.dispatching = this;
     try {
       this.serve(op, req, id, a, b, c);
     } catch (e) {
@@ -297,7 +303,7 @@ export class LowLevelServer {
       this.log(`fuse op ${op}: ${(e as Error)?.stack ?? String(e)}`);
       if (req !== 0 && op !== Op.FORGET) { try { this.err(req, EIO); } catch { /* answered */ } }
     } finally {
-      this.inDispatch = false;
+      LowLevelServer.dispatching = outer;
     }
   };
 

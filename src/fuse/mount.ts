@@ -114,7 +114,7 @@ export async function serve(o: ServeOptions): Promise<Mounted> {
   }
   const { options, times } = mountOptions(o);
   const server = new LowLevelServer(ops, times, o.log);
-  setContextSource(server.context);
+  setContextSource(LowLevelServer.context);
   try {
     await server.mount(o.mountpoint, options);
   } catch (e) {
