@@ -54,6 +54,8 @@ export class Handles {
   /** The shared writer engine handle of each inode being written. */
   private writers = new Map<number, Shared>();
   private cache = new Map<string, Cached>();
+  /** path -> keys of `cache` for it (unlink and rename forget by path). */
+  private byPath = new Map<string, Set<string>>();
   private nextFh = 1;
 
   get(fh: number): Handle | undefined { return this.byFh.get(fh); }
@@ -95,9 +97,13 @@ export class Handles {
       } else if (c && c.readers > 0) {
         reply = { directIo: true, keepCache: true }; // others' pages are another version
       } else {
-        this.cache.delete(key);
+        this.uncache(key);
         if (this.cache.size >= MAX_TRACKED) this.evictIdle();
         this.cache.set(key, { version: opts.version, readers: 1 });
+        const kp = key.slice(key.indexOf(':') + 1);
+        let keys = this.byPath.get(kp);
+        if (!keys) this.byPath.set(kp, (keys = new Set()));
+        keys.add(key);
         reply = { directIo: false, keepCache: false }; // kernel drops stale pages
       }
     }
@@ -127,16 +133,29 @@ export class Handles {
   }
 
   /** A path changed meaning (rename, unlink): forget what is cached under it. */
-  forgetPath(p: string): void {
+  forgetPath(p: string, isDir = false): void {
     if (this.cache.size === 0) return;
-    const dir = p + '/';
-    for (const [key, c] of this.cache) {
-      const kp = key.slice(key.indexOf(':') + 1);
-      if (kp !== p && !kp.startsWith(dir)) continue;
-      if (c.readers === 0) this.cache.delete(key);
+    const forget = (key: string): void => {
+      const c = this.cache.get(key);
+      if (!c) return;
+      if (c.readers === 0) this.uncache(key);
       else c.version = -1;
-    }
+    };
+    for (const key of [...(this.byPath.get(p) ?? [])]) forget(key);
+    // Names below a renamed directory: the one case that needs a scan.
+    if (!isDir) return;
+    const dir = p + '/';
+    for (const key of [...this.cache.keys()]) if (key.slice(key.indexOf(':') + 1).startsWith(dir)) forget(key);
   }
+
+  private uncache(key: string): void {
+    if (!this.cache.delete(key)) return;
+    const kp = key.slice(key.indexOf(':') + 1);
+    const keys = this.byPath.get(kp);
+    keys?.delete(key);
+    if (keys?.size === 0) this.byPath.delete(kp);
+  }
+
 
   /** FUSE handle numbers stay below 0x40000000 (timetravel.ts numbers its
    * virtual handles from there). */
@@ -149,7 +168,7 @@ export class Handles {
 
   private evictIdle(): void {
     for (const [key, c] of this.cache) {
-      if (c.readers === 0) this.cache.delete(key);
+      if (c.readers === 0) this.uncache(key);
       if (this.cache.size < MAX_TRACKED / 2) return;
     }
   }

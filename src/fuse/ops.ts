@@ -290,9 +290,10 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       const flags = typeof a === 'number' ? a : typeof b === 'number' ? b : 0;
       answer('rename', src, cb, () => {
         const from = live(ns.route(src));
-        if (ns.isHide(dest) && handles.isOpen(engine.stat(from).ino)) ns.hide(from, dest);
+        const st = engine.stat(from);
+        if (ns.isHide(dest) && handles.isOpen(st.ino)) ns.hide(from, dest);
         else engine.rename(from, live(ns.route(dest)), flags);
-        handles.forgetPath(from);
+        handles.forgetPath(from, (st.mode & S_IFMT) === S_IFDIR);
         handles.forgetPath(dest);
       });
     },
