@@ -68,8 +68,8 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
   /** Attributes of a path as the caller sees them: the committed ones,
    * except for a process that has the file open for writing, which sees its
    * own writes (as fstat(2) must: the kernel sends fstat as a path getattr,
-   * without the handle). Attributes are never cached by the kernel
-   * (mount.ts: attr_timeout=0), so each caller gets its own answer. */
+   * without the handle). While a file has a writer, its attributes are
+   * not cached by the kernel (lowlevel.ts), so each caller gets its own answer. */
   function viewOf(r: Route): Stat {
     const st = statOf(r);
     if (r.kind === 'view') return st;

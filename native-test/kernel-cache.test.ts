@@ -1,0 +1,50 @@
+// The kernel's caches under the low-level loop (src/fuse/lowlevel.ts): names
+// and attributes are cached (repeated stats are not round trips), and every
+// change made behind the kernel's back is visible at once, never after a
+// timeout: a rollback through the control socket, a commit at close seen by
+// another process, a hard link's other names.
+import { describe, expect, it } from 'vitest';
+import { mikofs, mountFresh, sh, useMounts } from './helpers/mount.js';
+
+useMounts();
+
+describe('kernel caches on a mount', () => {
+  it('repeated stats of a tree are served by the kernel, not by round trips', async () => {
+    const m = await mountFresh();
+    await sh(`cd ${m.mnt} && mkdir -p d && for i in $(seq 1 50); do echo $i > d/f$i; done`);
+    await sh(`cd ${m.mnt} && stat -c %s d/* > /dev/null`);
+    const before = (await m.opStats()).getattr.n;
+    // Five more passes inside the 1 s attribute timeout.
+    await sh(`cd ${m.mnt} && for k in 1 2 3 4 5; do stat -c %s d/* > /dev/null; done`);
+    const after = (await m.opStats()).getattr.n;
+    // 250 stats; with attr_timeout=0 each was one getattr (and one per
+    // directory walked). A few may cross the timeout on a slow machine.
+    expect(after - before).toBeLessThan(60);
+  });
+
+  it('a rollback through the control socket is seen at once by stat, cat and ls', async () => {
+    const m = await mountFresh();
+    await sh(`cd ${m.mnt} && echo one > f && echo keep > g`);
+    expect((await mikofs('label', 'before', '--store', m.mnt)).code).toBe(0);
+    await sh(`cd ${m.mnt} && echo much-longer-content > f && rm g && echo new > h`);
+    // Cache the new state: sizes, names, content.
+    expect(await sh(`cd ${m.mnt} && stat -c %s f && cat f && ls`)).toBe('20\nmuch-longer-content\nf\nh\n');
+    const r = await mikofs('rollback', '--to', 'before', '--store', m.mnt);
+    expect(r.stderr).toBe('');
+    // Immediately (well inside every timeout): the restored state.
+    expect(await sh(`cd ${m.mnt} && stat -c %s f && cat f && cat g && ls && ([ -e h ] && echo h-exists || echo no-h)`))
+      .toBe('4\none\nkeep\nf\ng\nno-h\n');
+  });
+
+  it('another process sees a commit at close at once, after caching the old size', async () => {
+    const m = await mountFresh();
+    // stat caches size 4 for the attribute timeout; a writer process then
+    // commits 18 bytes at close; the next stat, at once, sees them.
+    const out = await sh(`cd ${m.mnt} && echo old > f && stat -c %s f && python3 -c "
+import os
+fd = os.open('f', os.O_RDWR)
+os.pwrite(fd, b'0123456789abcdefg\\n', 0)
+os.close(fd)" && stat -c %s f && cat f`);
+    expect(out).toBe('4\n18\n0123456789abcdefg\n');
+  });
+});
