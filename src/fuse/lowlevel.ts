@@ -32,6 +32,7 @@ const Op = {
   LISTXATTR: 26, REMOVEXATTR: 27, ACCESS: 28, CREATE: 29, DESTROY: 30,
 } as const;
 const ROOT = 1;
+const join = (dir: string, name: string): string => (dir === '/' ? '/' + name : dir + '/' + name);
 const ENOENT = 2, EIO = 5, ENODATA = 61, ERANGE = 34;
 const O_ACCMODE = 3;
 const SET_MODE = 1, SET_UID = 2, SET_GID = 4, SET_SIZE = 8, SET_ATIME = 16, SET_MTIME = 32;
@@ -118,6 +119,9 @@ export class LowLevelServer {
   invalidateAll(): void {
     if (!this.handle) return;
     for (const n of this.nodes.values()) {
+      // Attributes at once (before the control socket answers), pages and
+      // names through the notifier thread.
+      this.b.ll_notify(this.handle, n.id, -1, undefined);
       if (n.id !== ROOT) this.b.ll_notify(this.handle, n.id, 0, undefined);
       if (n.parent !== 0) this.b.ll_notify(this.handle, n.parent, -1, n.name);
     }
@@ -138,7 +142,7 @@ export class LowLevelServer {
 
   private childPath(parent: number, name: string): string | null {
     const p = this.path(parent);
-    return p === null ? null : p === '/' ? '/' + name : p + '/' + name;
+    return p === null ? null : join(p, name);
   }
 
   private key(parent: number, name: string): string { return parent + '/' + name; }
@@ -320,7 +324,7 @@ export class LowLevelServer {
     switch (op) {
       case Op.LOOKUP: {
         const name = a as string;
-        const p = path === '/' ? '/' + name : path + '/' + name;
+        const p = join(path, name);
         return ops.getattr(p, (e, st) => {
           if (e || !st) {
             if ((e === -ENOENT || e === ENOENT) && this.times_.negative > 0) {
@@ -342,15 +346,15 @@ export class LowLevelServer {
       case Op.READLINK:
         return ops.readlink(path, (e, target) => (e || target === undefined ? this.err(req, e || EIO) : this.b.ll_reply_readlink(req, target)));
       case Op.MKNOD: {
-        const p = path === '/' ? '/' + a : path + '/' + a;
+        const p = join(path, a as string);
         return ops.mknod(p, b as number, c as number, this.created(req, id, a as string));
       }
       case Op.MKDIR: {
-        const p = path === '/' ? '/' + a : path + '/' + a;
+        const p = join(path, a as string);
         return ops.mkdir(p, b as number, this.created(req, id, a as string));
       }
       case Op.SYMLINK: {
-        const p = path === '/' ? '/' + b : path + '/' + b;
+        const p = join(path, b as string);
         return ops.symlink(a as string, p, this.created(req, id, b as string));
       }
       case Op.LINK: { // id: the inode linked; a: new parent, b: new name
@@ -364,7 +368,7 @@ export class LowLevelServer {
       case Op.UNLINK: return this.unlink(req, id, a as string);
       case Op.RMDIR: {
         const name = a as string;
-        const p = path === '/' ? '/' + name : path + '/' + name;
+        const p = join(path, name);
         return ops.rmdir(p, (e) => {
           if (!e) this.dropName(id, name);
           done(e);
@@ -381,7 +385,7 @@ export class LowLevelServer {
       }
       case Op.CREATE: {
         const name = a as string;
-        const p = path === '/' ? '/' + name : path + '/' + name;
+        const p = join(path, name);
         return ops.create(p, b as number, (e, fh, reply) => {
           if (e || fh === undefined) return this.err(req, e || EIO);
           ops.fgetattr(p, fh, (e2, st) => {
