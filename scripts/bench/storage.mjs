@@ -307,6 +307,22 @@ async function rowExpress() {
     if (seen.length !== tree.files.size) ok = false;
     for (const [p, data] of tree.files) { checked++; if (!v.exists(p) || !v.readFile(p).equals(data)) ok = false; }
   }
+  // The chunk with the longest delta chain: decodes and cold read time
+  // (median of runs), beside a full (compressed) chunk of similar size.
+  const deep = deepestChain(e.store.db);
+  const coldMs = (hash) => {
+    const runs = [];
+    for (let i = 0; i < 21; i++) {
+      e.store.chunks.clearCache();
+      const t0 = process.hrtime.bigint();
+      e.store.chunks.get(hash);
+      runs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    return runs.sort((a, b) => a - b)[10];
+  };
+  const deepMs = deep ? coldMs(deep.hash) : 0;
+  const fullRow = deep ? e.store.db.prepare('SELECT hash, size FROM chunks WHERE base IS NULL ORDER BY abs(size - ?) LIMIT 1').get(deep.size) : null;
+  const fullMs = fullRow ? coldMs(fullRow.hash) : 0;
   e.close();
   const gitKiB = cached(`express-git-${trees.length}-${trees[trees.length - 1].version}-v1`, () => {
     const dir = path.join(work, 'express-git');
@@ -338,10 +354,22 @@ async function rowExpress() {
   out('express_vacuumed_4k_pages_kib', kib(as4k));
   out('express_vacuumed_4k_pages_ratio_to_git', (as4k / gitBytes).toFixed(2));
   out('express_payload_ratio_to_git', (payload / gitBytes).toFixed(2));
+  if (deep) note(`express: longest delta chain ${deep.depth} decodes (a ${kib(deep.size)} KiB chunk): cold read ${deepMs.toFixed(2)} ms, ` +
+    `a full chunk of ${kib(fullRow.size)} KiB ${fullMs.toFixed(2)} ms`);
+  out('express_max_delta_depth', deep ? deep.depth : 0);
+  out('express_deepest_cold_read_ms', deepMs.toFixed(2));
   out('express_target_ratio', '1.5');
   out('express_files_checked', checked);
   out('express_all_versions_identical', ok);
   out('express_target_met', ok && size <= 1.5 * gitBytes);
+}
+
+/** The chunk whose delta chain to a full chunk is longest. */
+function deepestChain(db) {
+  return db.prepare(`WITH RECURSIVE d(hash, size, depth, base) AS (
+      SELECT hash, size, 0, base FROM chunks
+      UNION ALL SELECT d.hash, d.size, d.depth + 1, c.base FROM d JOIN chunks c ON c.hash = d.base)
+    SELECT hash, size, depth FROM d WHERE base IS NULL ORDER BY depth DESC LIMIT 1`).get();
 }
 
 // --- 3. reading the oldest vs the newest version --------------------------------------

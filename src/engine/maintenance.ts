@@ -27,9 +27,54 @@ import {
   type RetentionPolicy, type CommitInfo, type TierNs,
 } from './retention.js';
 
-/** Restart a delta lineage with a full checkpoint after this many versions:
- * with skip-deltas a read then needs at most log2(256) = 8 decodes. */
+/** Restart a delta lineage with a full checkpoint after this many versions. */
 export const CHECKPOINT_EVERY = 256;
+
+// Which earlier version a delta is taken against. Version k of a lineage is a
+// delta against k with its lowest non-zero base-r digit lowered by one (r = 2:
+// k & (k - 1), Subversion's skip-deltas), so a read decodes at most the digit
+// sum of k deltas. A larger radix means most deltas are against the immediate
+// predecessor, which is what makes them small: a file that grows at every
+// release (a changelog) costs one entry per delta instead of all the entries
+// since an older base (95 express releases: 204 KB of chunk payload with
+// r = 2, 104 KB with predecessors only).
+//
+// The radix follows the chunk size. Chunks over 256 KiB (the body
+// of large files, read for throughput) keep r = 2: at most 8 decodes of
+// 512 KiB. Smaller chunks (small files, a file's last chunk, read for
+// latency) may decode up to DECODE_BUDGET bytes, counting a fixed cost per
+// decode: measured ~10 us + 1.2 us/KiB (row read, xdelta3, BLAKE3), so at
+// most ~20 ms cold for one chunk; then it is in the chunk cache.
+const LARGE_CHUNK = 256 << 10;
+const DECODE_BUDGET_KIB = 16 << 10;
+const DECODE_OVERHEAD_KIB = 16;
+const RADICES = [256, 128, 64, 32, 16, 8, 4, 2];
+
+/** The most decodes any version below CHECKPOINT_EVERY needs with radix r. */
+function maxDigitSum(r: number): number {
+  let max = 0;
+  for (let k = 1; k < CHECKPOINT_EVERY; k++) {
+    let s = 0;
+    for (let x = k; x; x = Math.floor(x / r)) s += x % r;
+    max = Math.max(max, s);
+  }
+  return max;
+}
+const RADIX_DEPTH = new Map(RADICES.map((r) => [r, maxDigitSum(r)]));
+
+/** Skip-delta radix for a chunk of this many bytes. */
+export function deltaRadix(size: number): number {
+  if (size > LARGE_CHUNK) return 2;
+  const depth = DECODE_BUDGET_KIB / (size / 1024 + DECODE_OVERHEAD_KIB);
+  return RADICES.find((r) => RADIX_DEPTH.get(r)! <= depth) ?? 2;
+}
+
+/** The lineage position version k (> 0) is a delta against. */
+export function skipBase(k: number, radix: number): number {
+  let p = 1;
+  while (k % (p * radix) === 0) p *= radix;
+  return k - p;
+}
 /** Ended inline versions at least this big move into chunks. */
 const INLINE_MOVE_MIN = 128;
 const ROOT = 1;
@@ -649,7 +694,10 @@ export class Maintenance {
     const prow = prev ? chunks.row(prev) : undefined;
     if (prev && prow && prow.seq !== null && prow.seq + 1 < CHECKPOINT_EVERY) {
       const k = prow.seq + 1;
-      const target = k & (k - 1);
+      // Walk back from the predecessor to the base's position (or, where the
+      // chunk size and so the radix changed along the lineage, to the first
+      // version before it: a delta against it is as valid, and no deeper).
+      const target = skipBase(k, deltaRadix(row.size));
       let cur: Buffer = prev, crow = prow;
       while (crow.seq! > target && crow.base) {
         const next = chunks.row(crow.base);

@@ -3,7 +3,7 @@ import { bytes } from '../helpers.js';
 import { clockStore, text, save, chunkRows, MIN } from './helpers.js';
 import { setCorruptionLogger } from '../../src/store/chunk-store.js';
 import { DELTA, CODEC_MASK } from '../../src/store/codec.js';
-import { CHECKPOINT_EVERY } from '../../src/engine/maintenance.js';
+import { CHECKPOINT_EVERY, deltaRadix, skipBase } from '../../src/engine/maintenance.js';
 
 const code = (fn: () => unknown) => { try { fn(); } catch (e) { return (e as { code: string }).code; } return 'OK'; };
 
@@ -42,9 +42,9 @@ describe('deltas, compression and verified reads', () => {
     e.close();
   });
 
-  it('skip-deltas bound the decodes of any version by log2 of its lineage length', async () => {
+  it('skip-deltas bound the decodes of any version by the digit sum of its lineage position', async () => {
     const { e, clock } = await clockStore();
-    let cur = text(300 * 1024, 5);
+    let cur = text(200 * 1024, 5);
     save(e, '/g.txt', cur);
     for (let i = 1; i <= 100; i++) {
       clock.t += MIN;
@@ -56,19 +56,33 @@ describe('deltas, compression and verified reads', () => {
     const rows = chunkRows(e);
     const byHash = new Map(rows.map((r) => [r.hash.toString('hex'), r]));
     const depth = (r: typeof rows[0]): number => (r.base ? 1 + depth(byHash.get(r.base.toString('hex'))!) : 0);
-    const popcount = (k: number) => k.toString(2).replace(/0/g, '').length;
+    const radix = deltaRadix(200 * 1024);
+    expect(radix).toBeGreaterThan(2);
+    const digitSum = (k: number) => { let s = 0; for (; k; k = Math.floor(k / radix)) s += k % radix; return s; };
     let max = 0;
     for (const r of rows) {
       expect(r.seq).not.toBeNull();
       const d = depth(r);
-      expect(d).toBeLessThanOrEqual(popcount(r.seq!));
-      if (r.base) expect(byHash.get(r.base.toString('hex'))!.seq).toBe(r.seq! & (r.seq! - 1));
+      expect(d).toBeLessThanOrEqual(digitSum(r.seq!));
+      if (r.base) expect(byHash.get(r.base.toString('hex'))!.seq).toBe(skipBase(r.seq!, radix));
       max = Math.max(max, d);
     }
-    expect(max).toBeGreaterThan(1);
-    expect(max).toBeLessThanOrEqual(Math.ceil(Math.log2(101)));
+    expect(max).toBeGreaterThan(radix / 2);
+    expect(max).toBeLessThanOrEqual(radix - 1 + Math.floor(100 / radix));
     expect(Math.max(...rows.map((r) => r.seq!))).toBeLessThan(CHECKPOINT_EVERY);
     e.close();
+  });
+
+  it('the radix follows the chunk size: full-size chunks keep binary skip-deltas, small files chain to their predecessor', () => {
+    expect(deltaRadix(512 * 1024)).toBe(2);
+    expect(deltaRadix(257 * 1024)).toBe(2);
+    expect(deltaRadix(4 * 1024)).toBe(CHECKPOINT_EVERY);
+    for (let size = 1024; size <= 512 * 1024; size *= 2) expect(deltaRadix(size)).toBeGreaterThanOrEqual(deltaRadix(size * 2));
+    expect(skipBase(12, 2)).toBe(8);
+    expect(skipBase(7, 2)).toBe(6);
+    expect(skipBase(32, 16)).toBe(16);
+    expect(skipBase(33, 16)).toBe(32);
+    expect(skipBase(200, CHECKPOINT_EVERY)).toBe(199);
   });
 
   it('compression is used only where it pays; a delta that does not pay is not kept', async () => {
