@@ -86,7 +86,13 @@ export class Engine implements SessionHost {
   }
 
   get chunkSize(): number { return this.store.chunkSize; }
-  get headCommit(): number { return this.store.headCommit; }
+  /** The newest commit. Whoever asks may come back to it (at(c), a label):
+   * its state is final from now on (no later change amends it). */
+  get headCommit(): number {
+    const c = this.store.headCommit;
+    this.store.seal(c);
+    return c;
+  }
   private get inherits(): boolean { return this.chain.length > 1; }
 
   // --- SessionHost ------------------------------------------------------------
@@ -121,7 +127,13 @@ export class Engine implements SessionHost {
   private change<T>(kind: string, fn: (c: number) => T, message: string | null = null): T {
     if (!this.writable) fail('EROFS');
     try {
-      return this.store.atomic(() => fn(this.store.newCommit(this.branchId, kind, message)));
+      return this.store.atomic(() => {
+        const c = this.store.newCommit(this.branchId, kind, message);
+        // Only plain changes are amended later; a snapshot, rollback or
+        // restore is a state someone asked for by name.
+        if (kind !== 'op' && kind !== 'write') this.store.seal(c);
+        return fn(c);
+      });
     } catch (e) {
       this.head.inodes.clear();
       this.head.dirs.clear();
@@ -177,7 +189,7 @@ export class Engine implements SessionHost {
    * A change of nlink always makes a version. */
   private touchDir(c: number, dir: InodeRow, now: bigint, nlinkDelta = 0): InodeRow {
     const n = { ...dir, mtime: now, ctime: now, nlink: dir.nlink + nlinkDelta };
-    if (nlinkDelta === 0 && !this.inherits && dir.until === LIVE && this.store.uncommitted(dir.since)) {
+    if (nlinkDelta === 0 && !this.inherits && dir.until === LIVE && this.store.amendable(dir.since)) {
       this.store.meta.setTimesInPlace(this.branchId, dir.ino, dir.since, now, now);
       this.head.inodes.set(dir.ino, n);
       return n;
@@ -224,11 +236,15 @@ export class Engine implements SessionHost {
   }
 
   /** The commit a point names (commit id, time, time string, or label). */
-  resolvePoint(point: PointInTime): number { return resolvePoint(this.store, this.branchId, point); }
+  resolvePoint(point: PointInTime): number {
+    const c = resolvePoint(this.store, this.branchId, point);
+    this.store.seal(c);
+    return c;
+  }
 
   /** Read-only view of this branch at a commit, time or label. */
   at(point: PointInTime): ReadView {
-    const c = resolvePoint(this.store, this.branchId, point);
+    const c = this.resolvePoint(point);
     return new ReadView(new Tree(this.store.meta, this.store.chunks, this.chainAt(c), this.store.chunkSize), c);
   }
 
@@ -394,9 +410,19 @@ export class Engine implements SessionHost {
 
   // --- attributes -------------------------------------------------------------
 
+  /** An attribute change. When the file's live version was made within
+   * the open group transaction and nothing refers to it (Store.amendable),
+   * the change amends that version in place (one UPDATE, no commit);
+   * otherwise it is a commit of its own. */
   private setAttr(p: string | number, edit: (n: InodeRow, now: bigint) => InodeRow): void {
     const ino = typeof p === 'number' ? p : this.head.resolve(p);
     const node = this.head.mustInode(ino);
+    if (this.writable && !this.inherits && node.until === LIVE && this.store.amendable(node.since)) {
+      const n = { ...edit(node, this.store.now()), since: node.since, until: LIVE };
+      this.store.meta.putInode(this.branchId, node.since, n, node.since);
+      this.head.inodes.set(ino, n);
+      return;
+    }
     this.change('op', (c) => this.putInode(c, edit(node, this.store.now())));
   }
 
@@ -503,6 +529,8 @@ export class Engine implements SessionHost {
       of.session = new WriteSession(this, ino, node);
       if ((flags & O_TRUNC) && isReg(node.mode)) of.session.truncate(0, this.store.now());
     } else {
+      // The reader sees this commit until it closes: no change amends it.
+      this.store.seal(this.store.headCommit);
       of.pinned = new Tree(this.store.meta, this.store.chunks, this.chainAt(this.store.headCommit), this.store.chunkSize);
       of.pinned.inodes.set(ino, node);
     }
@@ -628,7 +656,7 @@ export class Engine implements SessionHost {
     // git: create, write, close in well under 5 ms) gets one version: the
     // content lands in the creating commit, which has not reached the file
     // yet, instead of an empty version followed by the real one.
-    const c0 = s.createdAt !== null && cur0.since === s.createdAt && this.store.uncommitted(s.createdAt) ? s.createdAt : null;
+    const c0 = s.createdAt !== null && cur0.since === s.createdAt && this.store.amendable(s.createdAt) ? s.createdAt : null;
     const apply = (fn: (c: number) => void) => (c0 !== null
       ? this.changeAt(c0, fn)
       : this.change('write', fn));
@@ -706,6 +734,7 @@ export class Engine implements SessionHost {
   label(name: string, commit: number = this.store.headCommit): void {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) fail('EINVAL', `bad label name ${JSON.stringify(name)}`);
     if (!this.store.meta.getCommit(commit)) fail('ENOENT', `no commit ${commit}`);
+    this.store.seal(commit);
     this.store.atomic(() => this.store.meta.setLabel(name, commit, this.store.now()));
   }
 
@@ -721,6 +750,7 @@ export class Engine implements SessionHost {
   createBranch(name: string, from: number = this.store.headCommit): Engine {
     if (this.store.meta.branchByName(name)) fail('EEXIST', `branch ${name} exists`);
     this.store.flush();
+    this.store.seal(from);
     const id = this.store.atomic(() =>
       this.store.meta.insertBranch(name, 'branch', this.branchId, from, this.store.now(), null));
     return this.branch(name, id);

@@ -32,6 +32,13 @@ export interface FuseOps {
   statfs(path: string, cb: ValueCb<FuseStatfs>): void;
   getattr(path: string, cb: ValueCb<FuseStat>): void;
   fgetattr(path: string, fh: number, cb: ValueCb<FuseStat>): void;
+  /** Attributes of a live inode by number, as the caller sees them (the
+   * low-level loop knows the inode of every kernel node: no path to build
+   * and walk). Live inode numbers are below 2^31. */
+  getattrIno?(ino: number, cb: ValueCb<FuseStat>): void;
+  /** The entry `name` of live directory `dir`; `path` builds its path for
+   * names that may lead into history (name@time, /.versions). */
+  lookupIno?(dir: number, name: string, path: () => string, cb: ValueCb<FuseStat>): void;
   flush(path: string, fh: number, cb: Cb): void;
   fsync(path: string, datasync: number, fh: number, cb: Cb): void;
   fsyncdir(path: string, datasync: number, fh: number, cb: Cb): void;

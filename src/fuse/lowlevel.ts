@@ -37,6 +37,8 @@ const ENOENT = 2, EIO = 5, ENODATA = 61, ERANGE = 34;
 const O_ACCMODE = 3;
 const SET_MODE = 1, SET_UID = 2, SET_GID = 4, SET_SIZE = 8, SET_ATIME = 16, SET_MTIME = 32;
 const S_IFMT = 0o170000, S_IFDIR = 0o040000;
+/** The engine's root inode, and the first inode number of history trees. */
+const ROOT_INO = 1, HISTORY_INO = 0x80000000;
 
 export interface CacheTimes {
   /** Seconds the kernel may keep a name. */
@@ -220,19 +222,43 @@ export class LowLevelServer {
     this.b.ll_reply_entry(req, n.id, this.times_.entry, this.attrTimeout(st));
   }
 
-  /** getattr of a path (or of an open handle), then `then`. */
-  private stat(path: string, fh: number, then: (err: number, st?: FuseStat) => void): void {
-    if (fh >= 0 && this.files.has(fh)) this.ops.fgetattr(path, fh, then);
-    else this.ops.getattr(path, then);
+  /** The engine inode of a node when it is a live one (history inodes are
+   * numbered from 2^31 up), else 0. */
+  private liveIno(n: Node): number {
+    if (n.id === ROOT) return ROOT_INO;
+    return n.ino > 0 && n.ino < HISTORY_INO ? n.ino : 0;
+  }
+
+  /** getattr of a node (or of an open handle), then `then`: a live inode by
+   * number, anything else by path. */
+  private stat(n: Node, fh: number, then: (err: number, st?: FuseStat) => void): void {
+    const ino = this.liveIno(n);
+    if (fh >= 0 && this.files.has(fh)) this.ops.fgetattr(this.path(n.id) ?? '', fh, then);
+    else if (ino && this.ops.getattrIno) this.ops.getattrIno(ino, then);
+    else {
+      const p = this.path(n.id);
+      if (p === null) then(-ENOENT);
+      else this.ops.getattr(p, then);
+    }
+  }
+
+  /** Attributes of the entry `name` of directory node `dir`. */
+  private lookupStat(dir: Node, name: string, then: (err: number, st?: FuseStat) => void): void {
+    const ino = this.liveIno(dir);
+    const path = () => this.childPath(dir.id, name) ?? '/\0';
+    if (ino && this.ops.lookupIno) return this.ops.lookupIno(ino, name, path, then);
+    const p = this.childPath(dir.id, name);
+    if (p === null) return then(-ENOENT);
+    this.ops.getattr(p, then);
   }
 
   /** Replies with the entry of parent/name after a call that created it. */
   private created(req: number, parent: number, name: string): (err: number) => void {
     return (e) => {
       if (e) return this.err(req, e);
-      const p = this.childPath(parent, name);
-      if (p === null) return this.err(req, ENOENT);
-      this.ops.getattr(p, (e2, st) => (e2 || !st ? this.err(req, e2 || EIO) : this.entry(req, parent, name, st)));
+      const dir = this.nodes.get(parent);
+      if (!dir) return this.err(req, ENOENT);
+      this.lookupStat(dir, name, (e2, st) => (e2 || !st ? this.err(req, e2 || EIO) : this.entry(req, parent, name, st)));
     };
   }
 
@@ -317,32 +343,34 @@ export class LowLevelServer {
     if (op === Op.INIT) { this.onInit?.(); this.onInit = null; return; }
     if (op === Op.DESTROY) { this.handle = null; this.onDestroy?.(); return; }
     const node = this.nodes.get(id);
-    const path = node ? this.path(id) : null;
+    if (!node) return this.err(req, ENOENT);
+    // The two most frequent requests need no path for a live inode.
+    if (op === Op.LOOKUP) {
+      const name = a as string;
+      return this.lookupStat(node, name, (e, st) => {
+        if (e || !st) {
+          if ((e === -ENOENT || e === ENOENT) && this.times_.negative > 0) {
+            this.b.ll_reply_entry(req, 0, this.times_.negative, 0);
+            return;
+          }
+          return this.err(req, e || EIO);
+        }
+        this.entry(req, id, name, st);
+      });
+    }
+    if (op === Op.GETATTR) {
+      return this.stat(node, a as number, (e, st) => {
+        if (e || !st) return this.err(req, e || EIO);
+        this.fill(st);
+        this.b.ll_reply_attr(req, this.attrTimeout(st));
+      });
+    }
+    const path = this.path(id);
     if (path === null) return this.err(req, ENOENT);
     const done = (e: number) => this.err(req, e);
 
     switch (op) {
-      case Op.LOOKUP: {
-        const name = a as string;
-        const p = join(path, name);
-        return ops.getattr(p, (e, st) => {
-          if (e || !st) {
-            if ((e === -ENOENT || e === ENOENT) && this.times_.negative > 0) {
-              this.b.ll_reply_entry(req, 0, this.times_.negative, 0);
-              return;
-            }
-            return this.err(req, e || EIO);
-          }
-          this.entry(req, id, name, st);
-        });
-      }
-      case Op.GETATTR:
-        return this.stat(path, a as number, (e, st) => {
-          if (e || !st) return this.err(req, e || EIO);
-          this.fill(st);
-          this.b.ll_reply_attr(req, this.attrTimeout(st));
-        });
-      case Op.SETATTR: return this.setattr(req, node!, path, a as number, b as number);
+      case Op.SETATTR: return this.setattr(req, node, path, a as number, b as number);
       case Op.READLINK:
         return ops.readlink(path, (e, target) => (e || target === undefined ? this.err(req, e || EIO) : this.b.ll_reply_readlink(req, target)));
       case Op.MKNOD: {
@@ -524,7 +552,7 @@ export class LowLevelServer {
         return;
       }
       this.touchIno(node.ino, node.id);
-      this.stat(path, fh, (e, st) => {
+      this.stat(node, fh, (e, st) => {
         if (e || !st) return this.err(req, e || EIO);
         this.fill(st);
         this.b.ll_reply_attr(req, this.attrTimeout(st));

@@ -16,7 +16,7 @@
 //    engine keeps serving the open handles by inode number.
 import type { Engine } from '../engine/engine.js';
 import { fail } from '../engine/errors.js';
-import { TimeTravel, type VRoute } from './timetravel.js';
+import { TimeTravel, VERSIONS, type VRoute } from './timetravel.js';
 
 export type Route =
   | { kind: 'live'; path: string }
@@ -58,6 +58,25 @@ export class Namespace {
       }
     }
     return { kind: 'live', path: p };
+  }
+
+  /** Tells background maintenance the filesystem is in use (route() does
+   * this for path-based ops). */
+  touch(): void { this.maintenance?.noteActivity(); }
+
+  /** Whether `name` in live directory `dir` can only be a live entry (so it
+   * is looked up by inode, without a path): not /.versions, not a hidden
+   * unlinked-open name. name@point is tried live first by the caller. */
+  plainLookup(dir: number, name: string): boolean {
+    if (dir === this.engine.rootIno() && name === VERSIONS) return false;
+    return !(this.orphans.size > 0 && HIDDEN.test(name));
+  }
+
+  /** The live inode of dir/name, undefined when there is none. */
+  lookup(dir: number, name: string): number | undefined {
+    this.touch();
+    if (name.length > 85 && Buffer.byteLength(name) > 255) fail('ENAMETOOLONG');
+    return this.engine.head.lookup(dir, name);
   }
 
   /** Whether rename(from, to) is libfuse hiding an open file. */

@@ -22,7 +22,7 @@ import { Namespace, type Route } from './namespace.js';
 import { Handles, type Handle } from './handles.js';
 import type { Cb, FuseOps, FuseStat, NativeTime, ValueCb } from './binding.js';
 
-const ENOTSUP = 95;
+const ENOTSUP = 95, ENOENT = 2;
 const O_ACCMODE = 3, O_WRONLY = 1, O_RDWR = 2, O_TRUNC = 0o1000, O_APPEND = 0o2000;
 const isAcl = (name: string) => name.startsWith('system.posix_acl_');
 /** Entries typed per event-loop turn (~8 us each). */
@@ -72,7 +72,9 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
    * not cached by the kernel (lowlevel.ts), so each caller gets its own answer. */
   function viewOf(r: Route): Stat {
     const st = statOf(r);
-    if (r.kind === 'view') return st;
+    return r.kind === 'view' ? st : callerView(st);
+  }
+  function callerView(st: Stat): Stat {
     const efh = handles.writerOf(st.ino);
     if (efh === undefined || !handles.writesTo(st.ino, callerProcess())) return st;
     return engine.fstat(efh);
@@ -104,6 +106,22 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
     init: (cb) => cb(0),
 
     getattr: (path, cb) => answer<FuseStat>('getattr', path, cb, () => toFuseStat(viewOf(ns.route(path)))),
+
+    getattrIno: (ino, cb) => answer<FuseStat>('getattr', `inode ${ino}`, cb, () => {
+      ns.touch();
+      return toFuseStat(callerView(engine.head.statIno(ino)));
+    }),
+
+    lookupIno: (dir, name, path, cb) => {
+      // /.versions and unlinked-open `.fuse_hidden…` names are the router's;
+      // name@point only when no live entry has that name.
+      if (!ns.plainLookup(dir, name)) return answer<FuseStat>('getattr', name, cb, () => toFuseStat(viewOf(ns.route(path()))));
+      let ino: number | undefined;
+      try { ino = ns.lookup(dir, name); } catch (e) { cb(failed('lookup', name, e)); return; }
+      if (ino !== undefined) return answer<FuseStat>('getattr', name, cb, () => toFuseStat(callerView(engine.head.statIno(ino))));
+      if (name.includes('@')) return answer<FuseStat>('getattr', name, cb, () => toFuseStat(viewOf(ns.route(path()))));
+      cb(-ENOENT);
+    },
 
     fgetattr: (path, fh, cb) => answer<FuseStat>('fgetattr', path, cb, () => {
       const h = handles.get(fh);

@@ -202,6 +202,18 @@ export class Store {
   /** Whether commit c is still inside the open group transaction. */
   uncommitted(c: number): boolean { return this.db.inTransaction && c >= this.batchFirst; }
 
+  /** Commits up to here are referred to (a label, a snapshot, a pinned
+   * reader, a history view): their state is final. */
+  private sealedThrough = 0;
+  /** Marks the state at commit c as referred to: no later change amends it. */
+  seal(c: number): void { if (c > this.sealedThrough) this.sealedThrough = c; }
+  /** Whether a change may amend commit c instead of making a commit of its
+   * own: c has not reached the file (it is in the open group transaction,
+   * under groupCommitMs old) and nothing refers to its state. tar, cp -p
+   * and git set a file's owner, mode and times right after writing it;
+   * those land in the version that wrote it instead of making three more. */
+  amendable(c: number): boolean { return c > this.sealedThrough && this.uncommitted(c); }
+
   // --- group commit -----------------------------------------------------------
 
   /** Makes sure a write transaction is open; it commits within groupCommitMs. */

@@ -1,0 +1,59 @@
+// Attribute changes made right after a version (same group transaction)
+// amend it instead of making versions of their own, unless something refers
+// to that version's state.
+import { describe, it, expect } from 'vitest';
+import { memStore } from '../helpers.js';
+
+const commits = (e: Awaited<ReturnType<typeof memStore>>) =>
+  e.store.db.prepare('SELECT count(*) FROM commits').pluck().get() as number;
+
+describe('amending the version just made', () => {
+  it('owner, mode and times set after writing land in the written version', async () => {
+    const e = await memStore();
+    const before = commits(e);
+    const fh = e.create('/f', 0o600);
+    e.write(fh, Buffer.from('hello'), 0);
+    e.release(fh);
+    e.chown('/f', 1000, 1000);
+    e.chmod('/f', 0o640);
+    e.utimens('/f', 1_000_000_000n, 2_000_000_000n);
+    expect(commits(e) - before).toBe(1);
+    const versions = e.history.fileVersions('/f');
+    expect(versions).toHaveLength(1);
+    const st = e.stat('/f');
+    expect([st.uid, st.gid, st.mode & 0o777, st.mtime, st.size]).toEqual([1000, 1000, 0o640, 2_000_000_000n, 5]);
+    // What reached the store is the final state (not a cached one).
+    e.flush();
+    const row = e.store.db.prepare('SELECT mode, uid, mtime FROM inodes WHERE ino = ? AND until > since').get(st.ino) as { mode: number; uid: number; mtime: bigint };
+    expect([row.mode & 0o777, row.uid, Number(row.mtime)]).toEqual([0o640, 1000, 2_000_000_000]);
+  });
+
+  it('a version someone refers to is never amended', async () => {
+    const e = await memStore();
+    e.writeFile('/f', 'x');
+    const c = e.headCommit; // asked for: final from now on
+    e.chmod('/f', 0o600);
+    expect(e.at(c).stat('/f').mode & 0o777).toBe(0o644);
+
+    e.writeFile('/g', 'y');
+    e.label('here');
+    e.chmod('/g', 0o600);
+    expect(e.at({ label: 'here' }).stat('/g').mode & 0o777).toBe(0o644);
+
+    e.writeFile('/h', 'z');
+    const r = e.open('/h', 'r'); // a reader pinned to the current commit
+    e.chmod('/h', 0o600);
+    expect(e.fstat(r).mode & 0o777).toBe(0o644);
+    e.release(r);
+    expect(e.stat('/h').mode & 0o777).toBe(0o600);
+  });
+
+  it('a change after the group transaction reached the file is a version of its own', async () => {
+    const e = await memStore();
+    e.writeFile('/f', 'x');
+    e.flush();
+    const before = commits(e);
+    e.chmod('/f', 0o600);
+    expect(commits(e) - before).toBe(1);
+  });
+});
