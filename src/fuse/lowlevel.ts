@@ -421,7 +421,11 @@ export class LowLevelServer {
             const n = this.remember(id, name, st.ino);
             this.opened(n, fh, true);
             this.fill(st);
-            this.b.ll_reply_create(req, n.id, this.times_.entry, this.attrTimeout(st), fh, this.openFlags(reply));
+            // A new file's attributes are the same for its creator and for
+            // everyone else until the creator's first write, and the kernel
+            // itself drops size and times at every write: they may be
+            // cached (saves the getattr the write would otherwise ask for).
+            this.b.ll_reply_create(req, n.id, this.times_.entry, this.times_.attr, fh, this.openFlags(reply));
           });
         });
       }
