@@ -35,6 +35,8 @@ const ROOT = 1;
 const join = (dir: string, name: string): string => (dir === '/' ? '/' + name : dir + '/' + name);
 const ENOENT = 2, EIO = 5, ENODATA = 61, ERANGE = 34;
 const O_ACCMODE = 3;
+/** ll_reply_open flag: the kernel sends no FLUSH at close (FOPEN_NOFLUSH). */
+const NO_FLUSH = 4;
 const SET_MODE = 1, SET_UID = 2, SET_GID = 4, SET_SIZE = 8, SET_ATIME = 16, SET_MTIME = 32;
 const S_IFMT = 0o170000, S_IFDIR = 0o040000;
 /** The engine's root inode, and the first inode number of history trees. */
@@ -407,8 +409,11 @@ export class LowLevelServer {
         const flags = a as number;
         return ops.open(path, flags, (e, fh, reply) => {
           if (e || fh === undefined) return this.err(req, e || EIO);
-          this.opened(node!, fh, (flags & O_ACCMODE) !== 0);
-          this.b.ll_reply_open(req, fh, this.openFlags(reply));
+          const writer = (flags & O_ACCMODE) !== 0;
+          this.opened(node, fh, writer);
+          // Only a writer's close commits (ops.ts flush): a reader's close(2)
+          // needs no round trip.
+          this.b.ll_reply_open(req, fh, this.openFlags(reply) | (writer ? 0 : NO_FLUSH));
         });
       }
       case Op.CREATE: {
