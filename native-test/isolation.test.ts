@@ -16,6 +16,8 @@ useMounts();
 //   read <pos> <len>        pread -> prints "data <json>"
 //   size                    fstat -> prints "size <n>"
 //   close
+//   truncate <n>            ftruncate
+//   chmod <octal>           fchmod
 const HOLDER = String.raw`
 const fs = require('fs');
 const file = process.argv[1];
@@ -28,6 +30,8 @@ require('readline').createInterface({ input: process.stdin }).on('line', (line) 
     else if (cmd === 'read') { const b = Buffer.alloc(Number(rest[0])); const n = fs.readSync(fd, b, 0, b.length, Number(a)); console.log('data ' + JSON.stringify(b.subarray(0, n).toString())); }
     else if (cmd === 'size') { console.log('size ' + fs.fstatSync(fd).size); }
     else if (cmd === 'close') { fs.closeSync(fd); console.log('ok'); }
+    else if (cmd === 'truncate') { fs.ftruncateSync(fd, Number(a)); console.log('ok'); }
+    else if (cmd === 'chmod') { fs.fchmodSync(fd, parseInt(a, 8)); console.log('ok'); }
   } catch (e) { console.log('error ' + e.code); }
 });
 `;
@@ -111,6 +115,35 @@ describe('reader isolation', () => {
     expect(await a.cmd('size')).toBe('size 5');
     expect(await a.cmd('close')).toBe('ok');
     expect(await sh(`stat -c %s ${f}; cat ${f}`)).toBe('5\nhello');
+  });
+
+  it("a new file's attributes (cached from its creation) follow its writes, truncation, mode and commit", async () => {
+    // lowlevel.ts caches the create reply's attributes and drops nothing at
+    // release: the kernel drops size and times at each write, and every
+    // reply while a writer is open is uncacheable. What others see:
+    const m = await mountFresh();
+    const f = m.path('n');
+    const other = () => sh(`stat -c '%s %a' ${f}`);
+    const a = Holder.start(f);
+    expect(await a.cmd('open wx')).toBe('ok');
+    expect(await other()).toBe('0 644\n');
+    expect(await a.cmd('write 0 hello')).toBe('ok');
+    expect(await other()).toBe('0 644\n');
+    expect(await a.cmd('truncate 10')).toBe('ok');
+    expect(await a.cmd('chmod 640')).toBe('ok');
+    expect(await other()).toBe('0 640\n');
+    expect(await a.cmd('size')).toBe('size 10');
+    expect(await a.cmd('close')).toBe('ok');
+    expect(await other()).toBe('10 640\n');
+    // git's pattern: close, then link and unlink the temporary name.
+    expect(await sh(`cd ${m.mnt} && ln n n2 && rm n && stat -c '%s %h' n2 && od -An -c n2 | head -1`))
+      .toBe('10 1\n   h   e   l   l   o  \\0  \\0  \\0  \\0  \\0\n');
+    // A file only truncated by its creator, never written.
+    const b = Holder.start(m.path('t'));
+    expect(await b.cmd('open wx')).toBe('ok');
+    expect(await b.cmd('truncate 3')).toBe('ok');
+    expect(await b.cmd('close')).toBe('ok');
+    expect(await sh(`stat -c %s ${m.path('t')}`)).toBe('3\n');
   });
 
   it('unlink while open: the open file keeps working, the name is gone at once', async () => {

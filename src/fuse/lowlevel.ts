@@ -286,8 +286,11 @@ export class LowLevelServer {
     if (f.writer) {
       const c = (this.writers.get(f.ino) ?? 1) - 1;
       if (c <= 0) this.writers.delete(f.ino); else this.writers.set(f.ino, c);
-      // The session committed: other names' cached attributes are stale.
-      this.touchIno(f.ino);
+      // Nothing to drop here: attributes cached before the first writer
+      // opened were dropped then, every reply since was uncacheable, and
+      // the create reply's (cached) size and times were dropped by the
+      // kernel itself at the first write. The commit at close changes only
+      // those. (Dropping them again cost a round trip before git's link.)
     }
     const n = this.nodes.get(f.node);
     if (!n) return;
