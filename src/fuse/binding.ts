@@ -38,7 +38,7 @@ export interface FuseOps {
   getattrIno?(ino: number, cb: ValueCb<FuseStat>): void;
   /** The entry `name` of live directory `dir`; `path` builds its path for
    * names that may lead into history (name@time, /.versions). */
-  lookupIno?(dir: number, name: string, path: () => string, cb: ValueCb<FuseStat>): void;
+  lookupIno?(dir: number, name: string, path: () => string | null, cb: ValueCb<FuseStat>): void;
   flush(path: string, fh: number, cb: Cb): void;
   fsync(path: string, datasync: number, fh: number, cb: Cb): void;
   fsyncdir(path: string, datasync: number, fh: number, cb: Cb): void;

@@ -247,8 +247,7 @@ export class LowLevelServer {
   /** Attributes of the entry `name` of directory node `dir`. */
   private lookupStat(dir: Node, name: string, then: (err: number, st?: FuseStat) => void): void {
     const ino = this.liveIno(dir);
-    const path = () => this.childPath(dir.id, name) ?? '/\0';
-    if (ino && this.ops.lookupIno) return this.ops.lookupIno(ino, name, path, then);
+    if (ino && this.ops.lookupIno) return this.ops.lookupIno(ino, name, () => this.childPath(dir.id, name), then);
     const p = this.childPath(dir.id, name);
     if (p === null) return then(-ENOENT);
     this.ops.getattr(p, then);

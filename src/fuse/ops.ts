@@ -114,13 +114,15 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
 
     lookupIno: (dir, name, path, cb) => {
       // /.versions and unlinked-open `.fuse_hidden…` names are the router's;
-      // name@point only when no live entry has that name.
-      if (!ns.plainLookup(dir, name)) return answer<FuseStat>('getattr', name, cb, () => toFuseStat(viewOf(ns.route(path()))));
-      let ino: number | undefined;
-      try { ino = ns.lookup(dir, name); } catch (e) { cb(failed('lookup', name, e)); return; }
-      if (ino !== undefined) return answer<FuseStat>('getattr', name, cb, () => toFuseStat(callerView(engine.head.statIno(ino))));
-      if (name.includes('@')) return answer<FuseStat>('getattr', name, cb, () => toFuseStat(viewOf(ns.route(path()))));
-      cb(-ENOENT);
+      // name@point only when no live entry has that name. An absent name
+      // (git asks for several per object) is answered without an exception.
+      const routed = () => toFuseStat(viewOf(ns.route(path() ?? fail('ENOENT'))));
+      answer<FuseStat | null>('lookup', name, (e, st) => (e || st ? cb(e, st ?? undefined) : cb(-ENOENT)), () => {
+        if (!ns.plainLookup(dir, name)) return routed();
+        const ino = ns.lookup(dir, name);
+        if (ino !== undefined) return toFuseStat(callerView(engine.head.statIno(ino)));
+        return name.includes('@') ? routed() : null;
+      });
     },
 
     fgetattr: (path, fh, cb) => answer<FuseStat>('fgetattr', path, cb, () => {
