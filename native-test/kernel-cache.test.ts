@@ -22,6 +22,17 @@ describe('kernel caches on a mount', () => {
     expect(after - before).toBeLessThan(60);
   });
 
+  it("a reader's close is not a round trip; a writer's close still commits", async () => {
+    const m = await mountFresh();
+    await sh(`cd ${m.mnt} && echo hello > f`);
+    const flushes = async () => (await m.opStats()).flush?.n ?? 0;
+    const before = await flushes();
+    expect(await sh(`cd ${m.mnt} && for i in $(seq 1 20); do cat f; done | sort -u`)).toBe('hello\n');
+    expect(await flushes()).toBe(before); // read-only opens are answered FOPEN_NOFLUSH
+    expect(await sh(`cd ${m.mnt} && echo changed >> f && cat f`)).toBe('hello\nchanged\n');
+    expect(await flushes()).toBeGreaterThan(before);
+  });
+
   it('a rollback through the control socket is seen at once by stat, cat and ls', async () => {
     const m = await mountFresh();
     await sh(`cd ${m.mnt} && echo one > f && echo keep > g`);
