@@ -22,6 +22,16 @@ describe('kernel caches on a mount', () => {
     expect(after - before).toBeLessThan(60);
   });
 
+  it('an absent name is cached too, and a name created through the mount appears at once', async () => {
+    const m = await mountFresh();
+    const lookups = async () => (await m.opStats()).lookupIno?.n ?? 0;
+    await sh(`cd ${m.mnt} && [ -e nothing ] || true`);
+    const before = await lookups();
+    expect(await sh(`cd ${m.mnt} && for i in $(seq 1 20); do [ -e nothing ] || echo -n .; done`)).toBe('.'.repeat(20));
+    expect(await lookups() - before).toBeLessThan(5); // served by the kernel's negative entry
+    expect(await sh(`cd ${m.mnt} && echo now > nothing && cat nothing && mkdir d && [ -d d ] && echo dir`)).toBe('now\ndir\n');
+  });
+
   it("a reader's close is not a round trip; a writer's close still commits", async () => {
     const m = await mountFresh();
     await sh(`cd ${m.mnt} && echo hello > f`);
@@ -38,8 +48,8 @@ describe('kernel caches on a mount', () => {
     await sh(`cd ${m.mnt} && echo one > f && echo keep > g`);
     expect((await mikofs('label', 'before', '--store', m.mnt)).code).toBe(0);
     await sh(`cd ${m.mnt} && echo much-longer-content > f && rm g && echo new > h`);
-    // Cache the new state: sizes, names, content.
-    expect(await sh(`cd ${m.mnt} && stat -c %s f && cat f && ls`)).toBe('20\nmuch-longer-content\nf\nh\n');
+    // Cache the new state: sizes, names, content, and g's absence.
+    expect(await sh(`cd ${m.mnt} && stat -c %s f && cat f && ls && ([ -e g ] || echo no-g)`)).toBe('20\nmuch-longer-content\nf\nh\nno-g\n');
     const r = await mikofs('rollback', '--to', 'before', '--store', m.mnt);
     expect(r.stderr).toBe('');
     // Immediately (well inside every timeout): the restored state.

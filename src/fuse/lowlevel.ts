@@ -35,6 +35,8 @@ const ROOT = 1;
 const join = (dir: string, name: string): string => (dir === '/' ? '/' + name : dir + '/' + name);
 const ENOENT = 2, EIO = 5, ENODATA = 61, ERANGE = 34;
 const O_ACCMODE = 3;
+/** Negative entries tracked at most (beyond: answered uncached). */
+const MAX_ABSENT = 16384;
 /** ll_reply_open flag: the kernel sends no FLUSH at close (FOPEN_NOFLUSH). */
 const NO_FLUSH = 4;
 const SET_MODE = 1, SET_UID = 2, SET_GID = 4, SET_SIZE = 8, SET_ATIME = 16, SET_MTIME = 32;
@@ -118,10 +120,31 @@ export class LowLevelServer {
     if (this.handle) this.b.ll_close(this.handle);
   }
 
+  /** Names answered "no such entry" that the kernel may still be caching:
+   * parent/name -> until when (ms). A rollback brings names back behind the
+   * kernel's back, and the kernel keeps no list of its negative entries, so
+   * a negative answer is cacheable only while it is tracked here. */
+  private readonly absent = new Map<string, { parent: number; name: string; until: number }>();
+
+  /** Whether "no such name" may be cached (then it is tracked). */
+  private rememberAbsent(parent: number, name: string): boolean {
+    if (this.times_.negative <= 0) return false;
+    const now = Date.now();
+    if (this.absent.size >= MAX_ABSENT) {
+      for (const [k, v] of this.absent) if (v.until <= now) this.absent.delete(k);
+      if (this.absent.size >= MAX_ABSENT) return false; // untracked: answered uncached
+    }
+    this.absent.set(this.key(parent, name), { parent, name, until: now + this.times_.negative * 1000 });
+    return true;
+  }
+
   /** Drops every name and attribute the kernel caches (after a rollback or
    * restore changed the tree behind its back). */
   invalidateAll(): void {
     if (!this.handle) return;
+    const now = Date.now();
+    for (const a of this.absent.values()) if (a.until > now) this.b.ll_notify(this.handle, a.parent, -1, a.name);
+    this.absent.clear();
     for (const n of this.nodes.values()) {
       // Attributes at once (before the control socket answers), pages and
       // names through the notifier thread.
@@ -353,7 +376,7 @@ export class LowLevelServer {
       const name = a as string;
       return this.lookupStat(node, name, (e, st) => {
         if (e || !st) {
-          if ((e === -ENOENT || e === ENOENT) && this.times_.negative > 0) {
+          if ((e === -ENOENT || e === ENOENT) && this.rememberAbsent(id, name)) {
             this.b.ll_reply_entry(req, 0, this.times_.negative, 0);
             return;
           }

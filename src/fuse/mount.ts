@@ -25,12 +25,13 @@ import { socketPathOf } from '../control/protocol.js';
 // timeouts are those of any local FUSE filesystem (libfuse's defaults, as
 // bindfs has them); what would be stale is invalidated, not waited out.
 // Not cached at all: attributes of a file some process has open for writing
-// (each caller sees its own view of it, ops.ts viewOf), and "no such name"
-// (a rollback brings names back, and the kernel has no list of the negative
-// entries it holds, so they could not be dropped).
+// (each caller sees its own view of it, ops.ts viewOf). "No such name" is
+// cached like a name: lowlevel.ts tracks the negative answers it gave, so a
+// rollback that brings names back drops them (git asks twice for each object
+// it is about to write, shells and interpreters probe search paths).
 const ENTRY_TIMEOUT = 1;
 const ATTR_TIMEOUT = 1;
-const NEGATIVE_TIMEOUT = 0;
+const NEGATIVE_TIMEOUT = 1;
 
 export interface ServeOptions {
   store: string;
