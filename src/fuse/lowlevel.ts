@@ -18,7 +18,8 @@
 //    change made through one name (link, unlink, setattr, a commit) drops the
 //    attributes cached for its other names;
 //  - a rollback or restore through the control socket drops every cached
-//    name and attribute.
+//    name and attribute, and every "no such name" still cacheable (those
+//    answers are tracked: the kernel keeps no list of its negative entries).
 // An open file that is unlinked (or replaced by rename) is hidden as
 // `.fuse_hidden…` exactly as libfuse does (namespace.ts knows that name).
 import type { FuseOps, FuseStat, OpenReply, CallerContext } from './binding.js';
