@@ -257,7 +257,10 @@ export class Engine implements SessionHost {
   // --- namespace changes ------------------------------------------------------------
 
   private makeNode(p: string, mode: number, cred: Cred, rdev = 0, target: Buffer | null = null, kind = 'op'): number {
-    const [dir, name] = this.head.parentOf(p);
+    return this.makeNodeIn(this.head.parentOf(p), mode, cred, rdev, target, kind);
+  }
+
+  private makeNodeIn([dir, name]: [number, string], mode: number, cred: Cred, rdev = 0, target: Buffer | null = null, kind = 'op'): number {
     if (this.lookupIn(dir, name) !== undefined) fail('EEXIST');
     const parent = this.head.mustInode(dir);
     if (parent.nlink === 0) fail('ENOENT');
@@ -508,9 +511,9 @@ export class Engine implements SessionHost {
   /** Creates a regular file and opens it for writing (O_EXCL implied by FUSE create). */
   create(p: string, mode = 0o644, flags: OpenFlags = O_WRONLY, cred: Cred = defaultCred()): number {
     const f = flagsOf(flags);
-    const ino = this.makeNode(p, S_IFREG | (mode & 0o7777), cred, 0, null, 'write');
-    const fh = this.openIno(ino, (f & O_ACCMODE) === 0 ? f | O_WRONLY : f);
     const [dir, name] = this.head.parentOf(p);
+    const ino = this.makeNodeIn([dir, name], S_IFREG | (mode & 0o7777), cred, 0, null, 'write');
+    const fh = this.openIno(ino, (f & O_ACCMODE) === 0 ? f | O_WRONLY : f);
     const of = this.fds.get(fh)!;
     of.created = { dir, name };
     if (of.session) of.session.createdAt = this.head.mustInode(ino).since;

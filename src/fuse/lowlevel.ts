@@ -291,14 +291,15 @@ export class LowLevelServer {
     return (r?.directIo ? 1 : 0) | (r?.keepCache ? 2 : 0);
   }
 
-  private opened(n: Node, fh: number, writer: boolean): void {
+  /** created: the open made the file (nothing of it can be cached yet). */
+  private opened(n: Node, fh: number, writer: boolean, created = false): void {
     n.open++;
     this.files.set(fh, { node: n.id, ino: n.ino, writer });
     if (writer) {
       const c = this.writers.get(n.ino) ?? 0;
       this.writers.set(n.ino, c + 1);
       // Attributes cached before this writer are per-caller from now on.
-      if (c === 0) this.touchIno(n.ino);
+      if (c === 0 && !created) this.touchIno(n.ino);
     }
   }
 
@@ -450,7 +451,7 @@ export class LowLevelServer {
           ops.fgetattr(p, fh, (e2, st) => {
             if (e2 || !st) { ops.release(p, fh, () => {}); return this.err(req, e2 || EIO); }
             const n = this.remember(id, name, st.ino);
-            this.opened(n, fh, true);
+            this.opened(n, fh, true, true);
             this.fill(st);
             // A new file's attributes are the same for its creator and for
             // everyone else until the creator's first write, and the kernel
