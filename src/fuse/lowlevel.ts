@@ -351,7 +351,17 @@ export class LowLevelServer {
 
   // --- dispatch ------------------------------------------------------------------
 
+  /** Requests received, by kind (what `--debug` reports as `req.<KIND>`):
+   * the measure to compare with another FUSE filesystem's `-d` log. */
+  private readonly received = new Float64Array(Op.DESTROY + 1);
+  requestCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, op] of Object.entries(Op)) if (this.received[op]) out[name] = this.received[op];
+    return out;
+  }
+
   private readonly dispatch = (op: number, req: number, id: number, a: unknown, b: unknown, c: unknown): void => {
+    this.received[op]++;
     const outer = LowLevelServer.dispatching;
     LowLevelServer.dispatching = this;
     try {

@@ -115,6 +115,11 @@ export async function serve(o: ServeOptions): Promise<Mounted> {
   }
   const { options, times } = mountOptions(o);
   const server = new LowLevelServer(ops, times, o.log);
+  if (o.debug) {
+    const opStats = stats;
+    const requests = () => Object.fromEntries(Object.entries(server.requestCounts()).map(([k, n]) => [`req.${k}`, { n, ms: 0 }]));
+    stats = () => ({ ...opStats(), ...requests() });
+  }
   setContextSource(LowLevelServer.context);
   try {
     await server.mount(o.mountpoint, options);
