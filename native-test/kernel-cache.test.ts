@@ -30,6 +30,12 @@ describe('kernel caches on a mount', () => {
     expect(await sh(`cd ${m.mnt} && for i in $(seq 1 20); do [ -e nothing ] || echo -n .; done`)).toBe('.'.repeat(20));
     expect(await lookups() - before).toBeLessThan(5); // served by the kernel's negative entry
     expect(await sh(`cd ${m.mnt} && echo now > nothing && cat nothing && mkdir d && [ -d d ] && echo dir`)).toBe('now\ndir\n');
+    // Names that appear behind the kernel's back: a label, through a snapshot or the label command.
+    expect(await sh(`cd ${m.mnt} && ([ -e @snap1 ] || echo no-snap1) && ([ -e nothing@lab1 ] || echo no-lab1)`)).toBe('no-snap1\nno-lab1\n');
+    expect((await mikofs('snapshot', '--label', 'snap1', '--store', m.mnt)).code).toBe(0);
+    expect(await sh(`cd ${m.mnt} && cat @snap1/nothing`)).toBe('now\n');
+    expect((await mikofs('label', 'lab1', '--store', m.mnt)).code).toBe(0);
+    expect(await sh(`cd ${m.mnt} && cat nothing@lab1`)).toBe('now\n');
   });
 
   it("a reader's close is not a round trip; a writer's close still commits", async () => {

@@ -83,6 +83,8 @@ export class LocalOps implements StoreOps {
     if (p.label !== undefined) this.checkLabel(p.label, false);
     const c = this.engine.snapshot(p.message ?? null, p.label);
     this.engine.flush();
+    // A new label is a new name (/@label, name@label) the kernel may hold as absent.
+    if (p.label !== undefined) this.onTreeChange();
     return this.commitInfo(c);
   }
 
