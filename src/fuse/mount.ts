@@ -27,8 +27,9 @@ import { socketPathOf } from '../control/protocol.js';
 // Not cached at all: attributes of a file some process has open for writing
 // (each caller sees its own view of it, ops.ts viewOf). "No such name" is
 // cached like a name: lowlevel.ts tracks the negative answers it gave, so a
-// rollback that brings names back drops them (git asks twice for each object
-// it is about to write, shells and interpreters probe search paths).
+// rollback or a new label that brings names back drops them. Repeated probes
+// of an absent name (shells and interpreters walking search paths, build
+// tools looking for outputs) then cost a round trip a second, not each.
 const ENTRY_TIMEOUT = 1;
 const ATTR_TIMEOUT = 1;
 const NEGATIVE_TIMEOUT = 1;
