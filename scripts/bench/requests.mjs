@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { benchEnv, makeFixtures } from './workloads.mjs';
 import { shOk, sleep, q, log, isMounted, liveChildren, killGroup } from './util.mjs';
+import { ensureBindfs } from './targets.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = process.argv.slice(2);
@@ -111,6 +112,8 @@ async function measure(name) {
 
 let fx;
 try {
+  if (!(await ensureBindfs({ note: (m) => log(`# ${m}` ) }))) throw new Error('bindfs is needed to compare with (apt-get install bindfs)');
+  if (!fs.existsSync(path.join(root, 'dist/cli/main.js'))) throw new Error('mikofs is not built (npm run build)');
   log(`# FUSE requests per phase, ${cfg.files} files of 1 KiB, a ${cfg.commits}-commit repository (counts, not times)`);
   fx = await makeFixtures(path.join(tmp, 'fixtures'), cfg, env);
   const result = { bindfs: await measure('bindfs'), mikofs: await measure('mikofs') };
