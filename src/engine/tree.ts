@@ -14,10 +14,16 @@ export interface ChainLink { branch: number; upto: number }
 
 export const ROOT_INO = 1;
 
+/** ENAMETOOLONG for a name over NAME_MAX bytes (UTF-8 takes at most 3
+ * bytes per UTF-16 unit, so short names skip the byte count). */
+export function checkName(s: string): void {
+  if (s.length * 3 > NAME_MAX && Buffer.byteLength(s) > NAME_MAX) fail('ENAMETOOLONG');
+}
+
 export function splitPath(p: string): string[] {
   if (p.length > PATH_MAX) fail('ENAMETOOLONG');
   const parts = p.split('/').filter((s) => s.length > 0 && s !== '.');
-  for (const s of parts) if (Buffer.byteLength(s) > NAME_MAX) fail('ENAMETOOLONG');
+  for (const s of parts) checkName(s);
   return parts;
 }
 

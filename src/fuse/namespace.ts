@@ -17,6 +17,7 @@
 import type { Engine } from '../engine/engine.js';
 import { fail } from '../engine/errors.js';
 import { TimeTravel, VERSIONS, type VRoute } from './timetravel.js';
+import { checkName } from '../engine/tree.js';
 
 export type Route =
   | { kind: 'live'; path: string }
@@ -75,7 +76,7 @@ export class Namespace {
   /** The live inode of dir/name, undefined when there is none. */
   lookup(dir: number, name: string): number | undefined {
     this.touch();
-    if (name.length > 85 && Buffer.byteLength(name) > 255) fail('ENAMETOOLONG');
+    checkName(name);
     return this.engine.head.lookup(dir, name);
   }
 
