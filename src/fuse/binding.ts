@@ -56,7 +56,9 @@ export interface FuseOps {
   removexattr(path: string, name: string, cb: Cb): void;
   open(path: string, flags: number, cb: (err: number, fh?: number, openFlags?: OpenReply) => void): void;
   read(path: string, fh: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void): void;
-  write(path: string, fh: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void): void;
+  /** cb's `dropPagesAt`: where the bytes went, when pages the kernel may
+   * have cached of them must be dropped before the write is answered. */
+  write(path: string, fh: number, buf: Buffer, len: number, pos: number, cb: (n: number, dropPagesAt?: number) => void): void;
   release(path: string, fh: number, cb: Cb): void;
   create(path: string, mode: number, cb: (err: number, fh?: number, openFlags?: OpenReply) => void): void;
   unlink(path: string, cb: Cb): void;
@@ -121,6 +123,8 @@ export const capabilities = {
   openFlags: Base.MIKOFS_OPEN_FLAGS === true,
   /** The low-level main-thread loop (lowlevel.ts). */
   lowLevel: raw.mikofs_lowlevel === 1,
+  /** ll_reply_write_inval: a write answered after its pages are dropped (v6). */
+  writeAfterInval: typeof raw.ll_reply_write_inval === 'function',
 };
 
 /** The low-level main-thread binding (fuse-native patch, mikofs-lowlevel.c).
@@ -141,6 +145,9 @@ export interface LowLevelBinding {
   ll_reply_open(req: number, fh: number, openFlags: number): void;
   ll_reply_buf(req: number, buf: Buffer, length: number): void;
   ll_reply_write(req: number, count: number): void;
+  /** Answers a WRITE from the notifier thread once the kernel dropped the
+   * cached pages of [off, off + len) of node `id` (patch v6). */
+  ll_reply_write_inval?(handle: unknown, req: number, count: number, id: number, off: number, len: number): void;
   ll_reply_readlink(req: number, target: string): void;
   ll_reply_xattr(req: number, size: number): void;
   ll_reply_statfs(req: number, v: Float64Array): void;

@@ -13,11 +13,23 @@
 //
 // Page cache. The kernel page cache is shared by all handles of a kernel
 // inode, so at the kernel level:
-//  - a writer's bytes must never enter it: writers are opened direct_io;
-//  - a reader may keep what the kernel cached (keep_cache) only if those
-//    pages are of the version it is pinned to, and must not add pages of
-//    another version while other cached readers of the same pages are open
-//    (then it reads direct_io instead, leaving their pages alone).
+//  - writers are opened direct_io: their bytes reach the cache only through
+//    the one kind of reader that may see them (next point);
+//  - a read-only open by the process that is writing the file ("borrowed":
+//    it reads the session) is page-cached when no reader of another version
+//    has the inode's pages cached. git index-pack reads the pack it is
+//    writing back through such descriptors, in small preads: direct_io made
+//    each one a round trip. The cache then holds the session's bytes, marked
+//    SESSION: readers of other processes read direct_io meanwhile, and the
+//    first cached open after the borrowers closed drops those pages. While
+//    borrowers are open, every write to the file is answered only after the
+//    pages it covers were dropped (`pagesOfSession`, lowlevel.ts): the
+//    kernel drops them before a direct_io write too, but a borrower's read
+//    racing the write could cache the old bytes again in between;
+//  - any other reader may keep what the kernel cached (keep_cache) only if
+//    those pages are of the version it is pinned to, and must not add pages
+//    of another version while other cached readers of the same pages are
+//    open (then it reads direct_io instead, leaving their pages alone).
 // The kernel inode is per *path* in libfuse 2.9's high-level API (two hard
 // links are two kernel inodes, each with its own cache), so what the kernel
 // caches is tracked per (ino, path). Losing track (rename, eviction) is safe:
@@ -48,6 +60,8 @@ interface Cached { version: number; readers: number }
 interface Shared { efh: number; refs: number }
 
 const MAX_TRACKED = 10000;
+/** `Cached.version` of pages that hold a write session's bytes. */
+const SESSION = -2;
 
 export class Handles {
   private byFh = new Map<number, Handle>();
@@ -56,7 +70,17 @@ export class Handles {
   private cache = new Map<string, Cached>();
   /** path -> keys of `cache` for it (unlink and rename forget by path). */
   private byPath = new Map<string, Set<string>>();
+  /** ino -> open page-cached borrowed readers. */
+  private borrowers = new Map<number, number>();
   private nextFh = 1;
+
+  /** cacheBorrowed: the binding can hold a write's reply until its pages
+   * are dropped (fuse-native patch v6); without it borrowers read direct_io. */
+  constructor(private readonly cacheBorrowed = false) {}
+
+  /** Whether the kernel may cache pages of ino's write session: its writes
+   * must then be answered after those pages are dropped. */
+  pagesOfSession(ino: number): boolean { return this.borrowers.has(ino); }
 
   get(fh: number): Handle | undefined { return this.byFh.get(fh); }
 
@@ -82,7 +106,17 @@ export class Handles {
     const key = `${ino}:${path}`;
     let reply: OpenReply;
     if (opts.borrowed) {
-      reply = { directIo: true, keepCache: true }; // uncommitted bytes stay out of the page cache
+      const c = this.cache.get(key);
+      if (!this.cacheBorrowed || (c && c.readers > 0 && c.version !== SESSION)) {
+        reply = { directIo: true, keepCache: true }; // others' pages are another version
+      } else if (c && c.readers > 0) {
+        c.readers++;
+        reply = { directIo: false, keepCache: true };
+      } else {
+        this.track(key, SESSION);
+        reply = { directIo: false, keepCache: false }; // kernel drops other versions' pages
+      }
+      if (!reply.directIo) this.borrowers.set(ino, (this.borrowers.get(ino) ?? 0) + 1);
     } else if (opts.writer) {
       reply = { directIo: true, keepCache: true };
       const s = this.writers.get(ino);
@@ -97,13 +131,7 @@ export class Handles {
       } else if (c && c.readers > 0) {
         reply = { directIo: true, keepCache: true }; // others' pages are another version
       } else {
-        this.uncache(key);
-        if (this.cache.size >= MAX_TRACKED) this.evictIdle();
-        this.cache.set(key, { version: opts.version, readers: 1 });
-        const kp = key.slice(key.indexOf(':') + 1);
-        let keys = this.byPath.get(kp);
-        if (!keys) this.byPath.set(kp, (keys = new Set()));
-        keys.add(key);
+        this.track(key, opts.version);
         reply = { directIo: false, keepCache: false }; // kernel drops stale pages
       }
     }
@@ -118,7 +146,15 @@ export class Handles {
     const h = this.byFh.get(fh);
     if (!h) return undefined;
     this.byFh.delete(fh);
-    if (h.borrowed) return undefined;
+    if (h.borrowed) {
+      if (!h.reply.directIo) {
+        const c = this.cache.get(h.key);
+        if (c) c.readers--;
+        const n = (this.borrowers.get(h.ino) ?? 1) - 1;
+        if (n > 0) this.borrowers.set(h.ino, n); else this.borrowers.delete(h.ino);
+      }
+      return undefined;
+    }
     if (h.writer) {
       const s = this.writers.get(h.ino);
       if (s && --s.refs > 0) return undefined;
@@ -146,6 +182,18 @@ export class Handles {
     if (!isDir) return;
     const dir = p + '/';
     for (const key of [...this.cache.keys()]) if (key.slice(key.indexOf(':') + 1).startsWith(dir)) forget(key);
+  }
+
+  /** Starts tracking what the kernel caches under key: one open, pages of
+   * `version` (the open is answered without keep_cache). */
+  private track(key: string, version: number): void {
+    this.uncache(key);
+    if (this.cache.size >= MAX_TRACKED) this.evictIdle();
+    this.cache.set(key, { version, readers: 1 });
+    const kp = key.slice(key.indexOf(':') + 1);
+    let keys = this.byPath.get(kp);
+    if (!keys) this.byPath.set(kp, (keys = new Set()));
+    keys.add(key);
   }
 
   private uncache(key: string): void {

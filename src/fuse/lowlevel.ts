@@ -226,6 +226,17 @@ export class LowLevelServer {
     for (const id of s) if (id !== but) this.b.ll_notify(this.handle, id, -1, undefined);
   }
 
+  /** Answers a write of n bytes at `at` to ino once the kernel dropped the
+   * pages of them it may have cached under any of ino's nodes (handles.ts:
+   * the writer process reads the file through the page cache meanwhile). */
+  private replyAfterDroppingPages(req: number, n: number, ino: number, at: number): void {
+    const ids = [...(this.byIno.get(ino) ?? [])];
+    const last = ids.pop();
+    if (last === undefined) return this.b.ll_reply_write(req, n);
+    for (const id of ids) this.b.ll_notify(this.handle, id, at, undefined);
+    this.b.ll_reply_write_inval!(this.handle, req, n, last, at, n);
+  }
+
   private attrTimeout(st: FuseStat): number {
     return (st.mode & S_IFMT) !== S_IFDIR && this.writers.has(st.ino) ? 0 : this.times_.attr;
   }
@@ -489,7 +500,11 @@ export class LowLevelServer {
       case Op.WRITE: {
         const view = a as Uint8Array;
         const data = Buffer.from(view.buffer, view.byteOffset, view.byteLength);
-        return ops.write(path, c as number, data, data.length, b as number, (n) => (n < 0 ? this.err(req, n) : this.b.ll_reply_write(req, n)));
+        return ops.write(path, c as number, data, data.length, b as number, (n, dropPagesAt) => {
+          if (n < 0) return this.err(req, n);
+          if (dropPagesAt === undefined || !this.handle || !this.b.ll_reply_write_inval) return this.b.ll_reply_write(req, n);
+          this.replyAfterDroppingPages(req, n, node!.ino, dropPagesAt);
+        });
       }
       case Op.FLUSH: return ops.flush(path, a as number, (e) => {
         if (!e && this.files.get(a as number)?.writer) this.touchIno(node!.ino, id);

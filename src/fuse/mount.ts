@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Engine } from '../engine/engine.js';
-import { setContextSource } from './binding.js';
+import { capabilities, setContextSource } from './binding.js';
 import { LowLevelServer, type CacheTimes } from './lowlevel.js';
 import { makeOps, instrument } from './ops.js';
 import { FSTYPE, findMount, findMountSync, writeRecord, removeRecord, unmount } from './mounts.js';
@@ -105,7 +105,7 @@ export function mountOptions(o: ServeOptions): { options: string[]; times: Cache
 export async function serve(o: ServeOptions): Promise<Mounted> {
   checkMountpoint(o.mountpoint, o.nonempty);
   const engine = await Engine.open(o.store, { readonly: o.readonly, holder: `mount at ${o.mountpoint}` });
-  let ops = makeOps(engine, { readonly: o.readonly, log: o.log });
+  let ops = makeOps(engine, { readonly: o.readonly, log: o.log, cacheBorrowed: capabilities.writeAfterInval });
   let stats = (): Record<string, { n: number; ms: number }> => ({});
   if (o.debug) {
     const inst = instrument(ops, o.log);

@@ -32,11 +32,14 @@ export interface OpsOptions {
   readonly: boolean;
   /** Faults (not ordinary POSIX answers) are reported here. */
   log: (msg: string) => void;
+  /** Page-cache the reads of a process from a file it writes (handles.ts);
+   * needs the server to answer a write after dropping pages. */
+  cacheBorrowed?: boolean;
 }
 
 export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
   const ns = new Namespace(engine);
-  const handles = new Handles();
+  const handles = new Handles(opts.cacheBorrowed ?? false);
 
   function failed(op: string, path: string, e: unknown): number {
     if (isFault(e)) opts.log(`${op} ${path}: ${(e as Error)?.stack ?? String(e)}`);
@@ -234,14 +237,15 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
 
     write: (path, fh, buf, len, pos, cb) => {
       const cred = callerCred();
-      let n: number;
+      let n: number, drop: number | undefined;
       try {
         const h = handle(fh);
         killPrivileges(h.ino, cred);
         const at = h.append ? engine.fstat(h.efh).size : pos;
         n = engine.write(h.efh, len === buf.length ? buf : buf.subarray(0, len), at);
+        if (handles.pagesOfSession(h.ino)) drop = at;
       } catch (e) { cb(failed('write', path, e)); return; }
-      cb(n);
+      cb(n, drop);
     },
 
     flush: (path, fh, cb) => answer('flush', path, cb, () => {
