@@ -135,6 +135,9 @@ export interface LowLevelBinding {
   ll_mount(mountpoint: string, options: string, dispatch: (op: number, req: number, id: number, a: unknown, b: unknown, c: unknown) => void,
     ctx: Uint32Array, attr: Float64Array, times: BigInt64Array): unknown;
   ll_close(handle: unknown): void;
+  /** After a request, keep reading for `us` microseconds before returning to
+   * the event loop (0: never). */
+  ll_spin?(handle: unknown, us: number): void;
   /** Queue an invalidation: off -1 = attributes, 0 = attributes and data;
    * with a name: the entry `name` in directory `id`. */
   ll_notify(handle: unknown, id: number, off: number, name: string | undefined): void;

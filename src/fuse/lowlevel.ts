@@ -104,11 +104,12 @@ export class LowLevelServer {
   }
 
   /** Mounts and starts serving; resolves once the kernel's INIT is answered. */
-  mount(mountpoint: string, options: string[]): Promise<void> {
+  mount(mountpoint: string, options: string[], spinUs = 0): Promise<void> {
     return new Promise((resolve, reject) => {
       this.onInit = resolve;
       try {
         this.handle = this.b.ll_mount(mountpoint, options.join(','), this.dispatch, this.ctx, this.attr, this.times);
+        if (spinUs > 0) this.b.ll_spin?.(this.handle, spinUs);
       } catch (e) { reject(e); }
     });
   }
