@@ -212,6 +212,9 @@ export class Engine implements SessionHost {
   getxattr(p: string, name: string): Buffer { return this.head.getxattr(p, name); }
   /** getxattr without the ENODATA exception: null when absent. */
   xattr(p: string, name: string): Buffer | null { return this.head.xattr(p, name); }
+  /** False when no file of this store, at any time, has had an attribute
+   * called name (getxattr of it is then ENODATA wherever the path leads). */
+  mayHaveXattr(name: string): boolean { return this.store.meta.mayHaveXattr(name); }
   listxattr(p: string): string[] { return this.head.listxattr(p); }
 
   /** Log, per-file versions, diff, restore, rollback. */

@@ -350,6 +350,9 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
     getxattr: (path, name, _position, cb) => {
       // `ls -l` asks every file for its ACL: answered without an exception.
       if (isAcl(name)) { cb(-ENOTSUP); return; }
+      // `ls -l` and every cached write ask for security.* names no file has:
+      // answered without resolving the path (live or in history).
+      if (!engine.mayHaveXattr(name)) { cb(0, null); return; }
       answer('getxattr', path, cb, () => {
         const r = ns.route(path);
         // null: no such attribute (ENODATA), without an exception per file.

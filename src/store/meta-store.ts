@@ -67,6 +67,10 @@ export class MetaStore {
    * getxattr (asked for every file by `ls -l` and for every write by the
    * kernel) is answered without a query. Only ever turns true. */
   anyXattrs: boolean;
+  /** Names of every attribute any version of any file ever had, loaded at
+   * the first question once anyXattrs is true; only grows (a name GC
+   * removed makes a question slower, never wrong). */
+  private xattrNames: Set<string> | null = null;
 
   constructor(readonly db: Db) {
     const p = (sql: string) => db.prepare(sql);
@@ -288,6 +292,13 @@ export class MetaStore {
   }
 
   // --- xattrs -------------------------------------------------------------
+  /** False when no file has ever had an attribute called name: a getxattr
+   * of it is ENODATA for every path at every time, no path to resolve. */
+  mayHaveXattr(name: string): boolean {
+    if (!this.anyXattrs) return false;
+    this.xattrNames ??= new Set(this.db.prepare('SELECT DISTINCT name FROM xattrs').pluck().all() as string[]);
+    return this.xattrNames.has(name);
+  }
   getXattr(branch: number, ino: number, name: string, at: number): XattrRow | undefined {
     if (!this.anyXattrs) return undefined;
     return this.s.getXattr.get(branch, ino, name, at) as XattrRow | undefined;
@@ -298,6 +309,7 @@ export class MetaStore {
   }
   putXattr(branch: number, c: number, ino: number, name: string, value: Buffer | null): void {
     this.anyXattrs = true;
+    this.xattrNames?.add(name);
     this.put(this.xattr, { branch_id: branch, c, ino, name, value });
   }
   endXattr(branch: number, c: number, ino: number, name: string): void {

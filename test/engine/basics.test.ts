@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { memStore, bytes, totalChanges } from '../helpers.js';
-import { S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFIFO, S_IFCHR, S_IFSOCK, S_IFBLK, RENAME_NOREPLACE, RENAME_EXCHANGE, XATTR_CREATE, XATTR_REPLACE } from '../../src/index.js';
+import path from 'node:path';
+import { memStore, bytes, totalChanges, tmpDir } from '../helpers.js';
+import { openStore, S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFIFO, S_IFCHR, S_IFSOCK, S_IFBLK, RENAME_NOREPLACE, RENAME_EXCHANGE, XATTR_CREATE, XATTR_REPLACE } from '../../src/index.js';
 
 const code = (fn: () => unknown) => { try { fn(); } catch (e) { return (e as { code: string }).code; } return 'OK'; };
 
@@ -137,6 +138,26 @@ describe('namespace and content', () => {
     e.removexattr('/f', 'user.a');
     expect(code(() => e.getxattr('/f', 'user.a'))).toBe('ENODATA');
     expect(code(() => e.removexattr('/f', 'user.a'))).toBe('ENODATA');
+    e.close();
+  });
+
+  it('knows which attribute names no file ever had, across reopening and removal', async () => {
+    const file = path.join(tmpDir(), 's.mikofs');
+    let e = await openStore(file);
+    e.writeFile('/f', 'x');
+    expect(e.mayHaveXattr('user.a')).toBe(false);
+    e.setxattr('/f', 'user.a', Buffer.from('1'));
+    expect(e.mayHaveXattr('user.a')).toBe(true);
+    expect(e.mayHaveXattr('security.selinux')).toBe(false);
+    e.removexattr('/f', 'user.a'); // the past still has it
+    expect(e.mayHaveXattr('user.a')).toBe(true);
+    e.close();
+    e = await openStore(file);
+    expect(e.mayHaveXattr('user.a')).toBe(true);
+    expect(e.mayHaveXattr('user.b')).toBe(false);
+    e.setxattr('/f', 'user.b', Buffer.from('2'));
+    expect(e.mayHaveXattr('user.b')).toBe(true);
+    expect(e.getxattr('/f', 'user.b').toString()).toBe('2');
     e.close();
   });
 
