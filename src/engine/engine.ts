@@ -308,10 +308,25 @@ export class Engine implements SessionHost {
     if (this.lookupIn(dir, name) !== undefined) fail('EEXIST');
     this.change('op', (c) => {
       const now = this.store.now();
-      this.putInode(c, { ...node, nlink: node.nlink + 1, ctime: now });
+      this.putLinkCount(c, node, node.nlink + 1, now);
       this.setDentry(c, dir, name, ino);
       this.touchDir(c, this.head.mustInode(dir), now);
     });
+  }
+
+  /** A non-directory's new link count at commit c. Its live version is
+   * rewritten in place when nothing can have seen it yet (Store.amendable,
+   * as setAttr): git links every object it writes to its final name and
+   * unlinks the temporary one within a millisecond. A count that reaches 0
+   * always makes a version (the file's last state stays in history). */
+  private putLinkCount(c: number, node: InodeRow, nlink: number, now: bigint): void {
+    const n = { ...node, nlink, ctime: now };
+    if (nlink > 0 && !this.inherits && node.until === LIVE && this.store.amendable(node.since)) {
+      this.store.meta.putInode(this.branchId, node.since, n, node.since);
+      this.head.inodes.set(node.ino, { ...n, since: node.since, until: LIVE });
+      return;
+    }
+    this.putInode(c, n);
   }
 
   unlink(p: string): void {
@@ -327,7 +342,7 @@ export class Engine implements SessionHost {
     this.change('op', (c) => {
       const now = this.store.now();
       this.removeDentry(c, dir, name);
-      this.putInode(c, { ...node, nlink: node.nlink - 1, ctime: now });
+      this.putLinkCount(c, node, node.nlink - 1, now);
       this.touchDir(c, this.head.mustInode(dir), now);
     });
   }

@@ -48,6 +48,35 @@ describe('amending the version just made', () => {
     expect(e.stat('/h').mode & 0o777).toBe(0o600);
   });
 
+  it("git's link-then-unlink of a new object amends the link count; the names stay history", async () => {
+    const e = await memStore();
+    const inodeRows = (ino: number) => e.store.db.prepare('SELECT count(*) FROM inodes WHERE ino = ?').pluck().get(ino) as number;
+    e.mkdir('/o');
+    e.writeFile('/o/tmp_1', 'blob');
+    const ino = e.stat('/o/tmp_1').ino;
+    const c0 = e.headCommit; // the state with only the temporary name, asked for: sealed
+    e.writeFile('/o/tmp_2', 'blob2');
+    const ino2 = e.stat('/o/tmp_2').ino;
+    e.link('/o/tmp_2', '/o/ab12');
+    e.unlink('/o/tmp_2');
+    expect(inodeRows(ino2)).toBe(1); // one version, amended twice
+    expect(e.stat('/o/ab12').nlink).toBe(1);
+    expect(e.readFile('/o/ab12').toString()).toBe('blob2');
+    // The names are versioned as before: each state is in history.
+    expect(e.exists('/o/tmp_2')).toBe(false);
+    // A sealed version is not amended: linking /o/tmp_1 makes a version.
+    e.link('/o/tmp_1', '/o/cd34');
+    expect(inodeRows(ino)).toBe(2);
+    expect(e.at(c0).stat('/o/tmp_1').nlink).toBe(1);
+    expect(e.stat('/o/cd34').nlink).toBe(2);
+    // The last name going always makes a version (nlink 0 is never amended in).
+    const before = inodeRows(ino);
+    e.unlink('/o/tmp_1');
+    e.unlink('/o/cd34');
+    expect(inodeRows(ino)).toBe(before + 1);
+    expect(e.at(c0).readFile('/o/tmp_1').toString()).toBe('blob');
+  });
+
   it('a change after the group transaction reached the file is a version of its own', async () => {
     const e = await memStore();
     e.writeFile('/f', 'x');
