@@ -234,6 +234,7 @@ export class LowLevelServer {
     const ids = [...(this.byIno.get(ino) ?? [])];
     const last = ids.pop();
     if (last === undefined) return this.b.ll_reply_write(req, n);
+    this.heldWrites++;
     for (const id of ids) this.b.ll_notify(this.handle, id, at, undefined);
     this.b.ll_reply_write_inval!(this.handle, req, n, last, at, n);
   }
@@ -366,9 +367,11 @@ export class LowLevelServer {
   /** Requests received, by kind (what `--debug` reports as `req.<KIND>`):
    * the measure to compare with another FUSE filesystem's `-d` log. */
   private readonly received = new Float64Array(Op.DESTROY + 1);
+  private heldWrites = 0;
   requestCounts(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [name, op] of Object.entries(Op)) if (this.received[op]) out[name] = this.received[op];
+    if (this.heldWrites) out.WRITE_HELD = this.heldWrites; // answered after dropping pages
     return out;
   }
 
