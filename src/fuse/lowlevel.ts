@@ -9,8 +9,13 @@
 // kernel nodes (node id -> parent + name, with lookup counts), turns node
 // ids back into paths for the handlers, and decides per reply how long the
 // kernel may cache a name or attributes, invalidating them itself when they
-// change behind the kernel's back:
-//  - attributes are cached (ATTR_TIMEOUT) except for a file some process has
+// change behind the kernel's back. The live tree changes only through this
+// mount (the store has one writer), so what the kernel caches of it stays
+// valid until one of the events below drops it: live names and attributes
+// are cached for long (CacheTimes.entry/attr, a minute by default), and
+// only history (/.versions, @label, name@point, whose meaning moves with
+// the clock or with labels) keeps the short timeouts of a passthrough:
+//  - attributes are cached except for a file some process has
 //    open for writing: each caller then sees its own view (getattr answers
 //    per caller, see ops.ts viewOf), so those replies are not cached, and the
 //    attributes cached before the first writer opened are dropped;
@@ -46,13 +51,19 @@ const S_IFMT = 0o170000, S_IFDIR = 0o040000;
 const ROOT_INO = 1, HISTORY_INO = 0x80000000;
 
 export interface CacheTimes {
-  /** Seconds the kernel may keep a name. */
+  /** Seconds the kernel may keep a name of the live tree. */
   entry: number;
-  /** Seconds the kernel may keep attributes (of files nobody writes). */
+  /** Seconds the kernel may keep attributes of a live file nobody writes. */
   attr: number;
-  /** Seconds a "no such name" may be kept (0: answered as ENOENT). */
+  /** Seconds a "no such name" in a live directory may be kept (0: answered
+   * as ENOENT). */
   negative: number;
 }
+
+/** Seconds the kernel may keep anything of history (names, attributes,
+ * "no such name"): `.versions/10m/` and `name@10m` name another state a
+ * second later, a label may move. */
+const HISTORY_TIMEOUT = 1;
 
 interface Node {
   id: number;
@@ -128,15 +139,29 @@ export class LowLevelServer {
    * a negative answer is cacheable only while it is tracked here. */
   private readonly absent = new Map<string, { parent: number; name: string; until: number }>();
 
-  /** Whether "no such name" may be cached (then it is tracked). */
-  private rememberAbsent(parent: number, name: string): boolean {
-    if (this.times_.negative <= 0) return false;
+  /** How long "no such name" may be cached for parent/name (0: not at
+   * all). A name with `@` may name history (name@10m exists ten minutes
+   * after the file was made), so it gets history's timeout. */
+  private negativeTimeout(parent: Node, name: string): number {
+    const t = this.times_.negative;
+    return this.liveIno(parent) === 0 || name.includes('@') ? Math.min(t, HISTORY_TIMEOUT) : t;
+  }
+
+  /** Whether "no such name" may be cached for `seconds` (then it is
+   * tracked). Entries are kept in the order given, so the oldest expire
+   * first; when the table is full of unexpired ones the answer is not
+   * cached. */
+  private rememberAbsent(parent: number, name: string, seconds: number): boolean {
+    if (seconds <= 0) return false;
     const now = Date.now();
-    if (this.absent.size >= MAX_ABSENT) {
-      for (const [k, v] of this.absent) if (v.until <= now) this.absent.delete(k);
-      if (this.absent.size >= MAX_ABSENT) return false; // untracked: answered uncached
+    const k = this.key(parent, name);
+    this.absent.delete(k);
+    while (this.absent.size >= MAX_ABSENT) {
+      const first = this.absent.entries().next().value as [string, { until: number }];
+      if (first[1].until > now) return false; // untracked: answered uncached
+      this.absent.delete(first[0]);
     }
-    this.absent.set(this.key(parent, name), { parent, name, until: now + this.times_.negative * 1000 });
+    this.absent.set(k, { parent, name, until: now + seconds * 1000 });
     return true;
   }
 
@@ -239,8 +264,18 @@ export class LowLevelServer {
     this.b.ll_reply_write_inval!(this.handle, req, n, last, at, n);
   }
 
+  /** How long the kernel may keep st: a live inode's attributes for long
+   * (nothing changes them but this mount, which drops them), except while
+   * a process writes the file (each caller then sees its own size and
+   * times); history's for a second. */
   private attrTimeout(st: FuseStat): number {
+    if (st.ino >= HISTORY_INO) return Math.min(this.times_.attr, HISTORY_TIMEOUT);
     return (st.mode & S_IFMT) !== S_IFDIR && this.writers.has(st.ino) ? 0 : this.times_.attr;
+  }
+
+  /** How long the kernel may keep a name leading to st. */
+  private entryTimeout(st: FuseStat): number {
+    return st.ino >= HISTORY_INO ? Math.min(this.times_.entry, HISTORY_TIMEOUT) : this.times_.entry;
   }
 
   private fill(st: FuseStat): void {
@@ -258,7 +293,7 @@ export class LowLevelServer {
   private entry(req: number, parent: number, name: string, st: FuseStat): void {
     const n = this.remember(parent, name, st.ino);
     this.fill(st);
-    this.b.ll_reply_entry(req, n.id, this.times_.entry, this.attrTimeout(st));
+    this.b.ll_reply_entry(req, n.id, this.entryTimeout(st), this.attrTimeout(st));
   }
 
   /** The engine inode of a node when it is a live one (history inodes are
@@ -403,8 +438,9 @@ export class LowLevelServer {
       const name = a as string;
       return this.lookupStat(node, name, (e, st) => {
         if (e || !st) {
-          if ((e === -ENOENT || e === ENOENT) && this.rememberAbsent(id, name)) {
-            this.b.ll_reply_entry(req, 0, this.times_.negative, 0);
+          const seconds = e === -ENOENT || e === ENOENT ? this.negativeTimeout(node, name) : 0;
+          if (seconds > 0 && this.rememberAbsent(id, name, seconds)) {
+            this.b.ll_reply_entry(req, 0, seconds, 0);
             return;
           }
           return this.err(req, e || EIO);

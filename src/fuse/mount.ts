@@ -22,18 +22,22 @@ import { socketPathOf } from '../control/protocol.js';
 // The mount is served by lowlevel.ts, which decides per reply how long the
 // kernel may keep a name or attributes and drops them itself when they
 // change behind the kernel's back (a commit at close, another name of a
-// hard link, a rollback or restore through the control socket). So the
-// timeouts are those of any local FUSE filesystem (libfuse's defaults, as
-// bindfs has them); what would be stale is invalidated, not waited out.
+// hard link, a rollback, restore or label change through the control
+// socket). A passthrough like bindfs must expire its caches within a second
+// because anything may change the directory under it; the live tree of a
+// store changes only through this mount (one writer), so its names and
+// attributes are kept for a minute and what would be stale is invalidated,
+// not waited out. History (/.versions, @label, name@point) keeps 1 s: a
+// relative time names another state a second later.
 // Not cached at all: attributes of a file some process has open for writing
 // (each caller sees its own view of it, ops.ts viewOf). "No such name" is
 // cached like a name: lowlevel.ts tracks the negative answers it gave, so a
 // rollback or a new label that brings names back drops them. Repeated probes
 // of an absent name (shells and interpreters walking search paths, build
-// tools looking for outputs) then cost a round trip a second, not each.
-const ENTRY_TIMEOUT = 1;
-const ATTR_TIMEOUT = 1;
-const NEGATIVE_TIMEOUT = 1;
+// tools looking for outputs) then cost a round trip now and then, not each.
+const ENTRY_TIMEOUT = 60;
+const ATTR_TIMEOUT = 60;
+const NEGATIVE_TIMEOUT = 30;
 
 export interface ServeOptions {
   store: string;
@@ -81,7 +85,11 @@ const HIGH_LEVEL = /^(use_ino|readdir_ino|direct_io|kernel_cache|auto_cache|hard
 /** The libfuse options of a mount (mount(2) options and low-level ones),
  * and the cache timeouts, overridable with -o entry_timeout=N etc. */
 export function mountOptions(o: ServeOptions): { options: string[]; times: CacheTimes } {
-  const times: CacheTimes = { entry: ENTRY_TIMEOUT, attr: ATTR_TIMEOUT, negative: NEGATIVE_TIMEOUT };
+  // A read-only mount holds no lock: a writer elsewhere may change the
+  // store under it, so it keeps a passthrough's one second.
+  const times: CacheTimes = o.readonly
+    ? { entry: 1, attr: 1, negative: 1 }
+    : { entry: ENTRY_TIMEOUT, attr: ATTR_TIMEOUT, negative: NEGATIVE_TIMEOUT };
   const extra: string[] = [];
   for (const opt of o.options) {
     const m = /^(entry|attr|negative)_timeout=(\d+(?:\.\d+)?)$/.exec(opt);
