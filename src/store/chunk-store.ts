@@ -61,7 +61,7 @@ export class ChunkStore {
   private insert: Database.Statement;
   private select: Database.Statement;
   private exists: Database.Statement;
-  private cache = new ChunkCache(32 << 20);
+  private cache = new ChunkCache(16 << 20);
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare('INSERT OR IGNORE INTO chunks (hash, size, encoding, data) VALUES (?, ?, 0, ?)');

@@ -58,7 +58,10 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
       db.pragma('synchronous = NORMAL');
     }
     db.pragma('busy_timeout = 5000');
-    db.pragma('cache_size = -65536'); // 64 MiB page cache
+    // 16 MiB of pages: the metadata of a large tree fits; chunk data has its
+    // own cache (ChunkStore) and the kernel's page cache behind it. Every
+    // page of cache is memory this process touches once more.
+    db.pragma('cache_size = -16384');
     db.pragma('temp_store = MEMORY');
     migrate(db, !!opts.readonly);
   } catch (e) {
