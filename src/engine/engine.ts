@@ -78,6 +78,14 @@ export class Engine implements SessionHost {
   constructor(readonly store: Store, readonly branchId: number, readonly chain: ChainLink[]) {
     this.head = new Tree(store.meta, store.chunks, chain, store.chunkSize);
     this.writable = !store.readonly;
+    // The open group transaction was rolled back (Store.loseGroup): cached
+    // rows may be of it, and what sessions staged in it is gone, so their
+    // commit fails (EIO at close) instead of referring to missing chunks.
+    store.onGroupLost(() => {
+      this.head.inodes.clear();
+      this.head.dirs.clear();
+      for (const f of this.fds.values()) if (f.session) f.session.lost = true;
+    });
   }
 
   static async open(file: string, opts: import('../store/store.js').StoreOptions = {}): Promise<Engine> {
@@ -123,17 +131,20 @@ export class Engine implements SessionHost {
   // --- helpers ------------------------------------------------------------------
 
   /** Runs one change as one commit. On error nothing of it remains and the
-   * head caches are dropped (they may hold rows of the rolled-back change). */
-  private change<T>(kind: string, fn: (c: number) => T, message: string | null = null): T {
+   * head caches are dropped (they may hold rows of the rolled-back change).
+   * direct: fn only writes (every check it could fail was made before), so
+   * no savepoint is needed (Store.direct). */
+  private change<T>(kind: string, fn: (c: number) => T, message: string | null = null, direct = false): T {
     if (!this.writable) fail('EROFS');
+    const body = () => {
+      const c = this.store.newCommit(this.branchId, kind, message);
+      // Only plain changes are amended later; a snapshot, rollback or
+      // restore is a state someone asked for by name.
+      if (kind !== 'op' && kind !== 'write') this.store.seal(c);
+      return fn(c);
+    };
     try {
-      return this.store.atomic(() => {
-        const c = this.store.newCommit(this.branchId, kind, message);
-        // Only plain changes are amended later; a snapshot, rollback or
-        // restore is a state someone asked for by name.
-        if (kind !== 'op' && kind !== 'write') this.store.seal(c);
-        return fn(c);
-      });
+      return direct ? this.store.direct(body) : this.store.atomic(body);
     } catch (e) {
       this.head.inodes.clear();
       this.head.dirs.clear();
@@ -141,10 +152,14 @@ export class Engine implements SessionHost {
     }
   }
 
+  /** A change whose checks are all made before it: it only writes. */
+  private changeChecked<T>(fn: (c: number) => T): T { return this.change('op', fn, null, true); }
+
   /** Runs fn as part of an earlier commit of the open group transaction. */
-  private changeAt(c: number, fn: (c: number) => void): void {
+  private changeAt(c: number, fn: (c: number) => void, direct = false): void {
     try {
-      this.store.atomic(() => fn(c));
+      if (direct) this.store.direct(() => fn(c));
+      else this.store.atomic(() => fn(c));
     } catch (e) {
       this.head.inodes.clear();
       this.head.dirs.clear();
@@ -267,9 +282,10 @@ export class Engine implements SessionHost {
     if (this.lookupIn(dir, name) !== undefined) fail('EEXIST');
     const parent = this.head.mustInode(dir);
     if (parent.nlink === 0) fail('ENOENT');
+    // Everything that can fail is checked above: the change only writes.
+    const ino = this.store.allocIno();
     return this.change(kind, (c) => {
       const now = this.store.now();
-      const ino = this.store.allocIno();
       const d = isDir(mode);
       // A directory with the setgid bit passes its group (and the bit, to subdirectories) on.
       let gid = cred.gid;
@@ -282,7 +298,7 @@ export class Engine implements SessionHost {
       this.setDentry(c, dir, name, ino, true);
       this.touchDir(c, parent, now, d ? 1 : 0);
       return ino;
-    });
+    }, null, true);
   }
 
   mkdir(p: string, mode = 0o755, cred: Cred = defaultCred()): void {
@@ -306,11 +322,12 @@ export class Engine implements SessionHost {
     if (isDir(node.mode)) fail('EPERM');
     const [dir, name] = this.head.parentOf(p);
     if (this.lookupIn(dir, name) !== undefined) fail('EEXIST');
-    this.change('op', (c) => {
+    const parent = this.head.mustInode(dir);
+    this.changeChecked((c) => {
       const now = this.store.now();
       this.putLinkCount(c, node, node.nlink + 1, now);
       this.setDentry(c, dir, name, ino);
-      this.touchDir(c, this.head.mustInode(dir), now);
+      this.touchDir(c, parent, now);
     });
   }
 
@@ -339,11 +356,12 @@ export class Engine implements SessionHost {
 
   /** Removes one name of a non-directory, as one commit. */
   private dropName(dir: number, name: string, node: InodeRow): void {
-    this.change('op', (c) => {
+    const parent = this.head.mustInode(dir);
+    this.changeChecked((c) => {
       const now = this.store.now();
       this.removeDentry(c, dir, name);
       this.putLinkCount(c, node, node.nlink - 1, now);
-      this.touchDir(c, this.head.mustInode(dir), now);
+      this.touchDir(c, parent, now);
     });
   }
 
@@ -355,11 +373,12 @@ export class Engine implements SessionHost {
     const node = this.head.mustInode(ino);
     if (!isDir(node.mode)) fail('ENOTDIR');
     if (this.head.hasEntries(ino)) fail('ENOTEMPTY');
-    this.change('op', (c) => {
+    const parent = this.head.mustInode(dir);
+    this.changeChecked((c) => {
       const now = this.store.now();
       this.removeDentry(c, dir, name);
       this.putInode(c, { ...node, nlink: 0, ctime: now });
-      this.touchDir(c, this.head.mustInode(dir), now, -1);
+      this.touchDir(c, parent, now, -1);
     });
     this.head.dirs.clear();
   }
@@ -444,7 +463,8 @@ export class Engine implements SessionHost {
       this.head.inodes.set(ino, n);
       return;
     }
-    this.change('op', (c) => this.putInode(c, edit(node, this.store.now())));
+    const n = edit(node, this.store.now());
+    this.changeChecked((c) => this.putInode(c, n));
   }
 
   chmod(p: string | number, mode: number): void {
@@ -672,25 +692,40 @@ export class Engine implements SessionHost {
     const meta = this.store.meta;
     const cur0 = this.head.inode(s.ino);
     if (!cur0 || cur0.nlink === 0) { this.discardSession(s); s.reset(0); return; }
+    if (s.lost) {
+      s.lost = false;
+      this.discardSession(s);
+      s.reset(cur0.size);
+      fail('EIO', 'what this file was written with was lost with its group transaction');
+    }
     let finalSize = 0;
     // A file created and first written within one group commit (tar, cp,
     // git: create, write, close in well under 5 ms) gets one version: the
     // content lands in the creating commit, which has not reached the file
     // yet, instead of an empty version followed by the real one.
     const c0 = s.createdAt !== null && cur0.since === s.createdAt && this.store.amendable(s.createdAt) ? s.createdAt : null;
+    // A small file's content is merged (its old content read) before the
+    // commit, which then only writes: no savepoint (Store.direct). A large
+    // one reads chunks as it goes and keeps its savepoint.
+    const plan0 = s.plan(cur0);
+    let small: Buffer | null = null;
+    if (plan0.finalSize <= INLINE_MAX) {
+      small = Buffer.alloc(plan0.finalSize);
+      if (plan0.finalSize > 0) s.mergedChunk(0, plan0).copy(small);
+    }
     const apply = (fn: (c: number) => void) => (c0 !== null
-      ? this.changeAt(c0, fn)
-      : this.change('write', fn));
+      ? this.changeAt(c0, fn, small !== null)
+      : this.change('write', fn, null, small !== null));
     apply((c) => {
-      const cur = this.head.mustInode(s.ino);
-      const plan = s.plan(cur);
+      const cur = small !== null ? cur0 : this.head.mustInode(s.ino);
+      const plan = small !== null ? plan0 : s.plan(cur);
       finalSize = plan.finalSize;
       const nChunks = Math.ceil(finalSize / cs);
       const oldChunks = cur.inline !== null ? 0 : Math.ceil(cur.size / cs);
       let inline: Buffer | null = null;
       if (finalSize <= INLINE_MAX) {
-        inline = Buffer.alloc(finalSize);
-        if (finalSize > 0) s.mergedChunk(0, plan).copy(inline);
+        inline = small ?? Buffer.alloc(finalSize);
+        if (small === null && finalSize > 0) s.mergedChunk(0, plan).copy(inline);
         for (let i = 0; i < oldChunks; i++) this.dropExtent(c, s.ino, i);
       } else {
         const touched = cur.inline !== null || (cur.size <= INLINE_MAX && cur.size > 0)

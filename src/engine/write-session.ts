@@ -99,6 +99,9 @@ export class WriteSession {
   changed = false;
   /** The commit that created the file, when this session's handle did. */
   createdAt: number | null = null;
+  /** The group transaction holding what this session staged was rolled
+   * back (Store.loseGroup): its commit must fail, not refer to lost chunks. */
+  lost = false;
   private partialBytes = 0;
 
   constructor(readonly host: SessionHost, readonly ino: number, committed: InodeRow) {

@@ -39,6 +39,12 @@ export interface FuseOps {
   /** The entry `name` of live directory `dir`; `path` builds its path for
    * names that may lead into history (name@time, /.versions). */
   lookupIno?(dir: number, name: string, path: () => string | null, cb: ValueCb<FuseStat>): void;
+  /** Attribute changes of a live inode by number (setattr of a kernel node
+   * the loop knows): no path to build, route and walk. */
+  chmodIno?(ino: number, mode: number, cb: Cb): void;
+  chownIno?(ino: number, uid: number, gid: number, cb: Cb): void;
+  truncateIno?(ino: number, size: number, cb: Cb): void;
+  utimensIno?(ino: number, atime: NativeTime, mtime: NativeTime, cb: Cb): void;
   flush(path: string, fh: number, cb: Cb): void;
   fsync(path: string, datasync: number, fh: number, cb: Cb): void;
   fsyncdir(path: string, datasync: number, fh: number, cb: Cb): void;

@@ -137,6 +137,9 @@ export async function serve(o: ServeOptions): Promise<Mounted> {
   }
   const { options, times } = mountOptions(o);
   const server = new LowLevelServer(ops, times, o.log);
+  // A lost group transaction (disk full at commit, an I/O error half way
+  // through a change) takes back names and attributes the kernel was told.
+  engine.store.onGroupLost(() => server.invalidateAll());
   if (o.debug) {
     const opStats = stats;
     const requests = () => Object.fromEntries(Object.entries(server.requestCounts()).map(([k, n]) => [`req.${k}`, { n, ms: 0 }]));

@@ -63,7 +63,10 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
   /** Commits what open writers of the file wrote so far (see header). */
   function commitWriters(r: Route): void {
     if (r.kind === 'view') fail('EROFS');
-    const efh = handles.writerOf(r.kind === 'live' ? engine.stat(r.path).ino : r.ino);
+    commitWritersOf(r.kind === 'live' ? engine.stat(r.path).ino : r.ino);
+  }
+  function commitWritersOf(ino: number): void {
+    const efh = handles.writerOf(ino);
     if (efh !== undefined) engine.commit(efh);
   }
   /** The handle behind a FUSE handle number (EBADF if unknown). */
@@ -276,6 +279,20 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
     }),
     chmod: (path, mode, cb) => answer('chmod', path, cb, () => engine.chmod(target(ns.route(path)), mode)),
     chown: (path, uid, gid, cb) => answer('chown', path, cb, () => engine.chown(target(ns.route(path)), uid, gid)),
+
+    // The same by inode number (live inodes only; see binding.ts).
+    chmodIno: (ino, mode, cb) => answer('chmod', `inode ${ino}`, cb, () => { ns.touch(); engine.chmod(ino, mode); }),
+    chownIno: (ino, uid, gid, cb) => answer('chown', `inode ${ino}`, cb, () => { ns.touch(); engine.chown(ino, uid, gid); }),
+    truncateIno: (ino, size, cb) => answer('truncate', `inode ${ino}`, cb, () => {
+      ns.touch();
+      commitWritersOf(ino);
+      engine.truncate(ino, size);
+    }),
+    utimensIno: (ino, atime: NativeTime, mtime: NativeTime, cb) => answer('utimens', `inode ${ino}`, cb, () => {
+      ns.touch();
+      commitWritersOf(ino);
+      engine.utimens(ino, toTimeSpec(atime), toTimeSpec(mtime));
+    }),
 
     readlink: (path, cb) => answer('readlink', path, cb, () => {
       const r = ns.route(path);

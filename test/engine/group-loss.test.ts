@@ -1,0 +1,86 @@
+// Changes that check everything before writing run without a savepoint
+// (Store.direct). If SQLite fails half way through one anyway, the whole
+// group transaction (the last few ms of changes) is rolled back, as a crash
+// would lose it: every committed state stays intact, caches forget the lost
+// rows, and a writer whose staged data went with the group gets EIO.
+import { describe, it, expect } from 'vitest';
+import path from 'node:path';
+import { openStore } from '../../src/index.js';
+import { bytes, memStore, tmpDir } from '../helpers.js';
+
+/** Makes SQLite fail the insert of a directory entry called `boom`, after
+ * the change has written its commit and inode rows. */
+function armFailure(e: Awaited<ReturnType<typeof memStore>>): void {
+  e.store.db.exec(`CREATE TEMP TRIGGER boom BEFORE INSERT ON main.dentries WHEN NEW.name = 'boom'
+    BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
+}
+
+describe('a change failing half way without a savepoint', () => {
+  it('rolls back its group: committed states stay, the group and its caches go, the store goes on', async () => {
+    const e = await memStore();
+    e.writeFile('/kept', 'committed');
+    e.flush(); // reaches the store: survives whatever follows
+    const lost: unknown[] = [];
+    e.store.onGroupLost((err) => lost.push(err));
+    armFailure(e);
+    e.mkdir('/in-the-group'); // same group transaction as the failure
+    expect(e.exists('/in-the-group')).toBe(true);
+    expect(() => e.mkdir('/boom')).toThrow(/injected failure/);
+    expect(lost).toHaveLength(1);
+    // The group is gone (as after a crash within it), from the store and
+    // from the engine's caches alike.
+    expect(e.exists('/in-the-group')).toBe(false);
+    expect(e.exists('/boom')).toBe(false);
+    expect(e.readFile('/kept').toString()).toBe('committed');
+    // The store goes on: new changes commit, nothing dangles.
+    e.mkdir('/after');
+    e.writeFile('/after/f', 'fine');
+    e.flush();
+    expect(e.readdir('/').map((d) => d.name).sort()).toEqual(['after', 'kept']);
+    expect(e.store.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    const dangling = e.store.db.prepare(`SELECT count(*) FROM dentries d WHERE d.until > d.since AND d.ino IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM inodes i WHERE i.ino = d.ino)`).pluck().get();
+    expect(dangling).toBe(0);
+  });
+
+  it('fails a writer whose staged chunks went with the group (EIO at close), leaving the file as committed', async () => {
+    const e = await memStore();
+    e.writeFile('/big', bytes(1 << 20, 1));
+    e.flush();
+    const fh = e.open('/big', 'r+');
+    e.write(fh, bytes(1 << 20, 2), 0); // two whole chunks, staged in this group
+    e.fstat(fh); // (settles the staging)
+    armFailure(e);
+    expect(() => e.mkdir('/boom')).toThrow(/injected failure/);
+    expect(() => e.release(fh)).toThrow(expect.objectContaining({ code: 'EIO' }));
+    expect(e.readFile('/big').equals(bytes(1 << 20, 1))).toBe(true);
+    // A new session on the file works as usual.
+    e.writeFile('/big', 'small now');
+    expect(e.readFile('/big').toString()).toBe('small now');
+  });
+
+  it('a change that fails before writing (EEXIST, ENOENT) costs the group nothing', async () => {
+    const e = await memStore();
+    e.mkdir('/d');
+    expect(() => e.mkdir('/d')).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    expect(() => e.link('/nope', '/x')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(() => e.unlink('/nope')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(e.exists('/d')).toBe(true);
+  });
+
+  it('on disk, a lost group leaves the file as it was at the last commit', async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 's.mikofs');
+    let e = await openStore(file);
+    e.writeFile('/a', 'one');
+    e.flush();
+    armFailure(e);
+    e.writeFile('/b', 'two');
+    expect(() => e.symlink('/a', '/boom')).toThrow(/injected failure/);
+    e.close();
+    e = await openStore(file);
+    expect(e.readdir('/').map((d) => d.name)).toEqual(['a']);
+    expect(e.readFile('/a').toString()).toBe('one');
+    e.close();
+  });
+});
