@@ -107,7 +107,7 @@ export class Engine implements SessionHost {
   headTree(): Tree { return this.head; }
   loadChunk(hash: Buffer): Buffer { return this.store.chunks.get(hash); }
   stage(s: WriteSession, idx: number, data: Buffer): void {
-    this.store.hasher.submit(data, { session: s, idx, engine: this });
+    this.store.hasher.submit(data, (hash, bytes) => this.stored(s, idx, hash, bytes));
   }
 
   settle(s: WriteSession): void {
@@ -591,6 +591,16 @@ export class Engine implements SessionHost {
     of.read = true;
     if (of.session) return of.session.read(position, length);
     return (of.pinned as Tree).readIno(of.ino, position, length);
+  }
+
+  /** read() into the caller's buffer (at most out.length bytes); returns
+   * the count. A reader's bytes are copied straight from the chunks. */
+  readInto(fh: number, out: Buffer, length: number, position: number): number {
+    const of = this.fd(fh);
+    if ((of.flags & O_ACCMODE) === O_WRONLY) fail('EBADF');
+    of.read = true;
+    if (of.session) return of.session.read(position, length).copy(out);
+    return (of.pinned as Tree).readInoInto(of.ino, out, position, length);
   }
 
   write(fh: number, data: Buffer, position: number): number {

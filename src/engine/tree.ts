@@ -201,6 +201,26 @@ export class Tree {
     if (end <= pos) return Buffer.alloc(0);
     if (n.inline) return Buffer.from(n.inline.subarray(pos, end));
     const out = Buffer.alloc(end - pos);
+    this.copyContent(n, pos, end, out);
+    return out;
+  }
+
+  /** Reads committed content of ino into out (a FUSE read buffer, reused):
+   * no buffer per read, so reading a large file allocates only the chunks
+   * it loads. Returns the number of bytes read. */
+  readInoInto(ino: number, out: Buffer, pos: number, len: number): number {
+    const n = this.mustInode(ino);
+    if ((n.mode & S_IFMT) === S_IFDIR) fail('EISDIR');
+    const end = Math.min(n.size, pos + len, pos + out.length);
+    if (end <= pos) return 0;
+    if (n.inline) return n.inline.copy(out, 0, pos, end);
+    out.fill(0, 0, end - pos); // holes and short chunks read as zeros
+    this.copyContent(n, pos, end, out);
+    return end - pos;
+  }
+
+  /** Copies the chunks' bytes of [pos, end) into out (zeroed beforehand). */
+  private copyContent(n: InodeRow, pos: number, end: number, out: Buffer): void {
     const cs = this.chunkSize;
     for (let idx = Math.floor(pos / cs); idx * cs < end; idx++) {
       const hash = this.extentHash(n.ino, idx);
@@ -208,10 +228,15 @@ export class Tree {
       const data = this.chunks.get(hash);
       const cStart = idx * cs;
       const from = Math.max(pos, cStart) - cStart;
+      // A read from the start of a chunk that is not the file's first: a
+      // sequential reader, who will want the next chunk next.
+      if (from === 0 && idx > 0 && (idx + 1) * cs < n.size) {
+        const next = this.extentHash(n.ino, idx + 1);
+        if (next) this.chunks.prefetch(next);
+      }
       const to = Math.min(end, cStart + cs) - cStart;
       if (from < data.length) data.copy(out, cStart + from - pos, from, Math.min(to, data.length));
     }
-    return out;
   }
 
   readFile(path: string): Buffer {

@@ -232,8 +232,12 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
     read: (path, fh, buf, len, pos, cb) => {
       let n: number;
       try {
-        const data = tt.owns(fh) ? tt.read(fh, len, pos) : engine.read(handle(fh).efh, len, pos);
-        n = data.copy(buf, 0, 0, Math.min(len, data.length));
+        if (tt.owns(fh)) {
+          const data = tt.read(fh, len, pos);
+          n = data.copy(buf, 0, 0, Math.min(len, data.length));
+        } else {
+          n = engine.readInto(handle(fh).efh, len === buf.length ? buf : buf.subarray(0, len), len, pos);
+        }
       } catch (e) { cb(failed('read', path, e)); return; }
       cb(n);
     },

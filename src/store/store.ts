@@ -37,12 +37,9 @@ export interface StoreOptions {
   clock?: () => bigint;
 }
 
-/** What the engine attaches to a chunk it sends to the hasher. */
-export interface StageCtx {
-  engine: { stored(session: unknown, idx: number, hash: Buffer, data: Buffer): void };
-  session: unknown;
-  idx: number;
-}
+/** What becomes of a chunk sent to the hasher: called with its address
+ * and its bytes (handed back), on this thread, in submission order. */
+export type HashDone = (hash: Buffer, data: Buffer) => void;
 
 export interface WriterInfo { pid: number; host: string; holder: string; since: string }
 
@@ -68,11 +65,11 @@ export class Store {
   private mainBranch = 1;
   private checkpointer: Checkpointer | null = null;
   private readonly clock: (() => bigint) | null;
-  /** Hashes full chunks of write sessions on another thread; each result is
-   * handed to the engine object that submitted it. */
-  private hasherInstance: ParallelHasher<StageCtx> | null = null;
-  get hasher(): ParallelHasher<StageCtx> {
-    this.hasherInstance ??= new ParallelHasher<StageCtx>((hash, data, c) => c.engine.stored(c.session, c.idx, hash, data));
+  /** Hashes on another thread: full chunks of write sessions, and chunks
+   * read ahead (ChunkStore.prefetch); each result goes to its submitter. */
+  private hasherInstance: ParallelHasher<HashDone> | null = null;
+  get hasher(): ParallelHasher<HashDone> {
+    this.hasherInstance ??= new ParallelHasher<HashDone>((hash, data, done) => done(hash, data));
     return this.hasherInstance;
   }
 
@@ -108,7 +105,12 @@ export class Store {
     await initHash();
     await initCodec();
     const s = new Store(file, opts);
-    if (!s.readonly) await s.hasher.ready();
+    if (!s.readonly) {
+      await s.hasher.ready();
+      // Verifying chunks read ahead on the other core pays only when there
+      // is one: confined to one CPU the handoff is pure overhead.
+      if (!s.memory && os.availableParallelism() > 1) s.chunks.verifyAheadWith(s.hasher);
+    }
     return s;
   }
 

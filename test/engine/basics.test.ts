@@ -178,6 +178,34 @@ describe('namespace and content', () => {
     e.close();
   });
 
+  it('readInto a reused buffer: holes and the end of a short chunk read as zeros, never as old bytes', async () => {
+    const e = await memStore();
+    const cs = e.chunkSize;
+    const tail = bytes(1000, 7);
+    // [chunk 0: hole][chunk 1: 1000 bytes at its start, then a hole to the end]
+    e.writeFile('/sparse', '');
+    const w = e.open('/sparse', 'r+');
+    e.write(w, tail, cs);
+    e.ftruncate(w, 2 * cs);
+    e.release(w);
+    e.writeFile('/small', 'inline content');
+    const out = Buffer.alloc(cs, 0xee); // stale bytes from an earlier read
+    const fh = e.open('/sparse', 'r');
+    expect(e.readInto(fh, out, cs, 0)).toBe(cs);
+    expect(out.every((b) => b === 0)).toBe(true);
+    out.fill(0xee);
+    expect(e.readInto(fh, out, cs, cs)).toBe(cs);
+    expect(out.subarray(0, 1000).equals(tail)).toBe(true);
+    expect(out.subarray(1000).every((b) => b === 0)).toBe(true);
+    expect(e.readInto(fh, out, cs, 2 * cs)).toBe(0); // at the end
+    e.release(fh);
+    const s = e.open('/small', 'r');
+    expect(e.readInto(s, out, 100, 7)).toBe(7);
+    expect(out.subarray(0, 7).toString()).toBe('content');
+    e.release(s);
+    e.close();
+  });
+
   it('directory rename with 10,000 descendants touches O(1) rows', async () => {
     const e = await memStore();
     e.mkdir('/big');

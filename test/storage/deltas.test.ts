@@ -1,5 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { bytes } from '../helpers.js';
+import path from 'node:path';
+import { bytes, tmpDir } from '../helpers.js';
+import { openStore } from '../../src/index.js';
 import { clockStore, text, save, chunkRows, MIN } from './helpers.js';
 import { setCorruptionLogger } from '../../src/store/chunk-store.js';
 import { DELTA, CODEC_MASK } from '../../src/store/codec.js';
@@ -201,5 +203,47 @@ describe('deltas, compression and verified reads', () => {
     save(e, '/package.json', Buffer.from(json));
     expect(e.readFile('/package.json').toString()).toBe(json);
     e.close();
+  });
+});
+
+describe('reading ahead', () => {
+  it('a sequential reader gets the next chunk verified ahead; a corrupt one is still EIO, never served', async () => {
+    const dir = tmpDir();
+    const e = await openStore(path.join(dir, 's.mikofs'));
+    const logged: string[] = [];
+    setCorruptionLogger((m) => logged.push(m));
+    try {
+      e.store.chunks.verifyAheadWith(e.store.hasher);
+      const cs = e.chunkSize;
+      const data = bytes(5 * cs, 3);
+      e.writeFile('/big', data);
+      e.flush();
+      const hashes = e.store.db.prepare('SELECT idx, hash FROM extents WHERE ino = ? AND until > since ORDER BY idx')
+        .all(e.stat('/big').ino) as { idx: number; hash: Buffer }[];
+      expect(hashes).toHaveLength(5);
+      // chunk 3's stored bytes no longer match its address
+      e.store.db.prepare('UPDATE chunks SET data = ? WHERE hash = ?').run(bytes(cs, 99), hashes[3].hash);
+      e.store.chunks.clearCache();
+      const out = Buffer.alloc(cs);
+      const fh = e.open('/big', 'r');
+      for (const idx of [0, 1]) {
+        expect(e.readInto(fh, out, cs, idx * cs)).toBe(cs);
+        expect(out.equals(data.subarray(idx * cs, (idx + 1) * cs))).toBe(true);
+      }
+      // reading chunk 1 from its start had chunk 2 read and verified ahead
+      e.store.hasher.drain();
+      expect(e.store.chunks.cached(hashes[2].hash)).toBe(true);
+      expect(e.readInto(fh, out, cs, 2 * cs)).toBe(cs);
+      expect(out.equals(data.subarray(2 * cs, 3 * cs))).toBe(true);
+      // chunk 3 was read ahead too, did not match, and was not cached
+      e.store.hasher.drain();
+      expect(e.store.chunks.cached(hashes[3].hash)).toBe(false);
+      expect(code(() => e.readInto(fh, out, cs, 3 * cs))).toBe('EIO');
+      expect(logged.some((m) => /does not match its address/.test(m))).toBe(true);
+      e.release(fh);
+    } finally {
+      setCorruptionLogger((m) => process.stderr.write(`mikofs: ${m}\n`));
+      e.close();
+    }
   });
 });
