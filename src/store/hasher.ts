@@ -39,8 +39,11 @@ export class ParallelHasher<C> {
   private inflight = new Map<number, C>();
   private seen = 0;
 
-  /** onDone runs synchronously, in submission order, inside poll/wait. */
-  constructor(private readonly onDone: Done<C>, private readonly maxInflight = 8) {
+  /** onDone runs synchronously, in submission order, inside poll/wait.
+   * useWorker false: hash on this thread (a process confined to one CPU,
+   * where handing chunks to another thread only adds switches). */
+  constructor(private readonly onDone: Done<C>, private readonly maxInflight = 8, useWorker = true) {
+    if (!useWorker) return;
     try {
       const { port1, port2 } = new MessageChannel();
       this.worker = new Worker(WORKER, {

@@ -69,7 +69,9 @@ export class Store {
    * read ahead (ChunkStore.prefetch); each result goes to its submitter. */
   private hasherInstance: ParallelHasher<HashDone> | null = null;
   get hasher(): ParallelHasher<HashDone> {
-    this.hasherInstance ??= new ParallelHasher<HashDone>((hash, data, done) => done(hash, data));
+    // Confined to one CPU (taskset), the worker could only take turns with
+    // this thread: hashing here costs the same without the handoffs.
+    this.hasherInstance ??= new ParallelHasher<HashDone>((hash, data, done) => done(hash, data), 8, os.availableParallelism() > 1);
     return this.hasherInstance;
   }
 
