@@ -63,7 +63,7 @@ describe('git on a mount', () => {
       expect(actual).toContain(' after-stash\n');
       // Still a sound repository after a remount (read back from the store).
       await m.remount();
-      const again = await sh('git fsck --full --strict 2>&1 && git status --porcelain && git log --format=%H | head -1', path.join(m.mnt, 'repo'), gitEnv(home));
+      const again = await sh('git fsck --full --strict 2>&1 && git status --porcelain && git log -1 --format=%H', path.join(m.mnt, 'repo'), gitEnv(home));
       expect(again).toBe(expected.split('\n').find((l) => / after-stash$/.test(l))!.split(' ')[0] + '\n');
     } finally {
       await fsp.rm(home, { recursive: true, force: true });
