@@ -64,7 +64,11 @@ async function foreground(p: Plan, a: Args): Promise<void> {
   // A closed terminal or log must not take the mount down with it.
   process.stderr.on('error', () => {});
   const log = (msg: string) => { process.stderr.write(`mikofs: ${msg}\n`); };
-  let mounted;
+  let mounted: Awaited<ReturnType<typeof serve>> | undefined;
+  // Installed before mounting: the mountpoint appears in /proc/mounts before
+  // the kernel's INIT is answered, and a SIGUSR1 sent then must not kill us
+  // (its default action); it reports nothing until the mount serves.
+  if (a.debug) process.on('SIGUSR1', () => { if (mounted) log(JSON.stringify(mounted.stats())); });
   try {
     mounted = await serve({ ...p, debug: a.debug, log });
   } catch (e) {
@@ -74,7 +78,6 @@ async function foreground(p: Plan, a: Args): Promise<void> {
   report(a.readyFd, { ready: true });
   log(`mounted ${p.store} at ${p.mountpoint} (pid ${process.pid})`);
   unmountOnSignals(mounted);
-  if (a.debug) process.on('SIGUSR1', () => log(JSON.stringify(mounted.stats())));
   await mounted.done;
   if (a.debug) log(JSON.stringify(mounted.stats()));
   log(`unmounted ${p.mountpoint}`);
