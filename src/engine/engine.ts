@@ -714,28 +714,26 @@ export class Engine implements SessionHost {
     // content lands in the creating commit, which has not reached the file
     // yet, instead of an empty version followed by the real one.
     const c0 = s.createdAt !== null && cur0.since === s.createdAt && this.store.amendable(s.createdAt) ? s.createdAt : null;
+    const cur = cur0;
+    const plan = s.plan(cur);
     // A small file's content is merged (its old content read) before the
     // commit, which then only writes: no savepoint (Store.direct). A large
     // one reads chunks as it goes and keeps its savepoint.
-    const plan0 = s.plan(cur0);
     let small: Buffer | null = null;
-    if (plan0.finalSize <= INLINE_MAX) {
-      small = Buffer.alloc(plan0.finalSize);
-      if (plan0.finalSize > 0) s.mergedChunk(0, plan0).copy(small);
+    if (plan.finalSize <= INLINE_MAX) {
+      small = Buffer.alloc(plan.finalSize);
+      if (plan.finalSize > 0) s.mergedChunk(0, plan).copy(small);
     }
     const apply = (fn: (c: number) => void) => (c0 !== null
       ? this.changeAt(c0, fn, small !== null)
       : this.change('write', fn, null, small !== null));
     apply((c) => {
-      const cur = small !== null ? cur0 : this.head.mustInode(s.ino);
-      const plan = small !== null ? plan0 : s.plan(cur);
       finalSize = plan.finalSize;
       const nChunks = Math.ceil(finalSize / cs);
       const oldChunks = cur.inline !== null ? 0 : Math.ceil(cur.size / cs);
       let inline: Buffer | null = null;
-      if (finalSize <= INLINE_MAX) {
-        inline = small ?? Buffer.alloc(finalSize);
-        if (small === null && finalSize > 0) s.mergedChunk(0, plan).copy(inline);
+      if (small !== null) {
+        inline = small;
         for (let i = 0; i < oldChunks; i++) this.dropExtent(c, s.ino, i);
       } else {
         const touched = cur.inline !== null || (cur.size <= INLINE_MAX && cur.size > 0)
