@@ -19,29 +19,42 @@ const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
 let stopped = false;
 parentPort.on('message', (m) => {
-  if (m === 'stop') { stopped = true; db.close(); parentPort.close(); }
+  if (m === 'stop') { stopped = true; if (shm >= 0) fs.closeSync(shm); db.close(); parentPort.close(); }
   else if (m === 'now') { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy: the next tick */ } }
 });
+const fs = require('node:fs');
 const pageSize = db.pragma('page_size', { simple: true });
-// The WAL file keeps its size once grown (it is reused from its start), so
-// its size says whether checkpoints are due at all, not how much is new.
-// What the last checkpoint copied says that: bulk data (MiBs) keeps the
-// short interval, a trickle of metadata backs off up to a second, so that
-// a page rewritten by every group commit (a directory, the commit log) is
-// copied once a second, not twenty times.
-let interval = workerData.intervalMs, lastLog = 0, lastDone = 0;
+// What waits to be copied is read off the WAL index (the -shm file, in the
+// layout sqlite.org/walformat.html documents, native byte order): mxFrame,
+// the last valid frame, at byte 16 of its header, and nBackfill, the frames
+// already copied, at byte 96 (after the header's two copies). The WAL
+// file's size says nothing: it keeps its size once grown and is reused from
+// its start. A checkpoint runs once thresholdBytes are waiting (bulk data:
+// the WAL stays small and each checkpoint's fsync is shared by MiBs), or a
+// second after a trickle of metadata began to wait: a page rewritten by
+// every group commit (a directory, the commit log) is then copied once a
+// second, not at every tick.
+const hdr = Buffer.alloc(100);
+let shm = -1, waitingSince = 0;
+function pendingFrames() {
+  if (shm < 0) { try { shm = fs.openSync(workerData.file + '-shm', 'r'); } catch { return 0; } }
+  if (fs.readSync(shm, hdr, 0, 100, 0) < 100) return 0;
+  const mx = hdr.readUInt32LE(16), done = hdr.readUInt32LE(96);
+  return mx > done ? mx - done : 0;
+}
 function tick() {
   if (stopped) return;
   try {
-    const walBytes = require('node:fs').statSync(workerData.file + '-wal', { throwIfNoEntry: false })?.size ?? 0;
-    if (walBytes > workerData.thresholdBytes) {
-      const r = db.pragma('wal_checkpoint(PASSIVE)')[0];
-      const copied = r.log >= lastLog ? r.checkpointed - lastDone : r.checkpointed;
-      lastLog = r.log; lastDone = r.checkpointed;
-      interval = copied * pageSize >= workerData.bulkBytes ? workerData.intervalMs : Math.min(interval * 2, workerData.maxIntervalMs);
+    const pending = pendingFrames();
+    const now = Date.now();
+    if (pending === 0) waitingSince = 0;
+    else if (waitingSince === 0) waitingSince = now;
+    if (pending * pageSize >= workerData.thresholdBytes || (pending > 0 && now - waitingSince >= workerData.maxWaitMs)) {
+      db.pragma('wal_checkpoint(PASSIVE)');
+      waitingSince = 0;
     }
   } catch { /* busy or closing: try again next tick */ }
-  setTimeout(tick, interval);
+  setTimeout(tick, workerData.intervalMs);
 }
 tick();
 `;
@@ -49,11 +62,11 @@ tick();
 export class Checkpointer {
   private worker: Worker | null;
 
-  constructor(file: string, thresholdBytes = 32 << 20, intervalMs = 50, maxIntervalMs = 1000, bulkBytes = 4 << 20) {
+  constructor(file: string, thresholdBytes = 32 << 20, intervalMs = 50, maxWaitMs = 1000) {
     this.worker = new Worker(WORKER, {
       eval: true,
       execArgv: [], // see hasher.ts: never inherit --input-type and the like
-      workerData: { file, sqlite: require.resolve('better-sqlite3'), thresholdBytes, intervalMs, maxIntervalMs, bulkBytes },
+      workerData: { file, sqlite: require.resolve('better-sqlite3'), thresholdBytes, intervalMs, maxWaitMs },
     });
     this.worker.unref();
     this.worker.on('error', () => { this.worker = null; });

@@ -1,0 +1,41 @@
+// Background checkpoints (src/store/checkpointer.ts): what waits in the WAL
+// reaches the database file a second after a trickle of changes, and at
+// once behind bulk data, read off the WAL index as the checkpointer does.
+import { describe, it, expect } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { openStore } from '../../src/index.js';
+import { bytes, tmpDir } from '../helpers.js';
+
+/** Frames in the WAL not yet copied into the database file. */
+function waiting(file: string): number {
+  const b = Buffer.alloc(100);
+  const fd = fs.openSync(file + '-shm', 'r');
+  try { fs.readSync(fd, b, 0, 100, 0); } finally { fs.closeSync(fd); }
+  return Math.max(0, b.readUInt32LE(16) - b.readUInt32LE(96));
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('background checkpoints', () => {
+  it('a trickle of metadata is copied within about a second; bulk data does not wait', async () => {
+    const file = path.join(tmpDir(), 's.mikofs');
+    const e = await openStore(file);
+    try {
+      await sleep(1500); // whatever opening wrote is copied
+      for (let i = 0; i < 20; i++) e.mkdir(`/d${i}`);
+      e.flush();
+      expect(waiting(file)).toBeGreaterThan(0);
+      await sleep(1600);
+      expect(waiting(file)).toBe(0);
+      // 64 MiB: checkpoints run while it is written, not a second later
+      const fh = e.create('/big', 0o644);
+      for (let i = 0; i < 64; i++) e.write(fh, bytes(1 << 20, i + 1), i << 20);
+      e.release(fh);
+      e.flush();
+      await sleep(400);
+      expect(waiting(file) * 16384).toBeLessThan(48 << 20);
+    } finally {
+      e.close();
+    }
+  });
+});
