@@ -4,7 +4,7 @@
 // timeout: a rollback through the control socket, a commit at close seen by
 // another process, a hard link's other names.
 import { describe, expect, it } from 'vitest';
-import { mikofs, mountFresh, sh, useMounts } from './helpers/mount.js';
+import { mikofs, mountFresh, sh, sleep, useMounts } from './helpers/mount.js';
 
 useMounts();
 
@@ -36,6 +36,36 @@ describe('kernel caches on a mount', () => {
     expect(await sh(`cd ${m.mnt} && echo x > g && ([ -e g@3s ] || echo absent)`)).toBe('absent\n');
     await new Promise((r) => setTimeout(r, 3600));
     expect(await sh(`cd ${m.mnt} && cat g@3s`)).toBe('x\n');
+  });
+
+  it('a view of a past instant is cached like the live tree, and thinning history drops it at once', async () => {
+    const m = await mountFresh();
+    const counts = async () => {
+      const s = await m.opStats();
+      return (s.getattr?.n ?? 0) + (s.getattrIno?.n ?? 0) + (s.lookupIno?.n ?? 0) + (s.readdir?.n ?? 0);
+    };
+    await sh(`cd ${m.mnt} && mkdir d && for i in $(seq 1 30); do echo $i > d/f$i; done`);
+    await sleep(1100);
+    const past = new Date().toISOString(); // d and its files, before g
+    await sleep(1100);
+    // g saved twice within 5 s: a rapid edit, whose first save thinning drops
+    await sh(`cd ${m.mnt} && echo one > g`);
+    await sleep(1100);
+    const mid = new Date().toISOString(); // g is "one" here, until thinning
+    await sleep(1100);
+    await sh(`cd ${m.mnt} && echo two > g`);
+    await sh(`ls -lR ${m.mnt}/.versions/${past}/d > /dev/null`);
+    expect(await sh(`stat -c %s ${m.mnt}/.versions/${mid}/g && cat ${m.mnt}/.versions/${mid}/g`)).toBe('4\none\n');
+    await sleep(1500); // past a passthrough's second
+    const before = await counts();
+    await sh(`ls -lR ${m.mnt}/.versions/${past}/d > /dev/null && stat -c %s ${m.mnt}/.versions/${mid}/g > /dev/null`);
+    expect(await counts() - before).toBeLessThan(5); // served by the kernel
+    // Thinning (mikofs gc through the control socket) drops the first save:
+    // the state at `mid` is now the last surviving one before it, without g.
+    const r = await mikofs('gc', '--store', m.mnt);
+    expect(r.code).toBe(0);
+    expect(await sh(`stat -c %s ${m.mnt}/.versions/${mid}/g 2>/dev/null || echo gone`)).toBe('gone\n');
+    expect(await sh(`cat ${m.mnt}/g`)).toBe('two\n');
   });
 
   it('an absent name is cached too, and a name created through the mount appears at once', async () => {

@@ -161,6 +161,7 @@ export class Maintenance {
   private queue: { name: string; task: Task }[] = [];
   private report = newReport();
   log: (msg: string) => void = () => {};
+  private thinnedListeners: (() => void)[] = [];
 
   constructor(private readonly e: Engine) {
     this.sql = new MaintenanceStore(e.store.db);
@@ -488,7 +489,13 @@ export class Maintenance {
     out.plan = plan;
   }
 
+  /** fn runs after a thinning pass deleted commits or moved rows: a view
+   * of the past (at a time, a commit) may now show another state. */
+  onThinned(fn: () => void): void { this.thinnedListeners.push(fn); }
+
   private *thinTask(full: boolean): Task {
+    const t0 = this.report.thinned;
+    const before = t0.commits + t0.rowsDeleted + t0.rowsMoved;
     const out: { plan?: ThinPlan } = {};
     yield* this.planThin(full, out);
     const plan = out.plan!;
@@ -515,6 +522,8 @@ export class Maintenance {
     this.meta.setMeta('thin.mark', plan.maxSnap);
     this.meta.setMeta('thin.pending', 0);
     this.e.head.dirs.clear();
+    const t1 = this.report.thinned;
+    if (t1.commits + t1.rowsDeleted + t1.rowsMoved !== before) for (const fn of this.thinnedListeners) fn();
   }
 
   private keep(b: BranchPlan, id: number): void {

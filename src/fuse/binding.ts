@@ -13,6 +13,10 @@ export interface FuseStat {
   rdev: number; blksize: number; blocks: number;
   atime: number; mtime: number; ctime: number;
   atimeNs: bigint; mtimeNs: bigint; ctimeNs: bigint;
+  /** History only: the state shown cannot change but by thinning, which
+   * drops what the kernel caches of history (lowlevel.ts), so it may be
+   * cached as long as the live tree. */
+  stable?: boolean;
 }
 
 export interface FuseStatfs {

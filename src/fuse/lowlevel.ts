@@ -12,9 +12,10 @@
 // change behind the kernel's back. The live tree changes only through this
 // mount (the store has one writer), so what the kernel caches of it stays
 // valid until one of the events below drops it: live names and attributes
-// are cached for long (CacheTimes.entry/attr, a minute by default), and
-// only history (/.versions, @label, name@point, whose meaning moves with
-// the clock or with labels) keeps the short timeouts of a passthrough:
+// are cached for long (CacheTimes.entry/attr, a minute by default), and so
+// are views of history that name one state for good (FuseStat.stable;
+// invalidateHistory drops them when thinning deleted commits); the rest of
+// history (relative times, now, listings) keeps a passthrough's second:
 //  - attributes are cached except for a file some process has
 //    open for writing: each caller then sees its own view (getattr answers
 //    per caller, see ops.ts viewOf), so those replies are not cached, and the
@@ -182,6 +183,18 @@ export class LowLevelServer {
     this.b.ll_notify(this.handle, ROOT, 0, undefined);
   }
 
+  /** Drops what the kernel caches of history (names, attributes, pages):
+   * thinning deleted commits, so a view may now show another state. */
+  invalidateHistory(): void {
+    if (!this.handle) return;
+    for (const n of this.nodes.values()) {
+      if (n.ino < HISTORY_INO) continue;
+      this.b.ll_notify(this.handle, n.id, -1, undefined);
+      this.b.ll_notify(this.handle, n.id, 0, undefined);
+      if (n.parent !== 0) this.b.ll_notify(this.handle, n.parent, -1, n.name);
+    }
+  }
+
   // --- the node table ------------------------------------------------------
 
   private path(id: number): string | null {
@@ -269,13 +282,13 @@ export class LowLevelServer {
    * a process writes the file (each caller then sees its own size and
    * times); history's for a second. */
   private attrTimeout(st: FuseStat): number {
-    if (st.ino >= HISTORY_INO) return Math.min(this.times_.attr, HISTORY_TIMEOUT);
+    if (st.ino >= HISTORY_INO) return st.stable ? this.times_.attr : Math.min(this.times_.attr, HISTORY_TIMEOUT);
     return (st.mode & S_IFMT) !== S_IFDIR && this.writers.has(st.ino) ? 0 : this.times_.attr;
   }
 
   /** How long the kernel may keep a name leading to st. */
   private entryTimeout(st: FuseStat): number {
-    return st.ino >= HISTORY_INO ? Math.min(this.times_.entry, HISTORY_TIMEOUT) : this.times_.entry;
+    return st.ino >= HISTORY_INO && !st.stable ? Math.min(this.times_.entry, HISTORY_TIMEOUT) : this.times_.entry;
   }
 
   private fill(st: FuseStat): void {

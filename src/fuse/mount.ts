@@ -27,8 +27,10 @@ import { socketPathOf } from '../control/protocol.js';
 // because anything may change the directory under it; the live tree of a
 // store changes only through this mount (one writer), so its names and
 // attributes are kept for a minute and what would be stale is invalidated,
-// not waited out. History (/.versions, @label, name@point) keeps 1 s: a
-// relative time names another state a second later.
+// not waited out. So is a view of history that names one state for good
+// (a past instant, a commit, a label; thinning drops them all); the rest of
+// history (10m, now, listings of /.versions) keeps 1 s: a relative time
+// names another state a second later.
 // Not cached at all: attributes of a file some process has open for writing
 // (each caller sees its own view of it, ops.ts viewOf). "No such name" is
 // cached like a name: lowlevel.ts tracks the negative answers it gave, so a
@@ -140,6 +142,8 @@ export async function serve(o: ServeOptions): Promise<Mounted> {
   // A lost group transaction (disk full at commit, an I/O error half way
   // through a change) takes back names and attributes the kernel was told.
   engine.store.onGroupLost(() => server.invalidateAll());
+  // Thinning deletes commits: a view of the past may now show another state.
+  if (!o.readonly) engine.maintenance.onThinned(() => server.invalidateHistory());
   if (o.debug) {
     const opStats = stats;
     const requests = () => Object.fromEntries(Object.entries(server.requestCounts()).map(([k, n]) => [`req.${k}`, { n, ms: 0 }]));

@@ -40,6 +40,8 @@ export interface OpsOptions {
 export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
   const ns = new Namespace(engine);
   const handles = new Handles(opts.cacheBorrowed ?? false);
+  // Views of the past are kept by commit; thinning may delete one.
+  if (!engine.store.readonly) engine.maintenance.onThinned(() => ns.history.forgetViews());
 
   function failed(op: string, path: string, e: unknown): number {
     if (isFault(e)) opts.log(`${op} ${path}: ${(e as Error)?.stack ?? String(e)}`);
@@ -80,6 +82,12 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
     const st = statOf(r);
     return r.kind === 'view' ? st : callerView(st);
   }
+  /** A route's attributes for the kernel, history marked stable or not. */
+  function fuseStatOf(r: Route): FuseStat {
+    const st = toFuseStat(viewOf(r));
+    if (r.kind === 'view' && tt.isStable(r.v)) st.stable = true;
+    return st;
+  }
   function callerView(st: Stat): Stat {
     const efh = handles.writerOf(st.ino);
     if (efh === undefined || !handles.writesTo(st.ino, callerProcess())) return st;
@@ -111,7 +119,7 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
   return {
     init: (cb) => cb(0),
 
-    getattr: (path, cb) => answer<FuseStat>('getattr', path, cb, () => toFuseStat(viewOf(ns.route(path)))),
+    getattr: (path, cb) => answer<FuseStat>('getattr', path, cb, () => fuseStatOf(ns.route(path))),
 
     getattrIno: (ino, cb) => answer<FuseStat>('getattr', `inode ${ino}`, cb, () => {
       ns.touch();
@@ -122,7 +130,7 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       // /.versions and unlinked-open `.fuse_hidden…` names are the router's;
       // name@point only when no live entry has that name. An absent name
       // (git asks for several per object) is answered without an exception.
-      const routed = () => toFuseStat(viewOf(ns.route(path() ?? fail('ENOENT'))));
+      const routed = () => fuseStatOf(ns.route(path() ?? fail('ENOENT')));
       answer<FuseStat | null>('lookup', name, (e, st) => (e || st ? cb(e, st ?? undefined) : cb(-ENOENT)), () => {
         if (!ns.plainLookup(dir, name)) return routed();
         const ino = ns.lookup(dir, name);
@@ -133,7 +141,7 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
 
     fgetattr: (path, fh, cb) => answer<FuseStat>('fgetattr', path, cb, () => {
       const h = handles.get(fh);
-      return toFuseStat(h ? engine.fstat(h.efh) : viewOf(ns.route(path)));
+      return h ? toFuseStat(engine.fstat(h.efh)) : fuseStatOf(ns.route(path));
     }),
 
     // Directory listings: the entry list is one query; the file type of

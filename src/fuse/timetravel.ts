@@ -19,7 +19,7 @@
 import type { Engine, ReadView } from '../engine/engine.js';
 import type { FileVersion } from '../engine/history.js';
 import { fail } from '../engine/errors.js';
-import { isoOfNs } from '../engine/timespec.js';
+import { isoOfNs, parseTimeSpec } from '../engine/timespec.js';
 import { S_IFDIR, S_IFREG, isDir, type Stat, type DirEntry } from '../engine/types.js';
 
 export const VERSIONS = '.versions';
@@ -30,9 +30,13 @@ const LOW = 0x3fffffff;
 /** Virtual handles live above every engine handle number. */
 const FH_BASE = 0x40000000;
 
+/** stable: the route names one state for good (a past instant, a commit, a
+ * label, a version), so what it shows changes only if history is thinned
+ * or a label moves, and both drop the kernel's caches of history. Relative
+ * times, `now` and instants still to come name another state later. */
 export type VRoute =
   | { kind: 'vroot' }
-  | { kind: 'tree'; commit: number; view: ReadView; path: string }
+  | { kind: 'tree'; commit: number; view: ReadView; path: string; stable: boolean }
   | { kind: 'history'; file: string; versions: FileVersion[] }
   | { kind: 'version'; file: string; version: FileVersion; view: ReadView }
   /** A name inside history that does not exist: ENOENT to look at, EROFS to create. */
@@ -58,6 +62,17 @@ export class TimeTravel {
     return v;
   }
 
+  /** Whether spec names one state for good (see VRoute). */
+  private stable(spec: string): boolean {
+    const t = parseTimeSpec(spec);
+    if (!t) return true; // a label: moved only through the control socket
+    if (t.kind === 'commit') return true;
+    return t.kind === 'time' && t.ns < BigInt(Date.now()) * 1000000n && !/^\d+[smhdw]$/.test(spec.trim());
+  }
+
+  /** Forgets the views kept (history was thinned: a commit may be gone). */
+  forgetViews(): void { this.views.clear(); }
+
   private point(spec: string): number | undefined {
     if (!spec) return undefined;
     try { return this.engine.resolvePoint(spec); } catch { return undefined; }
@@ -74,7 +89,7 @@ export class TimeTravel {
     if (parts[0] === VERSIONS) {
       if (parts.length === 1) return { kind: 'vroot' };
       const c = this.point(parts[1]) ?? fail('ENOENT');
-      return { kind: 'tree', commit: c, view: this.view(c), path: '/' + parts.slice(2).join('/') };
+      return { kind: 'tree', commit: c, view: this.view(c), path: '/' + parts.slice(2).join('/'), stable: this.stable(parts[1]) };
     }
     for (let i = 0; i < parts.length; i++) {
       const comp = parts[i];
@@ -95,9 +110,14 @@ export class TimeTravel {
       const c = this.point(spec);
       if (c === undefined) continue;
       const rest = name === '' ? parts.slice(1) : [...parts.slice(0, i), name, ...parts.slice(i + 1)];
-      return { kind: 'tree', commit: c, view: this.view(c), path: '/' + rest.join('/') };
+      return { kind: 'tree', commit: c, view: this.view(c), path: '/' + rest.join('/'), stable: this.stable(spec) };
     }
     return undefined;
+  }
+
+  /** Whether what a route shows may be cached as long as the live tree. */
+  isStable(r: VRoute): boolean {
+    return (r.kind === 'tree' && r.stable) || r.kind === 'version';
   }
 
   stat(r: VRoute): Stat {
