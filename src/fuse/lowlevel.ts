@@ -654,18 +654,19 @@ export class LowLevelServer {
     // A live inode is changed by number; anything else (history answers
     // EROFS, an orphan) by path.
     const ino = this.liveIno(node);
-    const byIno = ino !== 0 && ops.chmodIno && ops.chownIno && ops.truncateIno && ops.utimensIno ? ops : null;
+    const { chmodIno, chownIno, truncateIno, utimensIno } = ops;
+    const byIno = ino !== 0 && chmodIno && chownIno && truncateIno && utimensIno;
     const steps: ((next: (e: number) => void) => void)[] = [];
     const uidArg = mask & SET_UID ? uid : 0xffffffff, gidArg = mask & SET_GID ? gid : 0xffffffff;
     const at = mask & SET_ATIME ? atime : null, mt = mask & SET_MTIME ? mtime : null;
-    if (mask & SET_MODE) steps.push((k) => (byIno ? byIno.chmodIno!(ino, mode, k) : ops.chmod(path, mode, k)));
-    if (mask & (SET_UID | SET_GID)) steps.push((k) => (byIno ? byIno.chownIno!(ino, uidArg, gidArg, k) : ops.chown(path, uidArg, gidArg, k)));
+    if (mask & SET_MODE) steps.push((k) => (byIno ? chmodIno(ino, mode, k) : ops.chmod(path, mode, k)));
+    if (mask & (SET_UID | SET_GID)) steps.push((k) => (byIno ? chownIno(ino, uidArg, gidArg, k) : ops.chown(path, uidArg, gidArg, k)));
     if (mask & SET_SIZE) {
       steps.push((k) => (fh >= 0 && this.files.has(fh) ? ops.ftruncate(path, fh, size, k)
-        : byIno ? byIno.truncateIno!(ino, size, k) : ops.truncate(path, size, k)));
+        : byIno ? truncateIno(ino, size, k) : ops.truncate(path, size, k)));
     }
     if (mask & (SET_ATIME | SET_MTIME)) {
-      steps.push((k) => (byIno ? byIno.utimensIno!(ino, at, mt, k) : ops.utimens(path, at, mt, k)));
+      steps.push((k) => (byIno ? utimensIno(ino, at, mt, k) : ops.utimens(path, at, mt, k)));
     }
     const run = (i: number): void => {
       if (i < steps.length) {
