@@ -13,7 +13,8 @@
 // A date or minute without a zone is local time. Anything else is not a
 // time (callers then try a label name, or answer ENOENT).
 
-export type TimeSpec = { kind: 'time'; ns: bigint } | { kind: 'commit'; id: number } | { kind: 'now' };
+/** relative: "10m" and the like, an instant that moves with the clock. */
+export type TimeSpec = { kind: 'time'; ns: bigint; relative?: true } | { kind: 'commit'; id: number } | { kind: 'now' };
 
 const NS_PER_MS = 1000000n;
 const UNITS: Record<string, bigint> = { s: 1n, m: 60n, h: 3600n, d: 86400n, w: 604800n };
@@ -26,7 +27,7 @@ export function parseTimeSpec(text: string, nowMs: number = Date.now()): TimeSpe
   let m = /^c(\d{1,15})$/.exec(s);
   if (m) return { kind: 'commit', id: Number(m[1]) };
   m = /^(\d+)([smhdw])$/.exec(s);
-  if (m) return { kind: 'time', ns: (BigInt(nowMs) - BigInt(m[1]) * UNITS[m[2]] * 1000n) * NS_PER_MS };
+  if (m) return { kind: 'time', ns: (BigInt(nowMs) - BigInt(m[1]) * UNITS[m[2]] * 1000n) * NS_PER_MS, relative: true };
   if (/^\d{9,11}$/.test(s)) return { kind: 'time', ns: BigInt(s) * 1000000000n + 999999999n };
   if (/^\d{12,14}$/.test(s)) return { kind: 'time', ns: BigInt(s) * NS_PER_MS + 999999n };
   m = ISO.exec(s);

@@ -67,7 +67,7 @@ export class TimeTravel {
     const t = parseTimeSpec(spec);
     if (!t) return true; // a label: moved only through the control socket
     if (t.kind === 'commit') return true;
-    return t.kind === 'time' && t.ns < BigInt(Date.now()) * 1000000n && !/^\d+[smhdw]$/.test(spec.trim());
+    return t.kind === 'time' && !t.relative && t.ns < BigInt(Date.now()) * 1000000n;
   }
 
   /** Forgets the views kept (history was thinned: a commit may be gone). */

@@ -106,7 +106,6 @@ export class ChunkStore {
   // which reads it again and reports it.
   private verifier: Verifier | null = null;
   private ahead = new Set<string>();
-  private aheadStmt: Database.Statement | undefined;
 
   /** Turns read-ahead verification on (a store with a hash worker). */
   verifyAheadWith(v: Verifier): void { this.verifier = v; }
@@ -118,8 +117,7 @@ export class ChunkStore {
     if (!v) return;
     const key = hash.toString('hex');
     if (this.ahead.has(key) || this.cache.has(key)) return;
-    this.aheadStmt ??= this.db.prepare('SELECT size, encoding, data FROM chunks WHERE hash = ?');
-    const row = this.aheadStmt.get(hash) as { size: number; encoding: number; data: Buffer } | undefined;
+    const row = this.select.get(hash) as { size: number; encoding: number; data: Buffer } | undefined;
     if (!row || (row.encoding & DELTA)) return;
     let data: Buffer;
     try { data = unpack(row.encoding & CODEC_MASK, row.data); } catch { return; }

@@ -41,6 +41,10 @@ export interface StoreOptions {
  * and its bytes (handed back), on this thread, in submission order. */
 export type HashDone = (hash: Buffer, data: Buffer) => void;
 
+/** Whether this process may run on more than one CPU (taskset confines it
+ * to one): only then do the hash worker and reading ahead pay. */
+const MULTI_CPU = os.availableParallelism() > 1;
+
 export interface WriterInfo { pid: number; host: string; holder: string; since: string }
 
 function alive(pid: number): boolean {
@@ -71,7 +75,7 @@ export class Store {
   get hasher(): ParallelHasher<HashDone> {
     // Confined to one CPU (taskset), the worker could only take turns with
     // this thread: hashing here costs the same without the handoffs.
-    this.hasherInstance ??= new ParallelHasher<HashDone>((hash, data, done) => done(hash, data), 8, os.availableParallelism() > 1);
+    this.hasherInstance ??= new ParallelHasher<HashDone>((hash, data, done) => done(hash, data), 8, MULTI_CPU);
     return this.hasherInstance;
   }
 
@@ -111,7 +115,7 @@ export class Store {
       await s.hasher.ready();
       // Verifying chunks read ahead on the other core pays only when there
       // is one: confined to one CPU the handoff is pure overhead.
-      if (!s.memory && os.availableParallelism() > 1) s.chunks.verifyAheadWith(s.hasher);
+      if (!s.memory && MULTI_CPU) s.chunks.verifyAheadWith(s.hasher);
     }
     return s;
   }
