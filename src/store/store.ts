@@ -19,6 +19,8 @@ export { MEMORY, StoreLockedError };
  * 16 KiB pages, small enough that an xdelta3 source + target pair stays
  * within its fixed wasm memory. */
 export const DEFAULT_CHUNK_SIZE = 512 * 1024;
+/** Bytes of WAL kept on disk once a write burst is checkpointed. */
+export const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
 /** Live inode numbers stay below 2^31: the mount shows history inodes as
  * 0x80000000 | n, and the FUSE binding carries 32-bit inode numbers. */
 export const MAX_INO = 0x80000000;
@@ -35,6 +37,9 @@ export interface StoreOptions {
   /** Wall clock in nanoseconds since the epoch (default: the system clock).
    * Tests and benchmarks inject one to drive time-based history policies. */
   clock?: () => bigint;
+  /** Bytes of WAL kept on disk once a write burst is checkpointed
+   * (default WAL_SIZE_LIMIT). */
+  walSizeLimit?: number;
 }
 
 /** What becomes of a chunk sent to the hasher: called with its address
@@ -99,6 +104,11 @@ export class Store {
       if (!this.readonly) this.recover();
       if (!this.readonly && !this.memory) {
         this.db.pragma('wal_autocheckpoint = 0');
+        // A burst of writes (a large file) grows the WAL to its size: the
+        // background checkpointer copies frames while the writer appends
+        // more, so the WAL cannot start over until the burst ends. When it
+        // does start over, this gives the disk space back.
+        this.db.pragma(`journal_size_limit = ${Math.max(0, Math.floor(opts.walSizeLimit ?? WAL_SIZE_LIMIT))}`);
         this.checkpointer = new Checkpointer(file);
       }
     } catch (e) {

@@ -38,4 +38,25 @@ describe('background checkpoints', () => {
       e.close();
     }
   });
+
+  it('the WAL a large write grew gives its space back once that write is copied', async () => {
+    const file = path.join(tmpDir(), 's.mikofs');
+    const e = await openStore(file, { walSizeLimit: 4 << 20 });
+    try {
+      const fh = e.create('/big', 0o644);
+      for (let i = 0; i < 24; i++) e.write(fh, bytes(1 << 20, i + 1), i << 20);
+      e.release(fh);
+      e.flush();
+      expect(fs.statSync(file + '-wal').size).toBeGreaterThan(16 << 20);
+      for (let i = 0; i < 50 && waiting(file) > 0; i++) await sleep(100);
+      expect(waiting(file)).toBe(0);
+      // The WAL starts over at the next change, and is cut to the limit.
+      e.mkdir('/after');
+      e.flush();
+      expect(fs.statSync(file + '-wal').size).toBeLessThanOrEqual(4 << 20);
+      expect(e.readFile('/big').equals(Buffer.concat(Array.from({ length: 24 }, (_, i) => bytes(1 << 20, i + 1))))).toBe(true);
+    } finally {
+      e.close();
+    }
+  });
 });
