@@ -78,14 +78,16 @@ export class Engine implements SessionHost {
   constructor(readonly store: Store, readonly branchId: number, readonly chain: ChainLink[]) {
     this.head = new Tree(store.meta, store.chunks, chain, store.chunkSize);
     this.writable = !store.readonly;
-    // The open group transaction was rolled back (Store.loseGroup): cached
-    // rows may be of it, and what sessions staged in it is gone, so their
-    // commit fails (EIO at close) instead of referring to missing chunks.
-    store.onGroupLost(() => {
-      this.head.inodes.clear();
-      this.head.dirs.clear();
-      for (const f of this.fds.values()) if (f.session) f.session.lost = true;
-    });
+    store.watchGroupLoss(this);
+  }
+
+  /** The open group transaction was rolled back (Store.loseGroup): cached
+   * rows may be of it, and what sessions staged in it is gone, so their
+   * commit fails (EIO at close) instead of referring to missing chunks. */
+  groupLost(): void {
+    this.head.inodes.clear();
+    this.head.dirs.clear();
+    for (const f of this.fds.values()) if (f.session) f.session.lost = true;
   }
 
   static async open(file: string, opts: import('../store/store.js').StoreOptions = {}): Promise<Engine> {

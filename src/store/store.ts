@@ -50,6 +50,9 @@ export type HashDone = (hash: Buffer, data: Buffer) => void;
  * to one): only then do the hash worker and reading ahead pay. */
 const MULTI_CPU = os.availableParallelism() > 1;
 
+/** Something holding rows that a rolled-back group transaction may have made. */
+export interface GroupLossAware { groupLost(): void }
+
 export interface WriterInfo { pid: number; host: string; holder: string; since: string }
 
 function alive(pid: number): boolean {
@@ -272,6 +275,17 @@ export class Store {
    * must forget them. */
   onGroupLost(fn: (err: unknown) => void): void { this.groupLost.push(fn); }
 
+  /** Caches that must forget a lost group, held weakly: an engine for a
+   * branch is made per call (Engine.branch) and dropped by its user, and
+   * must not stay reachable from the store for that. */
+  private forgetters = new Set<WeakRef<GroupLossAware>>();
+  watchGroupLoss(x: GroupLossAware): void {
+    if (this.forgetters.size >= 64) for (const r of this.forgetters) if (!r.deref()) this.forgetters.delete(r);
+    this.forgetters.add(new WeakRef(x));
+  }
+  /** Engines watching for a lost group that are still alive. */
+  watchers(): number { let n = 0; for (const r of this.forgetters) if (r.deref()) n++; return n; }
+
   /** The group transaction cannot be committed, or a change failed half
    * way without a savepoint (direct): roll the whole group back. What it
    * held (at most groupCommitMs of changes) is lost, exactly as if the
@@ -282,6 +296,11 @@ export class Store {
     this.lastCommitId = this.meta.lastCommit()?.id ?? 0;
     const why = (err as Error)?.message ?? String(err);
     process.stderr.write(`mikofs: the changes of the last ${this.groupCommitMs} ms were rolled back: ${why}\n`);
+    for (const r of this.forgetters) {
+      const x = r.deref();
+      if (!x) { this.forgetters.delete(r); continue; }
+      try { x.groupLost(); } catch { /* one must not stop the others */ }
+    }
     for (const fn of this.groupLost) {
       try { fn(err); } catch { /* a listener must not stop the others */ }
     }

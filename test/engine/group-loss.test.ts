@@ -5,6 +5,8 @@
 // rows, and a writer whose staged data went with the group gets EIO.
 import { describe, it, expect } from 'vitest';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { openStore } from '../../src/index.js';
 import { bytes, memStore, tmpDir } from '../helpers.js';
 
@@ -82,5 +84,26 @@ describe('a change failing half way without a savepoint', () => {
     expect(e.readdir('/').map((d) => d.name)).toEqual(['a']);
     expect(e.readFile('/a').toString()).toBe('one');
     e.close();
+  });
+
+  it('a branch engine forgets the lost group too, and one its user dropped is not kept alive for it', async () => {
+    const e = await memStore();
+    e.mkdir('/d');
+    e.flush();
+    const b = e.createBranch('work');
+    e.flush();
+    b.mkdir('/d/mine'); // in the open group, cached by b
+    expect(b.exists('/d/mine')).toBe(true);
+    armFailure(e);
+    expect(() => e.mkdir('/boom')).toThrow(/injected failure/);
+    expect(b.exists('/d/mine')).toBe(false);
+    expect(b.exists('/d')).toBe(true);
+    // Engines made per call and dropped: the store holds them weakly.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    for (let i = 0; i < 500; i++) e.branch('work').exists('/d');
+    for (let i = 0; i < 3; i++) { gc(); await new Promise((r) => setTimeout(r, 0)); }
+    expect(e.store.watchers()).toBeLessThan(50);
+    expect(b.exists('/d')).toBe(true); // (b stays reachable until here)
   });
 });
