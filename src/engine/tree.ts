@@ -14,6 +14,9 @@ export interface ChainLink { branch: number; upto: number }
 
 export const ROOT_INO = 1;
 
+/** Chunks loaded and verified ahead of a sequential reader (2 MiB). */
+const READ_AHEAD_CHUNKS = 4;
+
 /** ENAMETOOLONG for a name over NAME_MAX bytes (UTF-8 takes at most 3
  * bytes per UTF-16 unit, so short names skip the byte count). */
 export function checkName(s: string): void {
@@ -229,10 +232,15 @@ export class Tree {
       const cStart = idx * cs;
       const from = Math.max(pos, cStart) - cStart;
       // A read from the start of a chunk that is not the file's first: a
-      // sequential reader, who will want the next chunk next.
-      if (from === 0 && idx > 0 && (idx + 1) * cs < n.size) {
-        const next = this.extentHash(n.ino, idx + 1);
-        if (next) this.chunks.prefetch(next);
+      // sequential reader, who will want the next chunks next. Several are
+      // read ahead so that loading one (this thread, often a disk read)
+      // and verifying another (the hash worker) overlap: with one, each
+      // waited for the other.
+      if (from === 0 && idx > 0) {
+        for (let k = idx + 1; k <= idx + READ_AHEAD_CHUNKS && k * cs < n.size; k++) {
+          const next = this.extentHash(n.ino, k);
+          if (next) this.chunks.prefetch(next);
+        }
       }
       const to = Math.min(end, cStart + cs) - cStart;
       if (from < data.length) data.copy(out, cStart + from - pos, from, Math.min(to, data.length));

@@ -62,7 +62,8 @@ class ChunkCache {
  * handed over and come back to `done`; drain() waits for every result. */
 export interface Verifier {
   submit(data: Buffer, done: (hash: Buffer, data: Buffer) => void): void;
-  drain(): void;
+  /** Blocks until done() holds or nothing is in flight. */
+  waitUntil(done: () => boolean): void;
 }
 
 export class ChunkStore {
@@ -98,8 +99,8 @@ export class ChunkStore {
   // --- reading ahead ----------------------------------------------------------
   // A sequential reader of a large file asks for chunk k+1 right after k.
   // Verifying a chunk (BLAKE3 of 512 KiB, ~1 ms) is most of what loading it
-  // costs; done on the hash worker while this thread serves the reads of
-  // chunk k, it is off the reader's path. Only full chunks (raw or
+  // costs; done on the hash worker while this thread loads the next ones
+  // and serves the reads of chunk k, it is off the reader's path. Only full chunks (raw or
   // compressed) are read ahead: a delta's decoding needs its base, which
   // the reader's own loads bring in. A chunk read ahead enters the cache
   // only once its address matched; one that does not is left to get(),
@@ -136,7 +137,8 @@ export class ChunkStore {
     let hit = this.cache.get(key);
     if (hit) return hit;
     if (this.ahead.has(key)) {
-      this.verifier!.drain();
+      // Only this chunk: the ones read ahead after it go on being hashed.
+      this.verifier!.waitUntil(() => !this.ahead.has(key));
       hit = this.cache.get(key);
       if (hit) return hit;
     }

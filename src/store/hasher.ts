@@ -124,6 +124,13 @@ export class ParallelHasher<C> {
     while (this.inflight.size > 0) this.waitOne();
   }
 
+  /** Blocks until done() holds (or nothing is left in flight): results
+   * arrive in submission order, so waiting for one chunk does not wait for
+   * those submitted after it. */
+  waitUntil(done: () => boolean): void {
+    while (!done() && this.inflight.size > 0) this.waitOne();
+  }
+
   close(): void {
     this.drain();
     void this.worker?.terminate();

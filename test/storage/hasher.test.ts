@@ -23,4 +23,21 @@ describe('ParallelHasher', () => {
       h.close();
     }
   });
+
+  it('waiting for one result delivers it and those before it; with nothing in flight, waiting returns', async () => {
+    await initHash();
+    const chunks = Array.from({ length: 6 }, (_, i) => bytes(256 * 1024, i + 10));
+    for (const useWorker of [true, false]) {
+      const got: number[] = [];
+      const h = new ParallelHasher<number>((_hash, _data, i) => got.push(i), 8, useWorker);
+      await h.ready();
+      for (let i = 0; i < chunks.length; i++) h.submit(Buffer.from(chunks[i]), i);
+      h.waitUntil(() => got.includes(2));
+      expect(got.slice(0, 3)).toEqual([0, 1, 2]);
+      h.waitUntil(() => false); // nothing it could wait for is left
+      expect(h.pending).toBe(0);
+      expect(got).toEqual([0, 1, 2, 3, 4, 5]);
+      h.close();
+    }
+  });
 });
