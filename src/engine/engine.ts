@@ -120,14 +120,21 @@ export class Engine implements SessionHost {
   stored(s: WriteSession, idx: number, hash: Buffer, data: Buffer): void {
     if (!s.pending.delete(idx)) return; // the session moved on (reset or truncated)
     const st = this.store;
-    st.begin();
-    if (s.branchId === null) {
-      s.branchId = st.meta.insertBranch(`session-${process.pid}-${s.ino}-${this.nextFd++}-${Date.now()}`, 'session',
-        this.branchId, st.headCommit, st.now(), process.pid);
+    // This runs whenever results are collected, often within another
+    // request (or after the write was answered): a failure belongs to the
+    // session, whose commit reports it, not to whoever collected it.
+    try {
+      st.begin();
+      if (s.branchId === null) {
+        s.branchId = st.meta.insertBranch(`session-${process.pid}-${s.ino}-${this.nextFd++}-${Date.now()}`, 'session',
+          this.branchId, st.headCommit, st.now(), process.pid);
+      }
+      st.chunks.putHashed(hash, data);
+      st.meta.putSessionChunk(s.branchId, idx, hash);
+      s.staged.set(idx, hash);
+    } catch (e) {
+      s.failure ??= e;
     }
-    st.chunks.putHashed(hash, data);
-    st.meta.putSessionChunk(s.branchId, idx, hash);
-    s.staged.set(idx, hash);
   }
 
   // --- helpers ------------------------------------------------------------------
@@ -704,11 +711,19 @@ export class Engine implements SessionHost {
     const meta = this.store.meta;
     const cur0 = this.head.inode(s.ino);
     if (!cur0 || cur0.nlink === 0) { this.discardSession(s); s.reset(0); return; }
+    this.settle(s); // every staged chunk stored, or its failure known
     if (s.lost) {
       s.lost = false;
       this.discardSession(s);
       s.reset(cur0.size);
       fail('EIO', 'what this file was written with was lost with its group transaction');
+    }
+    if (s.failure) {
+      const err = s.failure;
+      s.failure = null;
+      this.discardSession(s);
+      s.reset(cur0.size);
+      throw err;
     }
     let finalSize = 0;
     // A file created and first written within one group commit (tar, cp,

@@ -102,6 +102,9 @@ export class WriteSession {
   /** The group transaction holding what this session staged was rolled
    * back (Store.loseGroup): its commit must fail, not refer to lost chunks. */
   lost = false;
+  /** Storing a chunk this session staged failed (disk full, I/O error):
+   * its commit fails with this error instead of leaving the chunk out. */
+  failure: unknown = null;
   private partialBytes = 0;
 
   constructor(readonly host: SessionHost, readonly ino: number, committed: InodeRow) {

@@ -106,4 +106,24 @@ describe('a change failing half way without a savepoint', () => {
     expect(e.store.watchers()).toBeLessThan(50);
     expect(b.exists('/d')).toBe(true); // (b stays reachable until here)
   });
+
+  it('a chunk that cannot be stored fails its own file at close, with its error, not whoever collected it', async () => {
+    const e = await memStore();
+    e.writeFile('/big', bytes(1 << 20, 1));
+    e.flush();
+    e.store.db.exec(`CREATE TEMP TRIGGER full BEFORE INSERT ON main.chunks
+      BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    const fh = e.open('/big', 'r+');
+    expect(() => e.write(fh, bytes(1 << 20, 2), 0)).not.toThrow(); // answered; storing comes later
+    // Whoever collects the hash worker's results (here: directly; in a
+    // mount, any request that writes) does not get this file's failure.
+    expect(() => e.store.hasher.drain()).not.toThrow();
+    e.mkdir('/others-go-on');
+    expect(() => e.release(fh)).toThrow(/disk is full/);
+    e.store.db.exec('DROP TRIGGER temp.full');
+    expect(e.readFile('/big').equals(bytes(1 << 20, 1))).toBe(true);
+    expect(e.exists('/others-go-on')).toBe(true);
+    e.writeFile('/big', bytes(1 << 20, 3));
+    expect(e.readFile('/big').equals(bytes(1 << 20, 3))).toBe(true);
+  });
 });
