@@ -30,26 +30,34 @@ const pageSize = db.pragma('page_size', { simple: true });
 // already copied, at byte 96 (after the header's two copies). The WAL
 // file's size says nothing: it keeps its size once grown and is reused from
 // its start. A checkpoint runs once thresholdBytes are waiting (bulk data:
-// the WAL stays small and each checkpoint's fsync is shared by MiBs), or a
+// each checkpoint's fsync is shared by MiBs), or a
 // second after a trickle of metadata began to wait: a page rewritten by
 // every group commit (a directory, the commit log) is then copied once a
 // second, not at every tick.
+//
+// Except while a burst of writes streams in (the WAL grew by burstBytes or
+// more since the last tick): the WAL cannot start over before the writer
+// pauses anyway (the checkpoint never catches up with it), so copying then
+// only takes CPU and disk from the writer. The copy waits for the pause.
 const hdr = Buffer.alloc(100);
-let shm = -1, waitingSince = 0;
-function pendingFrames() {
-  if (shm < 0) { try { shm = fs.openSync(workerData.file + '-shm', 'r'); } catch { return 0; } }
-  if (fs.readSync(shm, hdr, 0, 100, 0) < 100) return 0;
-  const mx = hdr.readUInt32LE(16), done = hdr.readUInt32LE(96);
-  return mx > done ? mx - done : 0;
+let shm = -1, waitingSince = 0, lastMx = 0;
+function frames() {
+  if (shm < 0) { try { shm = fs.openSync(workerData.file + '-shm', 'r'); } catch { return null; } }
+  if (fs.readSync(shm, hdr, 0, 100, 0) < 100) return null;
+  return { mx: hdr.readUInt32LE(16), done: hdr.readUInt32LE(96) };
 }
 function tick() {
   if (stopped) return;
   try {
-    const pending = pendingFrames();
+    const f = frames();
+    const pending = f && f.mx > f.done ? f.mx - f.done : 0;
+    const grown = f ? (f.mx >= lastMx ? f.mx - lastMx : f.mx) : 0; // (a restarted WAL counts from 0)
+    if (f) lastMx = f.mx;
+    const bursting = grown * pageSize >= workerData.burstBytes;
     const now = Date.now();
     if (pending === 0) waitingSince = 0;
     else if (waitingSince === 0) waitingSince = now;
-    if (pending * pageSize >= workerData.thresholdBytes || (pending > 0 && now - waitingSince >= workerData.maxWaitMs)) {
+    if (!bursting && (pending * pageSize >= workerData.thresholdBytes || (pending > 0 && now - waitingSince >= workerData.maxWaitMs))) {
       db.pragma('wal_checkpoint(PASSIVE)');
       waitingSince = 0;
     }
@@ -62,11 +70,11 @@ tick();
 export class Checkpointer {
   private worker: Worker | null;
 
-  constructor(file: string, thresholdBytes = 32 << 20, intervalMs = 50, maxWaitMs = 1000) {
+  constructor(file: string, thresholdBytes = 32 << 20, intervalMs = 50, maxWaitMs = 1000, burstBytes = 4 << 20) {
     this.worker = new Worker(WORKER, {
       eval: true,
       execArgv: [], // see hasher.ts: never inherit --input-type and the like
-      workerData: { file, sqlite: require.resolve('better-sqlite3'), thresholdBytes, intervalMs, maxWaitMs },
+      workerData: { file, sqlite: require.resolve('better-sqlite3'), thresholdBytes, intervalMs, maxWaitMs, burstBytes },
     });
     this.worker.unref();
     this.worker.on('error', () => { this.worker = null; });
