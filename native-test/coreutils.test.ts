@@ -151,6 +151,40 @@ EOF`);
     ].join('\n'));
   });
 
+  it('names that are not UTF-8 cannot be made (EILSEQ) nor found (ENOENT), never merged into another name', async () => {
+    const m = await mountFresh();
+    const out = await sh(`python3 - ${m.mnt} <<'EOF'
+import os, sys, errno
+d = os.fsencode(sys.argv[1])
+def e(fn, *a):
+    try:
+        fn(*a); return 'ok'
+    except OSError as x:
+        return errno.errorcode[x.errno]
+latin1 = d + b'/caf\\xe9'          # 'cafe' with e-acute in Latin-1: not UTF-8
+other = d + b'/caf\\xe8'
+overlong = d + b'/\\xc0\\xaf'      # an overlong '/'
+surrogate = d + b'/\\xed\\xa0\\x80'
+print(e(lambda: open(latin1, 'x').close()), e(os.mkdir, other), e(os.mkdir, overlong), e(os.mkdir, surrogate))
+open(d + b'/plain', 'w').close()
+print(e(os.rename, d + b'/plain', latin1), e(os.link, d + b'/plain', other), e(os.symlink, b'target', latin1))
+print(e(os.symlink, b'caf\\xe9', d + b'/link'))
+print(e(os.stat, latin1), e(os.unlink, latin1), e(os.rmdir, other), e(os.rename, latin1, d + b'/x'))
+print(e(os.setxattr, d + b'/plain', b'user.caf\\xe9', b'1'), e(os.getxattr, d + b'/plain', b'user.caf\\xe9'))
+valid = d + '/café-日本-😀'.encode()
+open(valid, 'w').write('utf-8 is fine')
+print(open(valid).read(), sorted(os.listdir(sys.argv[1])))
+EOF`);
+    expect(out).toBe([
+      'EILSEQ EILSEQ EILSEQ EILSEQ',
+      'EILSEQ EILSEQ EILSEQ',
+      'EILSEQ',
+      'ENOENT ENOENT ENOENT ENOENT',
+      'EILSEQ ENODATA',
+      "utf-8 is fine ['café-日本-😀', 'plain']", '',
+    ].join('\n'));
+  });
+
   it('hard links: inode, nlink and attributes agree through every name, at once', async () => {
     const m = await mountFresh();
     const out = await sh(`cd ${m.mnt}
