@@ -138,16 +138,19 @@ export const capabilities = {
 };
 
 /** The low-level main-thread binding (fuse-native patch, mikofs-lowlevel.c).
- * Requests arrive at `dispatch(op, req, nodeid, a, b, c)`; each `req` is
+ * Requests arrive at `dispatch(op, req, nodeid, a, b, c, d)`; each `req` is
  * answered once with one ll_reply_* call; `attr`/`times` carry stats. */
 export interface LowLevelBinding {
   mikofs_lowlevel?: number;
-  ll_mount(mountpoint: string, options: string, dispatch: (op: number, req: number, id: number, a: unknown, b: unknown, c: unknown) => void,
+  ll_mount(mountpoint: string, options: string, dispatch: (op: number, req: number, id: number, a: unknown, b: unknown, c: unknown, d: unknown) => void,
     ctx: Uint32Array, attr: Float64Array, times: BigInt64Array): unknown;
   ll_close(handle: unknown): void;
   /** After a request, keep reading for `us` microseconds before returning to
    * the event loop (0: never). */
   ll_spin?(handle: unknown, us: number): void;
+  /** Whether INIT agreed that direct_io files may be mapped MAP_SHARED
+   * (FUSE_DIRECT_IO_ALLOW_MMAP, patch v8, Linux 6.6+). */
+  ll_direct_io_mmap?(handle: unknown): boolean;
   /** Queue an invalidation: off -1 = attributes, 0 = attributes and data;
    * with a name: the entry `name` in directory `id`. */
   ll_notify(handle: unknown, id: number, off: number, name: string | undefined): void;

@@ -14,7 +14,10 @@
 // Page cache. The kernel page cache is shared by all handles of a kernel
 // inode, so at the kernel level:
 //  - writers are opened direct_io: their bytes reach the cache only through
-//    the one kind of reader that may see them (next point);
+//    the one kind of reader that may see them (next point), or through a
+//    shared mapping of a writer (when INIT agreed on
+//    FUSE_DIRECT_IO_ALLOW_MMAP): while a writer is open, readers of other
+//    processes then read direct_io;
 //  - a read-only open by the process that is writing the file ("borrowed":
 //    it reads the session) is page-cached when no reader of another version
 //    has the inode's pages cached. git index-pack reads the pack it is
@@ -76,7 +79,7 @@ export class Handles {
 
   /** cacheBorrowed: the binding can hold a write's reply until its pages
    * are dropped (fuse-native patch v6); without it borrowers read direct_io. */
-  constructor(private readonly cacheBorrowed = false) {}
+  constructor(private readonly cacheBorrowed = false, private readonly writersMayMap: () => boolean = () => false) {}
 
   /** Whether the kernel may cache pages of ino's write session: its writes
    * must then be answered after those pages are dropped. */
@@ -123,6 +126,10 @@ export class Handles {
       if (s && s.efh !== efh) throw new Error(`ino ${ino} has two writer sessions`);
       if (s) s.refs++;
       else this.writers.set(ino, { efh, refs: 1 });
+    } else if (this.writers.has(ino) && this.writersMayMap()) {
+      // A writer may have the file mapped shared: its unsaved bytes may be
+      // in the page cache, which this reader must not see.
+      reply = { directIo: true, keepCache: true };
     } else {
       const c = this.cache.get(key);
       if (c && c.version === opts.version) {

@@ -126,6 +126,12 @@ export class LowLevelServer {
     });
   }
 
+  /** Whether files opened direct_io (writers) may be mapped MAP_SHARED:
+   * agreed on at INIT (patch v8, Linux 6.6+). */
+  directIoMmap(): boolean {
+    return !!this.handle && !!this.b.ll_direct_io_mmap?.(this.handle);
+  }
+
   /** Settles when the session ends (unmounted, or close()). */
   readonly closed = new Promise<void>((r) => { this.onDestroy = r; });
 
@@ -423,12 +429,12 @@ export class LowLevelServer {
     return out;
   }
 
-  private readonly dispatch = (op: number, req: number, id: number, a: unknown, b: unknown, c: unknown): void => {
+  private readonly dispatch = (op: number, req: number, id: number, a: unknown, b: unknown, c: unknown, d: unknown): void => {
     this.received[op]++;
     const outer = LowLevelServer.dispatching;
     LowLevelServer.dispatching = this;
     try {
-      this.serve(op, req, id, a, b, c);
+      this.serve(op, req, id, a, b, c, d);
     } catch (e) {
       // Handlers answer errors through their callbacks; reaching here is a
       // bug in this adapter. The request is answered EIO if it was not.
@@ -439,7 +445,7 @@ export class LowLevelServer {
     }
   };
 
-  private serve(op: number, req: number, id: number, a: unknown, b: unknown, c: unknown): void {
+  private serve(op: number, req: number, id: number, a: unknown, b: unknown, c: unknown, d: unknown): void {
     const ops = this.ops;
     if (op === Op.FORGET) return this.forget(id, a as number);
     if (op === Op.INIT) { this.onInit?.(); this.onInit = null; return; }
@@ -553,9 +559,13 @@ export class LowLevelServer {
       case Op.WRITE: {
         const view = a as Uint8Array;
         const data = Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+        // d: the kernel writing back pages of a shared mapping. They stay
+        // under writeback until this answer: dropping them first would wait
+        // for itself.
+        const writeback = d === 1;
         return ops.write(path, c as number, data, data.length, b as number, (n, dropPagesAt) => {
           if (n < 0) return this.err(req, n);
-          if (dropPagesAt === undefined || !this.handle || !this.b.ll_reply_write_inval) return this.b.ll_reply_write(req, n);
+          if (dropPagesAt === undefined || writeback || !this.handle || !this.b.ll_reply_write_inval) return this.b.ll_reply_write(req, n);
           this.replyAfterDroppingPages(req, n, node!.ino, dropPagesAt);
         });
       }

@@ -128,7 +128,11 @@ export function spinMicros(): number {
 export async function serve(o: ServeOptions): Promise<Mounted> {
   checkMountpoint(o.mountpoint, o.nonempty);
   const engine = await Engine.open(o.store, { readonly: o.readonly, holder: `mount at ${o.mountpoint}` });
-  let ops = makeOps(engine, { readonly: o.readonly, log: o.log, cacheBorrowed: capabilities.writeAfterInval });
+  let server: LowLevelServer | null = null;
+  let ops = makeOps(engine, {
+    readonly: o.readonly, log: o.log, cacheBorrowed: capabilities.writeAfterInval,
+    writersMayMap: () => server?.directIoMmap() ?? false,
+  });
   let stats = (): Record<string, { n: number; ms: number }> => ({});
   if (o.debug) {
     const inst = instrument(ops, o.log);
@@ -138,7 +142,7 @@ export async function serve(o: ServeOptions): Promise<Mounted> {
     stats = () => ({ ...inst.stats(), eventLoopMaxDelay: { n: lag.count, ms: lag.max / 1e6 } });
   }
   const { options, times } = mountOptions(o);
-  const server = new LowLevelServer(ops, times, o.log);
+  server = new LowLevelServer(ops, times, o.log);
   // A lost group transaction (disk full at commit, an I/O error half way
   // through a change) takes back names and attributes the kernel was told.
   engine.store.onGroupLost(() => server.invalidateAll());

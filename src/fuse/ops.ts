@@ -35,11 +35,15 @@ export interface OpsOptions {
   /** Page-cache the reads of a process from a file it writes (handles.ts);
    * needs the server to answer a write after dropping pages. */
   cacheBorrowed?: boolean;
+  /** Whether writers may map the file MAP_SHARED (their unsaved bytes may
+   * then be in the kernel page cache; readers of other processes read
+   * around it while a writer is open). Asked at each open: known after INIT. */
+  writersMayMap?: () => boolean;
 }
 
 export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
   const ns = new Namespace(engine);
-  const handles = new Handles(opts.cacheBorrowed ?? false);
+  const handles = new Handles(opts.cacheBorrowed ?? false, opts.writersMayMap);
   // Views of the past are kept by commit; thinning may delete one.
   if (!engine.store.readonly) engine.maintenance.onThinned(() => ns.history.forgetViews());
 
