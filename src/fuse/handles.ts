@@ -90,6 +90,14 @@ export class Handles {
   /** The engine handle all writers of ino share, if one is open. */
   writerOf(ino: number): number | undefined { return this.writers.get(ino)?.efh; }
 
+  /** Inodes whose writers read whole pages at page offsets: what a fault in
+   * a shared mapping asks for (their own reads, direct_io, come as asked). */
+  private mapped = new Set<number>();
+  markMapped(ino: number): void { if (this.writers.has(ino) && this.writersMayMap()) this.mapped.add(ino); }
+  /** Whether a writer of ino seems to have it mapped shared (its pages, and
+   * the size they need, are then in the kernel's one inode for the file). */
+  writerMayMap(ino: number): boolean { return this.mapped.has(ino) && this.writers.has(ino); }
+
   /** Whether process `owner` has ino open for writing. */
   writesTo(ino: number, owner: number): boolean {
     if (!this.writers.has(ino) || owner === 0) return false;
@@ -166,6 +174,7 @@ export class Handles {
       const s = this.writers.get(h.ino);
       if (s && --s.refs > 0) return undefined;
       this.writers.delete(h.ino);
+      this.mapped.delete(h.ino);
       return h.efh;
     }
     if (!h.reply.directIo) {

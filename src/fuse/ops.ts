@@ -94,8 +94,19 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
   }
   function callerView(st: Stat): Stat {
     const efh = handles.writerOf(st.ino);
-    if (efh === undefined || !handles.writesTo(st.ino, callerProcess())) return st;
-    return engine.fstat(efh);
+    if (efh === undefined) return st;
+    if (handles.writesTo(st.ino, callerProcess())) return engine.fstat(efh);
+    // A writer has the file mapped shared (as far as its reads tell). The
+    // kernel applies the size it is told to the one inode every process
+    // shares, and a size below the mapping's cuts its pages: the writer's
+    // next touch would be SIGBUS (seen with SQLite's WAL index, when another
+    // process opened it). So others then see the committed content and
+    // attributes, but never a size smaller than the writer's.
+    if (handles.writerMayMap(st.ino)) {
+      const own = engine.fstat(efh);
+      if (own.size > st.size) return { ...st, size: own.size, blocks: own.blocks };
+    }
+    return st;
   }
   /** A write or O_TRUNC by a process without CAP_FSETID (taken as: not
    * root) clears setuid, and setgid when the file is group-executable or the
@@ -248,7 +259,12 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
           const data = tt.read(fh, len, pos);
           n = data.copy(buf, 0, 0, Math.min(len, data.length));
         } else {
-          n = engine.readInto(handle(fh).efh, len === buf.length ? buf : buf.subarray(0, len), len, pos);
+          const h = handle(fh);
+          // A writer is opened direct_io: its own read(2) calls come with
+          // their own offsets and sizes; whole pages at page offsets are
+          // what a fault in a shared mapping of it asks for.
+          if (h.writer && pos % 4096 === 0 && len % 4096 === 0) handles.markMapped(h.ino);
+          n = engine.readInto(h.efh, len === buf.length ? buf : buf.subarray(0, len), len, pos);
         }
       } catch (e) { cb(failed('read', path, e)); return; }
       cb(n);
