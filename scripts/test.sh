@@ -19,7 +19,9 @@ node -e '
   for (const file of process.argv.slice(1)) {
     if (!fs.existsSync(file)) { f++; continue; }
     const r = JSON.parse(fs.readFileSync(file, "utf8"));
-    p += r.numPassedTests; f += r.numFailedTests + (r.numFailedTestSuites || 0); s += r.numPendingTests + (r.numTodoTests || 0);
+    // A file that failed with no failed test (it did not load) counts once.
+    const broken = (r.testResults || []).filter((t) => t.status === "failed" && !(t.assertionResults || []).some((a) => a.status === "failed")).length;
+    p += r.numPassedTests; f += r.numFailedTests + broken; s += r.numPendingTests + (r.numTodoTests || 0);
   }
   console.log(`${p} passed, ${f} failed` + (s ? `, ${s} skipped` : ""));
 ' "$results/unit.json" "$results/native.json"

@@ -79,7 +79,7 @@ export class Handles {
 
   /** cacheBorrowed: the binding can hold a write's reply until its pages
    * are dropped (fuse-native patch v6); without it borrowers read direct_io. */
-  constructor(private readonly cacheBorrowed = false, private readonly writersMayMap: () => boolean = () => false) {}
+  constructor(private readonly cacheBorrowed = false, private readonly sharedMapsAllowed: () => boolean = () => false) {}
 
   /** Whether the kernel may cache pages of ino's write session: its writes
    * must then be answered after those pages are dropped. */
@@ -93,7 +93,9 @@ export class Handles {
   /** Inodes whose writers read whole pages at page offsets: what a fault in
    * a shared mapping asks for (their own reads, direct_io, come as asked). */
   private mapped = new Set<number>();
-  markMapped(ino: number): void { if (this.writers.has(ino) && this.writersMayMap()) this.mapped.add(ino); }
+  /** Whether INIT agreed that writers can map files shared. */
+  sharedMapsOn(): boolean { return this.sharedMapsAllowed(); }
+  markMapped(ino: number): void { if (this.writers.has(ino) && this.sharedMapsAllowed()) this.mapped.add(ino); }
   /** Whether a writer of ino seems to have it mapped shared (its pages, and
    * the size they need, are then in the kernel's one inode for the file). */
   writerMayMap(ino: number): boolean { return this.mapped.has(ino) && this.writers.has(ino); }
@@ -134,7 +136,7 @@ export class Handles {
       if (s && s.efh !== efh) throw new Error(`ino ${ino} has two writer sessions`);
       if (s) s.refs++;
       else this.writers.set(ino, { efh, refs: 1 });
-    } else if (this.writers.has(ino) && this.writersMayMap()) {
+    } else if (this.writers.has(ino) && this.sharedMapsAllowed()) {
       // A writer may have the file mapped shared: its unsaved bytes may be
       // in the page cache, which this reader must not see.
       reply = { directIo: true, keepCache: true };

@@ -128,10 +128,11 @@ export function spinMicros(): number {
 export async function serve(o: ServeOptions): Promise<Mounted> {
   checkMountpoint(o.mountpoint, o.nonempty);
   const engine = await Engine.open(o.store, { readonly: o.readonly, holder: `mount at ${o.mountpoint}` });
-  let server: LowLevelServer | null = null;
+  // What INIT agrees on is known once the server has mounted; the ops ask then.
+  let mountedServer: LowLevelServer | null = null;
   let ops = makeOps(engine, {
     readonly: o.readonly, log: o.log, cacheBorrowed: capabilities.writeAfterInval,
-    writersMayMap: () => server?.directIoMmap() ?? false,
+    sharedMapsAllowed: () => mountedServer?.directIoMmap() ?? false,
   });
   let stats = (): Record<string, { n: number; ms: number }> => ({});
   if (o.debug) {
@@ -142,7 +143,8 @@ export async function serve(o: ServeOptions): Promise<Mounted> {
     stats = () => ({ ...inst.stats(), eventLoopMaxDelay: { n: lag.count, ms: lag.max / 1e6 } });
   }
   const { options, times } = mountOptions(o);
-  server = new LowLevelServer(ops, times, o.log);
+  const server = new LowLevelServer(ops, times, o.log);
+  mountedServer = server;
   // A lost group transaction (disk full at commit, an I/O error half way
   // through a change) takes back names and attributes the kernel was told.
   engine.store.onGroupLost(() => server.invalidateAll());

@@ -35,15 +35,15 @@ export interface OpsOptions {
   /** Page-cache the reads of a process from a file it writes (handles.ts);
    * needs the server to answer a write after dropping pages. */
   cacheBorrowed?: boolean;
-  /** Whether writers may map the file MAP_SHARED (their unsaved bytes may
+  /** Whether writers can map a file MAP_SHARED (their unsaved bytes may
    * then be in the kernel page cache; readers of other processes read
    * around it while a writer is open). Asked at each open: known after INIT. */
-  writersMayMap?: () => boolean;
+  sharedMapsAllowed?: () => boolean;
 }
 
 export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
   const ns = new Namespace(engine);
-  const handles = new Handles(opts.cacheBorrowed ?? false, opts.writersMayMap);
+  const handles = new Handles(opts.cacheBorrowed ?? false, opts.sharedMapsAllowed);
   // Views of the past are kept by commit; thinning may delete one.
   if (!engine.store.readonly) engine.maintenance.onThinned(() => ns.history.forgetViews());
 
@@ -92,10 +92,20 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
     if (r.kind === 'view' && tt.isStable(r.v)) st.stable = true;
     return st;
   }
-  function callerView(st: Stat): Stat {
+  /** lookup: for a name lookup, which is not a stat. Its size lands in the
+   * inode the whole kernel shares before the caller has opened anything,
+   * typically on the way to opening the file (SQLite's second connection
+   * opening the WAL index that the first has just mapped), so it is never
+   * below a writer's when writers may map. A stat that follows asks again
+   * (a file being written has no cached attributes) and gets its own view. */
+  function callerView(st: Stat, lookup = false): Stat {
     const efh = handles.writerOf(st.ino);
     if (efh === undefined) return st;
     if (handles.writesTo(st.ino, callerProcess())) return engine.fstat(efh);
+    if (lookup && handles.sharedMapsOn()) {
+      const own = engine.fstat(efh);
+      if (own.size > st.size) return { ...st, size: own.size, blocks: own.blocks };
+    }
     // A writer has the file mapped shared (as far as its reads tell). The
     // kernel applies the size it is told to the one inode every process
     // shares, and a size below the mapping's cuts its pages: the writer's
@@ -149,7 +159,7 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       answer<FuseStat | null>('lookup', name, (e, st) => (e || st ? cb(e, st ?? undefined) : cb(-ENOENT)), () => {
         if (!ns.plainLookup(dir, name)) return routed();
         const ino = ns.lookup(dir, name);
-        if (ino !== undefined) return toFuseStat(callerView(engine.head.statIno(ino)));
+        if (ino !== undefined) return toFuseStat(callerView(engine.head.statIno(ino), true));
         return name.includes('@') ? routed() : null;
       });
     },

@@ -53,19 +53,30 @@ function tick() {
     const pending = f && f.mx > f.done ? f.mx - f.done : 0;
     const grown = f ? (f.mx >= lastMx ? f.mx - lastMx : f.mx) : 0; // (a restarted WAL counts from 0)
     if (f) lastMx = f.mx;
-    const bursting = grown * pageSize >= workerData.burstBytes;
     const now = Date.now();
     if (pending === 0) waitingSince = 0;
     else if (waitingSince === 0) waitingSince = now;
-    if (!bursting && (pending * pageSize >= workerData.thresholdBytes || (pending > 0 && now - waitingSince >= workerData.maxWaitMs))) {
+    if (checkpointDue(pending * pageSize, grown * pageSize, now - waitingSince, workerData)) {
       db.pragma('wal_checkpoint(PASSIVE)');
       waitingSince = 0;
     }
   } catch { /* busy or closing: try again next tick */ }
   setTimeout(tick, workerData.intervalMs);
 }
+const checkpointDue = ${checkpointDue.toString()};
 tick();
 `;
+
+export interface CheckpointPolicy { thresholdBytes: number; maxWaitMs: number; burstBytes: number }
+
+/** Whether to copy the WAL now (the worker's rule, run there; self-contained
+ * because its source is sent to the worker): bytes waiting, bytes the WAL
+ * grew by since the last tick, how long the oldest has waited. */
+export function checkpointDue(pendingBytes: number, grownBytes: number, waitedMs: number, p: CheckpointPolicy): boolean {
+  if (pendingBytes <= 0) return false;
+  if (grownBytes >= p.burstBytes) return false; // a burst streams in: copy at its pause
+  return pendingBytes >= p.thresholdBytes || waitedMs >= p.maxWaitMs;
+}
 
 export class Checkpointer {
   private worker: Worker | null;
