@@ -93,12 +93,13 @@ export class Handles {
   /** Inodes whose writers read whole pages at page offsets: what a fault in
    * a shared mapping asks for (their own reads, direct_io, come as asked). */
   private mapped = new Set<number>();
-  /** Whether INIT agreed that writers can map files shared. */
-  sharedMapsOn(): boolean { return this.sharedMapsAllowed(); }
   markMapped(ino: number): void { if (this.writers.has(ino) && this.sharedMapsAllowed()) this.mapped.add(ino); }
-  /** Whether a writer of ino seems to have it mapped shared (its pages, and
-   * the size they need, are then in the kernel's one inode for the file). */
-  writerMayMap(ino: number): boolean { return this.mapped.has(ino) && this.writers.has(ino); }
+  /** Whether others must be told a size at least the writer's: a writer of
+   * ino may have it mapped shared (always assumed for a name lookup), and
+   * the size the kernel is told is its one inode's for every process. */
+  sizeMustCoverWriter(ino: number, lookup: boolean): boolean {
+    return this.writers.has(ino) && (this.mapped.has(ino) || (lookup && this.sharedMapsAllowed()));
+  }
 
   /** Whether process `owner` has ino open for writing. */
   writesTo(ino: number, owner: number): boolean {

@@ -92,27 +92,21 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
     if (r.kind === 'view' && tt.isStable(r.v)) st.stable = true;
     return st;
   }
-  /** lookup: for a name lookup, which is not a stat. Its size lands in the
-   * inode the whole kernel shares before the caller has opened anything,
-   * typically on the way to opening the file (SQLite's second connection
-   * opening the WAL index that the first has just mapped), so it is never
-   * below a writer's when writers may map. A stat that follows asks again
-   * (a file being written has no cached attributes) and gets its own view. */
+  /** Attributes as the caller sees them. The kernel applies the size it is
+   * told to the one inode every process shares, and a size below a shared
+   * mapping's cuts its pages: the mapping writer's next touch is SIGBUS
+   * (seen with SQLite's WAL index when another process opened it). So when
+   * a writer may have the file mapped, others see the committed content and
+   * attributes but never a size below the writer's: always in a name lookup
+   * (lookup: it lands in the kernel before the caller has opened anything,
+   * typically on the way to opening the file; a stat that follows asks again
+   * and gets its own view), and in a stat once the writer's reads show a
+   * mapping (Handles.markMapped). */
   function callerView(st: Stat, lookup = false): Stat {
     const efh = handles.writerOf(st.ino);
     if (efh === undefined) return st;
     if (handles.writesTo(st.ino, callerProcess())) return engine.fstat(efh);
-    if (lookup && handles.sharedMapsOn()) {
-      const own = engine.fstat(efh);
-      if (own.size > st.size) return { ...st, size: own.size, blocks: own.blocks };
-    }
-    // A writer has the file mapped shared (as far as its reads tell). The
-    // kernel applies the size it is told to the one inode every process
-    // shares, and a size below the mapping's cuts its pages: the writer's
-    // next touch would be SIGBUS (seen with SQLite's WAL index, when another
-    // process opened it). So others then see the committed content and
-    // attributes, but never a size smaller than the writer's.
-    if (handles.writerMayMap(st.ino)) {
+    if (handles.sizeMustCoverWriter(st.ino, lookup)) {
       const own = engine.fstat(efh);
       if (own.size > st.size) return { ...st, size: own.size, blocks: own.blocks };
     }
