@@ -239,9 +239,14 @@ describe('(b) per-thread handles are recycled', () => {
     // Threads really churned: many new worker threads were started after the
     // first burst (each would have leaked a uv_async_t before the fix) ...
     expect(last.reused).toBeGreaterThanOrEqual((CYCLES - 1) * 10)
-    // ... yet the number of handles stays bounded by peak concurrency.
-    expect(last.allocated).toBeLessThanOrEqual(first.allocated + 8)
+    // ... yet the number of handles stays bounded by peak concurrency (N
+    // writers plus libfuse's idle workers), however many bursts came: the
+    // unpatched count (allocated + reused) is well past that bound by now.
+    // (Not bounded by the first burst's count: a later burst may run a few
+    // more threads at once than the first did.)
+    expect(first.allocated).toBeLessThanOrEqual(N + 16)
     expect(last.allocated).toBeLessThanOrEqual(N + 16)
+    expect(last.allocated + last.reused).toBeGreaterThan(N + 16 + 10)
     // (the per-burst times are printed above; the bounded handle count is
     // what keeps them flat, and it is what this test asserts)
   })
