@@ -218,7 +218,7 @@ describe('(b) per-thread handles are recycled', () => {
     // starts new ones for the next burst.
     const N = 40
     const CYCLES = 8
-    const fs = await MemFs.start({ slowWriteMs: 40 })
+    const fs = await MemFs.start({ slowWriteMs: 100 })
     await sh(`for i in $(seq 1 ${N}); do : > f$i; done`, fs.mnt)
 
     const rows: Array<Stats & { cycle: number, ms: number, threads: number }> = []
