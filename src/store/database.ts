@@ -54,7 +54,8 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
       if (!memory) db.pragma('journal_mode = WAL');
       // NORMAL in WAL: a crash of the process never loses a committed
       // transaction; power loss may lose the last ones unless fsync() ran
-      // (the engine issues a FULL checkpoint barrier on fsync).
+      // (fsync commits with synchronous = FULL: the WAL reaches the disk,
+      // see Store.sync).
       db.pragma('synchronous = NORMAL');
     }
     db.pragma('busy_timeout = 5000');
