@@ -26,14 +26,16 @@ describe('background checkpoints', () => {
       for (let i = 0; i < 20; i++) e.mkdir(`/d${i}`);
       e.flush();
       expect(waiting(file)).toBeGreaterThan(0);
-      await sleep(1600);
+      // (polled: a loaded machine may start the worker's copy a little late)
+      for (const t0 = Date.now(); waiting(file) > 0 && Date.now() - t0 < 2500;) await sleep(50);
       expect(waiting(file)).toBe(0);
       // 64 MiB written at once: copied as soon as it stops, not a second later
       const fh = e.create('/big', 0o644);
       for (let i = 0; i < 64; i++) e.write(fh, bytes(1 << 20, i + 1), i << 20);
       e.release(fh);
       e.flush();
-      await sleep(400);
+      // Well before the second a trickle waits (polled, as above).
+      for (const t0 = Date.now(); waiting(file) * 16384 >= 48 << 20 && Date.now() - t0 < 800;) await sleep(25);
       expect(waiting(file) * 16384).toBeLessThan(48 << 20);
     } finally {
       e.close();
