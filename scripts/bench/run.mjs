@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import {
   sh, shOk, log, liveChildren, killGroup, mounts, isMounted, unmountFuse, unmountFuseSync, withRssSampling, which,
 } from './util.mjs';
+import { makeScratchFs } from './scratchfs.mjs';
 import { TARGET_NAMES, makeTarget, ensureBindfs, ensureMikofs, bindfsOptions } from './targets.mjs';
 import { WORKLOAD_IDS, makeFixtures, benchEnv, plan } from './workloads.mjs';
 import { summarize, renderTables, renderRatioLines, writeJson, fmt } from './report.mjs';
@@ -39,7 +40,11 @@ Options:
   --no-pinned         skip the pinned mode
   --no-build          do not run "npx tsc -p tsconfig.json" before using mikofs
   --timeout S         per-command time limit in seconds (default 900)
-  --tmpdir DIR        where temp data goes (default ${os.tmpdir()}; must be a local disk)
+  --tmpdir DIR        where temp data goes (default: a fresh ext4 made for the run, see
+                      --no-fresh-fs; must be a local disk)
+  --no-fresh-fs       use ${os.tmpdir()} itself instead of a fresh ext4 image on a loop
+                      device made there for the run (an aged file system slows the disk
+                      and bindfs rows: see scripts/bench/scratchfs.mjs)
   --results-dir DIR   where the JSON goes (default bench/results)
   --keep-temp         do not delete the temp dir (mounts are still unmounted)
   -h, --help          this help
@@ -66,6 +71,7 @@ function parse() {
       'no-build': { type: 'boolean' },
       timeout: { type: 'string' },
       tmpdir: { type: 'string' },
+      'no-fresh-fs': { type: 'boolean' },
       'results-dir': { type: 'string' },
       'keep-temp': { type: 'boolean' },
     },
@@ -103,6 +109,7 @@ function parse() {
     build: !values['no-build'],
     timeoutMs: int('timeout', 900) * 1000,
     tmpdir: path.resolve(values.tmpdir ?? os.tmpdir()),
+    freshFs: values.tmpdir == null && !values['no-fresh-fs'] && !values['keep-temp'],
     resultsDir: path.resolve(repoRoot, values['results-dir'] ?? 'bench/results'),
     keepTemp: !!values['keep-temp'],
   };
@@ -141,8 +148,12 @@ async function main() {
   for (const tool of ['taskset', 'dd', 'tar', 'git', 'fusermount']) if (!which(tool)) ctx.note(`required tool "${tool}" not found`);
 
   fs.mkdirSync(cfg.tmpdir, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(cfg.tmpdir, 'mikofs-bench-'));
-  const tmpFs = fsTypeOf(tmp);
+  // Sparse: the image takes what the run writes (a few GiB at full size).
+  const scratch = cfg.freshFs ? makeScratchFs(cfg.tmpdir, 32) : null;
+  if (scratch?.error) ctx.note(`no fresh file system for the run (${scratch.error}): using ${cfg.tmpdir} as it is`);
+  const fresh = scratch && !scratch.error ? scratch : null;
+  const tmp = fs.mkdtempSync(path.join(fresh ? fresh.dir : cfg.tmpdir, 'mikofs-bench-'));
+  const tmpFs = fresh ? `ext4, fresh image on ${fresh.device}` : fsTypeOf(tmp);
   if (['tmpfs', 'ramfs', 'overlay'].includes(tmpFs)) ctx.note(`${tmp} is on ${tmpFs}, not a plain local disk; use --tmpdir`);
 
   // ---- cleanup, also on SIGINT/SIGTERM ----
@@ -171,6 +182,7 @@ async function main() {
     } else {
       log(`temp data kept in ${tmp}`);
     }
+    if (fresh && !left.length) fresh.release();
     cleaned = true;
   }
   const onSignal = (sig) => {
@@ -185,6 +197,7 @@ async function main() {
   process.on('SIGHUP', onSignal);
   process.on('exit', () => {
     for (const mnt of new Set([...ctx.mounts.keys(), ...underTmp()])) unmountFuseSync(mnt);
+    if (fresh && !cleaned) fresh.release();
   });
   const check = () => { if (aborting) throw new Error('interrupted'); };
 
