@@ -46,7 +46,8 @@ Options:
                       device made there for the run (an aged file system slows the disk
                       and bindfs rows: see scripts/bench/scratchfs.mjs)
   --results-dir DIR   where the JSON goes (default bench/results)
-  --keep-temp         do not delete the temp dir (mounts are still unmounted)
+  --keep-temp         do not delete the temp dir (mounts are still unmounted; implies
+                      --no-fresh-fs)
   -h, --help          this help
 
 Output: a table of medians [min-max] with ratios to bindfs and disk, peak RSS of the mount
