@@ -12,7 +12,9 @@
 //   3. old_read  a 1 MiB file after 100 delta-stored edits: reading its oldest
 //                version vs its newest (cold chunk cache, median of runs).
 //   4. gc_stall  the longest the event loop (where a mount serves FUSE) waits
-//                while gc thins, encodes, collects and vacuums a store.
+//                while gc thins, encodes, collects and vacuums a store (a
+//                text file's versions, random files, a 32 MiB random file
+//                replaced by another, 3,000 small files saved and deleted).
 //
 // Rows 1 and 3 use the engine API directly; row 2 writes each version's tree
 // through the engine API too (what the FUSE mount does underneath), so the
@@ -440,6 +442,18 @@ async function rowGcStall() {
     saveWhole(e, `/r${i}.bin`, crypto.randomBytes(MiB));
   }
   for (let i = 0; i < 40; i += 2) e.unlink(`/r${i}.bin`);
+  // A large incompressible file replaced by another under the same name (a
+  // re-downloaded archive, a rebuilt binary), both versions kept: each chunk
+  // has a predecessor to try a delta against, and nothing in common with it.
+  for (let v = 0; v < 2; v++) {
+    t += 60_000_000_000n;
+    const fh = e.open('/archive.bin', 'w');
+    try { for (let i = 0; i < 32; i++) e.write(fh, crypto.randomBytes(MiB), i * MiB); } finally { e.release(fh); }
+  }
+  // Many small files saved and deleted (a build's temporary outputs).
+  e.mkdir('/tmp');
+  for (let i = 0; i < 3000; i++) { t += 1_000_000n; saveWhole(e, `/tmp/o${i}.txt`, Buffer.from(`object ${i} `.repeat(40))); }
+  for (let i = 0; i < 3000; i++) { t += 1_000_000n; e.unlink(`/tmp/o${i}.txt`); }
   e.maintenance.setPolicy({ keepAll: '10m', hourly: '0', daily: '0' });
   e.flush();
   const before = fs.statSync(file).size + fs.statSync(file + '-wal').size;
@@ -462,7 +476,8 @@ async function rowGcStall() {
   out('gc_stall_target_ms', '100');
   out('gc_file_before_mib', mib(before));
   out('gc_file_after_mib', mib(after));
-  out('gc_target_met', ok && maxGap <= 100 && after < before / 4);
+  // The file really shrinks: by at least the bytes of the chunks GC freed.
+  out('gc_target_met', ok && maxGap <= 100 && after <= before - rep.gc.bytes);
 }
 
 try {

@@ -20,7 +20,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Engine } from './engine.js';
 import { MaintenanceStore, VERSIONED, type VersionedTable, type VRow } from '../store/maintenance-store.js';
-import { compress, makeDelta, applyDelta, unpack, DELTA, RAW } from '../store/codec.js';
+import { compress, makeDelta, applyDelta, unpack, deltaWorthTrying, DELTA, RAW } from '../store/codec.js';
 import { LIVE } from '../store/meta-store.js';
 import {
   normalizePolicy, tiersOf, keptByTiers, rapidDrops, parseDuration, PathRules, KeptSet,
@@ -227,6 +227,7 @@ export class Maintenance {
           r = this.store.atomic(() => cur.task.next());
           const du = performance.now() - u0;
           if (du > (this.unitMax[cur.name] ?? 0)) this.unitMax[cur.name] = du;
+          if (this.traceUnitsMs !== null && du > this.traceUnitsMs) this.log(`maintenance: ${cur.name} unit took ${du.toFixed(1)} ms`);
         } catch (err) {
           this.log(`maintenance ${cur.name}: ${(err as Error).message}`);
           this.report.notes.push(`${cur.name} stopped: ${(err as Error).message}`);
@@ -235,7 +236,10 @@ export class Maintenance {
         if (r.done) this.queue.shift();
       }
     } finally {
+      const f0 = performance.now();
       this.store.flush();
+      const df = performance.now() - f0;
+      if (this.traceUnitsMs !== null && df > this.traceUnitsMs) this.log(`maintenance: committing a slice took ${df.toFixed(1)} ms`);
       if (touchedRows) this.e.head.inodes.clear();
     }
     return this.queue.length > 0;
@@ -287,6 +291,8 @@ export class Maintenance {
   private progress: Record<string, number> = {};
   /** Longest single unit of work per stage, ms (how long a slice can overrun). */
   readonly unitMax: Record<string, number> = {};
+  /** Units of work (and slice commits) longer than this are logged (mount --debug). */
+  traceUnitsMs: number | null = null;
   private progressOf(stage: string): number { return this.progress[stage] ?? 0; }
   private tick(stage: string, n = 1): void { this.progress[stage] = (this.progress[stage] ?? 0) + n; }
 
@@ -722,7 +728,7 @@ export class Maintenance {
     const fullSize = () => { if (full === undefined) full = compress(data); return full ? full.data.length : data.length; };
     if (base) {
       const src = chunks.get(base);
-      const delta = makeDelta(data, src, Math.floor(data.length / 2));
+      const delta = deltaWorthTrying(data, src) ? makeDelta(data, src, Math.floor(data.length / 2)) : null;
       if (delta) {
         const packed = delta.length > 64 ? compress(delta) : null;
         const payload = packed ? packed.data : delta;

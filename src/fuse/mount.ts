@@ -173,7 +173,10 @@ export async function serve(o: ServeOptions): Promise<Mounted> {
   writeRecord({ mountpoint: o.mountpoint, store: o.store, readonly: o.readonly });
   // Storage maintenance (deltas, compression, retention, GC) in short slices
   // while the mount is idle; stopped by engine.close().
-  if (!o.readonly) engine.maintenance.start({ log: o.log });
+  if (!o.readonly) {
+    if (o.debug) engine.maintenance.traceUnitsMs = 20;
+    engine.maintenance.start({ log: o.log });
+  }
   const mountId = (await findMount(o.mountpoint))?.id;
 
   let closing: Promise<void> | null = null;

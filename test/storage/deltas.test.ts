@@ -4,7 +4,7 @@ import { bytes, tmpDir } from '../helpers.js';
 import { openStore } from '../../src/index.js';
 import { clockStore, text, save, chunkRows, MIN } from './helpers.js';
 import { setCorruptionLogger } from '../../src/store/chunk-store.js';
-import { DELTA, CODEC_MASK } from '../../src/store/codec.js';
+import { DELTA, CODEC_MASK, sharedFraction, deltaWorthTrying } from '../../src/store/codec.js';
 import { CHECKPOINT_EVERY, deltaRadix, skipBase } from '../../src/engine/maintenance.js';
 
 const code = (fn: () => unknown) => { try { fn(); } catch (e) { return (e as { code: string }).code; } return 'OK'; };
@@ -107,6 +107,26 @@ describe('deltas, compression and verified reads', () => {
     expect(chunkRows(e).every((r) => (r.encoding & DELTA) === 0 && r.seq === 0)).toBe(true);
     expect(e.readFile('/random.bin').equals(bytes(700 * 1024, 10))).toBe(true);
     e.close();
+  });
+
+  it('unrelated large chunks are told apart before xdelta3 is tried; related ones, shifted or edited, are not', () => {
+    const a = bytes(512 * 1024, 21), b = bytes(512 * 1024, 22);
+    expect(sharedFraction(a, b)).toBeLessThan(0.05);
+    expect(deltaWorthTrying(a, b)).toBe(false);
+    // The same bytes moved by an insertion near the start, and edited in the middle.
+    const moved = Buffer.concat([Buffer.from('a new first line\n'), a.subarray(0, 300000), Buffer.from('x'.repeat(500)), a.subarray(300500)]);
+    expect(sharedFraction(moved, a)).toBeGreaterThan(0.9);
+    expect(deltaWorthTrying(moved, a)).toBe(true);
+    // Half the content new: still tried (the delta then decides).
+    const half = Buffer.concat([a.subarray(0, 256 * 1024), b.subarray(0, 256 * 1024)]);
+    const f = sharedFraction(half, a)!;
+    expect(f).toBeGreaterThan(0.35);
+    expect(f).toBeLessThan(0.65);
+    expect(deltaWorthTrying(half, a)).toBe(true);
+    // Too few anchors to judge (uniform data), and small chunks: tried.
+    expect(sharedFraction(Buffer.alloc(512 * 1024), a)).toBeNull();
+    expect(deltaWorthTrying(Buffer.alloc(512 * 1024), a)).toBe(true);
+    expect(deltaWorthTrying(bytes(32 * 1024, 1), bytes(32 * 1024, 2))).toBe(true);
   });
 
   it('a chunk whose bytes do not match its address reads as EIO, logged once, never returned', async () => {
