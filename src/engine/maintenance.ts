@@ -78,6 +78,8 @@ export function skipBase(k: number, radix: number): number {
 }
 /** Ended inline versions at least this big move into chunks. */
 const INLINE_MOVE_MIN = 128;
+/** How long one unit of maintenance work runs before it yields (ms). */
+const UNIT_MS = 5;
 const ROOT = 1;
 
 export interface StageProgress { stage: string; done: number; total?: number }
@@ -224,6 +226,7 @@ export class Maintenance {
         let r: IteratorResult<void, void>;
         try {
           const u0 = performance.now();
+          this.unitStart = u0;
           r = this.store.atomic(() => cur.task.next());
           const du = performance.now() - u0;
           if (du > (this.unitMax[cur.name] ?? 0)) this.unitMax[cur.name] = du;
@@ -293,6 +296,12 @@ export class Maintenance {
   readonly unitMax: Record<string, number> = {};
   /** Units of work (and slice commits) longer than this are logged (mount --debug). */
   traceUnitsMs: number | null = null;
+  private unitStart = 0;
+  /** Whether the current unit of work has run its time: loops over rows
+   * stop at the next point they can resume from, so a unit's length does
+   * not depend on what a row costs (a 512 MiB file's 1,024 chunk rows, the
+   * overflow pages a freed chunk returns) or how many there are. */
+  private expired(): boolean { return performance.now() - this.unitStart > UNIT_MS; }
   private progressOf(stage: string): number { return this.progress[stage] ?? 0; }
   private tick(stage: string, n = 1): void { this.progress[stage] = (this.progress[stage] ?? 0) + n; }
 
@@ -372,12 +381,15 @@ export class Maintenance {
       for (;;) {
         const dead = this.sql.deadInodes(b.id, after, 200);
         if (!dead.length) break;
-        for (const d of dead) {
+        for (let i = 0; i < dead.length; i++) {
+          const d = dead[i];
           after = Math.max(after, d.since);
           if (open.has(d.ino)) { low = Math.min(low, d.since - 1); continue; }
           this.sql.retireInode(b.id, d.rid, d.ino, d.since);
           this.report.retired++;
           this.tick('retire');
+          // Resumes after `since`: stop only between two commits.
+          if (this.expired() && dead[i + 1]?.since !== d.since) break;
         }
         max = Math.max(max, after);
         yield;
@@ -574,7 +586,9 @@ export class Maintenance {
             ? this.sql.endedRows(t, b.id, cursor, plan.scanFrom, 500)
             : this.sql.liveRows(t, b.id, cursor, plan.scanFrom, 500);
           if (!rows.length) break;
+          let done = 0;
           for (const r of rows) {
+            if (done++ > 0 && this.expired()) break; // resumes after cursor
             cursor = r;
             let pi: number;
             if (t === 'dentries') {
@@ -656,6 +670,7 @@ export class Maintenance {
           if (!r.inline || r.inline.length < INLINE_MOVE_MIN || r.since === r.until) continue;
           const h = this.store.chunks.put(r.inline);
           if (this.sql.inlineToExtent(b.id, r.rid, r.ino, r.since, r.until, h)) { this.report.inlineMoved++; this.tick('inline'); }
+          if (this.expired()) break; // resumes after cur
         }
         mark[b.id] = cur;
         this.meta.setMeta('inline.mark', JSON.stringify(mark));
@@ -778,14 +793,14 @@ export class Maintenance {
       for (let after = 0; ;) {
         const rows = this.sql.chunkScan(after, 500);
         if (!rows.length) break;
-        for (const r of rows) { after = r.id; this.collect(r.hash); }
+        for (const r of rows) { after = r.id; this.collect(r.hash); if (this.expired()) break; }
         yield;
       }
     }
     for (;;) {
       const batch = this.sql.gcBatch(200);
       if (!batch.length) return;
-      for (const h of batch) { this.sql.gcDone(h); this.collect(h); }
+      for (const h of batch) { this.sql.gcDone(h); this.collect(h); if (this.expired()) break; }
       yield;
     }
   }

@@ -53,9 +53,12 @@ export class MaintenanceStore {
       todoBatch: p('SELECT id, hash, prev, commit_id, branch_id, ino, idx FROM chunk_todo WHERE id > ? ORDER BY id LIMIT ?'),
       // A new file under a name another file had (written anew and renamed
       // over, or deleted and re-created): that file's chunk at the same index.
+      // CROSS JOIN fixes the order (the file's names, their earlier owners,
+      // their chunk): left to itself the planner scanned every entry of
+      // dentries_by_ino first (4.6 ms a chunk with 10,000 names, 0.04 ms so).
       prevByName: p(`SELECT o.hash FROM dentries d
-        JOIN dentries p ON p.branch_id = d.branch_id AND p.parent = d.parent AND p.name = d.name AND p.since < d.since
-        JOIN extents o ON o.branch_id = d.branch_id AND o.ino = p.ino AND o.idx = @idx AND o.since <= d.since
+        CROSS JOIN dentries p ON p.branch_id = d.branch_id AND p.parent = d.parent AND p.name = d.name AND p.since < d.since
+        CROSS JOIN extents o ON o.branch_id = d.branch_id AND o.ino = p.ino AND o.idx = @idx AND o.since <= d.since
         WHERE d.branch_id = @b AND d.ino = @ino AND p.ino IS NOT NULL AND p.ino != @ino AND o.hash IS NOT NULL
         ORDER BY d.since DESC, p.since DESC, o.since DESC LIMIT 1`).pluck(),
       todoCount: p('SELECT count(*) FROM chunk_todo').pluck(),
