@@ -77,7 +77,10 @@ export class MaintenanceStore {
       chunkBase: p('SELECT base FROM chunks WHERE hash = ?').pluck(),
       dependents: p('SELECT hash FROM chunks WHERE base = ?').pluck(),
       branches: p(`SELECT id, parent_id FROM branches WHERE kind != 'session' ORDER BY id`),
-      commitsOf: p('SELECT id, time_ns, kind FROM commits WHERE branch_id = ? AND id > ? ORDER BY id LIMIT ?').safeIntegers(true),
+      // +branch_id: walk the commits in id order and stop at the limit; by the
+      // (branch_id, time_ns) index SQLite sorted every commit of the branch
+      // for each page.
+      commitsOf: p('SELECT id, time_ns, kind FROM commits WHERE +branch_id = ? AND id > ? ORDER BY id LIMIT ?').safeIntegers(true),
       firstCommitFrom: p('SELECT id FROM commits WHERE branch_id = ? AND time_ns >= ? ORDER BY time_ns, id LIMIT 1').pluck(),
       commitTime: p('SELECT time_ns FROM commits WHERE id = ?').pluck().safeIntegers(true),
       hasTodo: p('SELECT 1 FROM chunk_todo LIMIT 1').pluck(),

@@ -101,7 +101,6 @@ export class MetaStore {
       lastCommit: p(`SELECT id, branch_id, time_ns, kind, message FROM commits ORDER BY id DESC LIMIT 1`).safeIntegers(true),
       getCommit: p('SELECT id, branch_id, time_ns, kind, message FROM commits WHERE id = ?').safeIntegers(true),
       commitAtTime: p(`SELECT id FROM commits WHERE branch_id = ? AND time_ns <= ? ORDER BY time_ns DESC, id DESC LIMIT 1`).pluck(),
-      firstCommit: p('SELECT id FROM commits WHERE branch_id = ? ORDER BY id LIMIT 1').pluck(),
       branchByName: p('SELECT * FROM branches WHERE name = ?').safeIntegers(false),
       branchById: p('SELECT * FROM branches WHERE id = ?'),
       insertBranch: p(`INSERT INTO branches (name, kind, parent_id, fork_commit, created_ns, owner_pid)
@@ -331,7 +330,6 @@ export class MetaStore {
   commitAtTime(branch: number, timeNs: bigint): number | undefined {
     return this.s.commitAtTime.get(branch, timeNs) as number | undefined;
   }
-  firstCommit(branch: number): number | undefined { return this.s.firstCommit.get(branch) as number | undefined; }
   branchByName(name: string): BranchRow | undefined { return this.s.branchByName.get(name) as BranchRow | undefined; }
   branchById(id: number): BranchRow | undefined { return this.s.branchById.get(id) as BranchRow | undefined; }
   insertBranch(name: string, kind: string, parent: number | null, fork: number | null, createdNs: bigint, pid: number | null): number {
