@@ -4,6 +4,7 @@
 //   ls -lR of /.versions/<t>/ vs the live tree                  (target: at most 2x)
 //   rollback of the whole tree (10,000 files) to a label        (target: under 1 s)
 // Reads are cold (caches dropped before each) so both sides go through FUSE.
+// Usage: node scripts/bench/history.mjs [--quick] [--files N] [--tmpdir DIR]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,7 +26,9 @@ const time = (cmd, cwd) => { const t0 = process.hrtime.bigint(); sh(cmd, { cwd }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 if (!fs.existsSync(CLI)) { console.log('history bench: dist/ is not built (npm run build); skipped'); process.exit(0); }
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mikofs-bench-history-'));
+// --tmpdir: where the store and mount go (run.mjs passes its fresh file system).
+const base = args.includes('--tmpdir') ? args[args.indexOf('--tmpdir') + 1] : os.tmpdir();
+const dir = fs.mkdtempSync(path.join(base, 'mikofs-bench-history-'));
 const store = path.join(dir, 's.mikofs'), mnt = path.join(dir, 'mnt');
 let mounted = false;
 const cleanup = () => {

@@ -322,7 +322,7 @@ async function main() {
     // Time travel rows (mikofs only): old-commit reads, ls -lR of history, rollback.
     if (targets.includes('mikofs')) {
       const h = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'bench', 'history.mjs'),
-        ...(cfg.quick ? ['--quick'] : []), '--files', String(cfg.files)], { encoding: 'utf8', timeout: cfg.timeoutMs });
+        ...(cfg.quick ? ['--quick'] : []), '--files', String(cfg.files), '--tmpdir', tmp], { encoding: 'utf8', timeout: cfg.timeoutMs });
       log((h.stdout || '') + (h.stderr ? `history bench: ${h.stderr.trim()}` : ''));
     }
     const stamp = startedAt.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
