@@ -301,7 +301,9 @@ export class Maintenance {
    * stop at the next point they can resume from, so a unit's length does
    * not depend on what a row costs (a 512 MiB file's 1,024 chunk rows, the
    * overflow pages a freed chunk returns) or how many there are. */
-  private expired(): boolean { return performance.now() - this.unitStart > UNIT_MS; }
+  private expired(): boolean { return performance.now() - this.unitStart > this.unitMs; }
+  /** ms a unit of row work runs (0: one row, group or chunk at a time). */
+  unitMs = UNIT_MS;
   private progressOf(stage: string): number { return this.progress[stage] ?? 0; }
   private tick(stage: string, n = 1): void { this.progress[stage] = (this.progress[stage] ?? 0) + n; }
 
