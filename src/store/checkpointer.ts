@@ -40,7 +40,20 @@ const pageSize = db.pragma('page_size', { simple: true });
 // pauses anyway (the checkpoint never catches up with it), so copying then
 // only takes CPU and disk from the writer. The copy waits for the pause.
 const hdr = Buffer.alloc(100);
-let shm = -1, waitingSince = 0, lastMx = 0;
+let shm = -1, waitingSince = 0, lastMx = 0, lastChangeAt = Date.now();
+// The WAL keeps the size a burst grew it to. Cutting it back is an ftruncate
+// of up to the burst's size (68 ms for 200 MiB measured); SQLite does it
+// (journal_size_limit) inside the first commit after the WAL starts over, on
+// the thread serving FUSE. Here it is done instead, by a TRUNCATE checkpoint
+// once everything is copied and the writer has paused, and only if it can
+// have the write lock and every reader's slot at once (busy_timeout 0): it
+// never waits while holding the lock. A write arriving while it truncates
+// waits for it; one arriving after a large write's commit always did.
+function walBytes() { try { return fs.statSync(workerData.file + '-wal').size; } catch { return 0; } }
+function truncate() {
+  db.pragma('busy_timeout = 0');
+  try { db.pragma('wal_checkpoint(TRUNCATE)'); } finally { db.pragma('busy_timeout = 1000'); }
+}
 function frames() {
   if (shm < 0) { try { shm = fs.openSync(workerData.file + '-shm', 'r'); } catch { return null; } }
   if (fs.readSync(shm, hdr, 0, 100, 0) < 100) return null;
@@ -52,13 +65,16 @@ function tick() {
     const f = frames();
     const pending = f && f.mx > f.done ? f.mx - f.done : 0;
     const grown = f ? (f.mx >= lastMx ? f.mx - lastMx : f.mx) : 0; // (a restarted WAL counts from 0)
-    if (f) lastMx = f.mx;
     const now = Date.now();
+    if (f && f.mx !== lastMx) lastChangeAt = now;
+    if (f) lastMx = f.mx;
     if (pending === 0) waitingSince = 0;
     else if (waitingSince === 0) waitingSince = now;
     if (checkpointDue(pending * pageSize, grown * pageSize, now - waitingSince, workerData)) {
       db.pragma('wal_checkpoint(PASSIVE)');
       waitingSince = 0;
+    } else if (f && pending === 0 && now - lastChangeAt >= workerData.truncateIdleMs && walBytes() > workerData.walSizeLimit) {
+      truncate();
     }
   } catch { /* busy or closing: try again next tick */ }
   setTimeout(tick, workerData.intervalMs);
@@ -78,17 +94,26 @@ export function checkpointDue(pendingBytes: number, grownBytes: number, waitedMs
   return pendingBytes >= p.thresholdBytes || waitedMs >= p.maxWaitMs;
 }
 
+export interface CheckpointerOptions {
+  /** WAL bytes above which the WAL is cut back once idle. */
+  walSizeLimit: number;
+  /** Called if the worker dies: the writer must then limit the WAL itself. */
+  onFail?: () => void;
+}
+
 export class Checkpointer {
   private worker: Worker | null;
 
-  constructor(file: string, thresholdBytes = 32 << 20, intervalMs = 50, maxWaitMs = 1000, burstBytes = 4 << 20) {
+  constructor(file: string, opts: CheckpointerOptions, thresholdBytes = 32 << 20, intervalMs = 50, maxWaitMs = 1000, burstBytes = 4 << 20,
+    truncateIdleMs = 1000) {
     this.worker = new Worker(WORKER, {
       eval: true,
       execArgv: [], // see hasher.ts: never inherit --input-type and the like
-      workerData: { file, sqlite: require.resolve('better-sqlite3'), thresholdBytes, intervalMs, maxWaitMs, burstBytes },
+      workerData: { file, sqlite: require.resolve('better-sqlite3'), thresholdBytes, intervalMs, maxWaitMs, burstBytes,
+        walSizeLimit: opts.walSizeLimit, truncateIdleMs },
     });
     this.worker.unref();
-    this.worker.on('error', () => { this.worker = null; });
+    this.worker.on('error', () => { this.worker = null; opts.onFail?.(); });
   }
 
   /** A PASSIVE checkpoint now, whatever the WAL size (never blocks the writer). */

@@ -109,10 +109,15 @@ export class Store {
         this.db.pragma('wal_autocheckpoint = 0');
         // A burst of writes (a large file) grows the WAL to its size: the
         // background checkpointer copies frames while the writer appends
-        // more, so the WAL cannot start over until the burst ends. When it
-        // does start over, this gives the disk space back.
-        this.db.pragma(`journal_size_limit = ${Math.max(0, Math.floor(opts.walSizeLimit ?? WAL_SIZE_LIMIT))}`);
-        this.checkpointer = new Checkpointer(file);
+        // more, so the WAL cannot start over until the burst ends. The
+        // checkpointer also gives the disk space back, off this thread
+        // (see checkpointer.ts); only if it dies does SQLite do it here
+        // (journal_size_limit: at the first commit after the WAL restarts).
+        const limit = Math.max(0, Math.floor(opts.walSizeLimit ?? WAL_SIZE_LIMIT));
+        this.checkpointer = new Checkpointer(file, {
+          walSizeLimit: limit,
+          onFail: () => { try { this.db.pragma(`journal_size_limit = ${limit}`); } catch { /* closed */ } },
+        });
       }
     } catch (e) {
       this.db.close();
