@@ -40,9 +40,9 @@ const pageSize = db.pragma('page_size', { simple: true });
 // pauses anyway (the checkpoint never catches up with it), so copying then
 // only takes CPU and disk from the writer. The copy waits for the pause.
 const hdr = Buffer.alloc(100);
-let shm = -1, waitingSince = 0, lastMx = 0, lastChangeAt = Date.now();
+let shm = -1, waitingSince = 0, lastMx = 0, lastChangeAt = Date.now(), cutSinceChange = false;
 // The WAL keeps the size a burst grew it to. Cutting it back is an ftruncate
-// of up to the burst's size (68 ms for 200 MiB measured); SQLite does it
+// of up to the burst's size (68-88 ms after a 256 MiB write); SQLite does it
 // (journal_size_limit) inside the first commit after the WAL starts over, on
 // the thread serving FUSE. Here it is done instead, by a TRUNCATE checkpoint
 // once everything is copied and the writer has paused, and only if it can
@@ -50,9 +50,11 @@ let shm = -1, waitingSince = 0, lastMx = 0, lastChangeAt = Date.now();
 // never waits while holding the lock. A write arriving while it truncates
 // waits for it; one arriving after a large write's commit always did.
 function walBytes() { try { return fs.statSync(workerData.file + '-wal').size; } catch { return 0; } }
-function truncate() {
+/** Cuts the WAL back if it is over the limit; false when it was busy. */
+function cutBack() {
+  if (walBytes() <= workerData.walSizeLimit) return true;
   db.pragma('busy_timeout = 0');
-  try { db.pragma('wal_checkpoint(TRUNCATE)'); } finally { db.pragma('busy_timeout = 1000'); }
+  try { return db.pragma('wal_checkpoint(TRUNCATE)')[0].busy === 0; } finally { db.pragma('busy_timeout = 1000'); }
 }
 function frames() {
   if (shm < 0) { try { shm = fs.openSync(workerData.file + '-shm', 'r'); } catch { return null; } }
@@ -66,15 +68,15 @@ function tick() {
     const pending = f && f.mx > f.done ? f.mx - f.done : 0;
     const grown = f ? (f.mx >= lastMx ? f.mx - lastMx : f.mx) : 0; // (a restarted WAL counts from 0)
     const now = Date.now();
-    if (f && f.mx !== lastMx) lastChangeAt = now;
+    if (f && f.mx !== lastMx) { lastChangeAt = now; cutSinceChange = false; }
     if (f) lastMx = f.mx;
     if (pending === 0) waitingSince = 0;
     else if (waitingSince === 0) waitingSince = now;
     if (checkpointDue(pending * pageSize, grown * pageSize, now - waitingSince, workerData)) {
       db.pragma('wal_checkpoint(PASSIVE)');
       waitingSince = 0;
-    } else if (f && pending === 0 && now - lastChangeAt >= workerData.truncateIdleMs && walBytes() > workerData.walSizeLimit) {
-      truncate();
+    } else if (f && pending === 0 && !cutSinceChange && now - lastChangeAt >= workerData.truncateIdleMs) {
+      cutSinceChange = cutBack();
     }
   } catch { /* busy or closing: try again next tick */ }
   setTimeout(tick, workerData.intervalMs);
