@@ -225,10 +225,9 @@ export class Maintenance {
         if (cur.name === 'retire' || cur.name === 'thin' || cur.name === 'inline') touchedRows = true;
         let r: IteratorResult<void, void>;
         try {
-          const u0 = performance.now();
-          this.unitStart = u0;
+          this.unitStart = performance.now();
           r = this.store.atomic(() => cur.task.next());
-          const du = performance.now() - u0;
+          const du = performance.now() - this.unitStart;
           if (du > (this.unitMax[cur.name] ?? 0)) this.unitMax[cur.name] = du;
           if (this.traceUnitsMs !== null && du > this.traceUnitsMs) this.log(`maintenance: ${cur.name} unit took ${du.toFixed(1)} ms`);
         } catch (err) {
