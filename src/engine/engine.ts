@@ -2,8 +2,8 @@
 // errors out; every change is one commit. No FUSE here: the FUSE adapter,
 // the CLI and tests all use this API.
 import { HEAD, LIVE, type InodeRow } from '../store/meta-store.js';
-import { Store, INLINE_MAX, MAX_INO } from '../store/store.js';
-import { fail } from './errors.js';
+import { Store, INLINE_MAX, MAX_INO, diskFullError } from '../store/store.js';
+import { fail, type ErrnoCode } from './errors.js';
 import { Tree, ROOT_INO, statOf, type ChainLink } from './tree.js';
 import { WriteSession, type SessionHost } from './write-session.js';
 import { resolvePoint } from './points.js';
@@ -84,10 +84,13 @@ export class Engine implements SessionHost {
   /** The open group transaction was rolled back (Store.loseGroup): cached
    * rows may be of it, and what sessions staged in it is gone, so their
    * commit fails (EIO at close) instead of referring to missing chunks. */
-  groupLost(): void {
+  groupLost(group: number, err: unknown): void {
     this.head.inodes.clear();
     this.head.dirs.clear();
-    for (const f of this.fds.values()) if (f.session) f.session.lost = true;
+    // Only sessions that staged in the lost group lost anything; near a
+    // full disk each change commits at once, and the others' chunks are safe.
+    const cause: ErrnoCode = (err as { code?: string } | null)?.code === 'SQLITE_FULL' ? 'ENOSPC' : 'EIO';
+    for (const f of this.fds.values()) if (f.session && f.session.stagedIn === group) f.session.lost = cause;
   }
 
   static async open(file: string, opts: import('../store/store.js').StoreOptions = {}): Promise<Engine> {
@@ -129,11 +132,14 @@ export class Engine implements SessionHost {
         s.branchId = st.meta.insertBranch(`session-${process.pid}-${s.ino}-${this.nextFd++}-${Date.now()}`, 'session',
           this.branchId, st.headCommit, st.now(), process.pid);
       }
+      s.stagedIn = st.group;
       st.chunks.putHashed(hash, data);
       st.meta.putSessionChunk(s.branchId, idx, hash);
       s.staged.set(idx, hash);
+      st.commitIfTight();
     } catch (e) {
-      s.failure ??= e;
+      s.failure ??= diskFullError(e);
+      st.failed(e);
     }
   }
 
@@ -145,6 +151,7 @@ export class Engine implements SessionHost {
    * no savepoint is needed (Store.direct). */
   private change<T>(kind: string, fn: (c: number) => T, message: string | null = null, direct = false): T {
     if (!this.writable) fail('EROFS');
+    if (!this.store.space.admitRows()) fail('ENOSPC');
     const body = () => {
       const c = this.store.newCommit(this.branchId, kind, message);
       // Only plain changes are amended later; a snapshot, rollback or
@@ -618,6 +625,7 @@ export class Engine implements SessionHost {
     if (!isReg(this.head.mustInode(of.ino).mode)) fail('EINVAL');
     const pos = of.flags & O_APPEND ? of.session.size : position;
     if (pos + data.length > Number.MAX_SAFE_INTEGER) fail('EFBIG');
+    if (!this.store.space.admitData(data.length)) fail('ENOSPC');
     return of.session.write(data, pos, this.store.now());
   }
 
@@ -713,10 +721,11 @@ export class Engine implements SessionHost {
     if (!cur0 || cur0.nlink === 0) { this.discardSession(s); s.reset(0); return; }
     this.settle(s); // every staged chunk stored, or its failure known
     if (s.lost) {
+      const code = s.lost;
       s.lost = false;
       this.discardSession(s);
       s.reset(cur0.size);
-      fail('EIO', 'what this file was written with was lost with its group transaction');
+      fail(code, 'what this file was written with was lost with its group transaction');
     }
     if (s.failure) {
       const err = s.failure;
@@ -857,7 +866,8 @@ export class Engine implements SessionHost {
       try {
         const s = fs.statfsSync(path.dirname(path.resolve(this.store.file)));
         blocks = Math.floor((s.blocks * s.bsize) / bsize);
-        bfree = Math.floor((s.bavail * s.bsize) / bsize);
+        // What the store will still accept (it keeps a reserve free).
+        bfree = Math.floor(Math.min(s.bavail * s.bsize, this.store.space.available()) / bsize);
       } catch { /* keep defaults */ }
     }
     const files = MAX_INO, ffree = Math.max(0, MAX_INO - this.store.inodesAllocated());

@@ -215,6 +215,16 @@ export class Maintenance {
    * nothing is queued. */
   step(budgetMs = 25): boolean {
     if (this.store.readonly) return false;
+    // Commit what the filesystem's changes left open first: a unit that
+    // fails (a full disk) must not take acknowledged changes down with it.
+    this.store.flush();
+    if (!this.store.space.admitMaintenance()) {
+      // Too little room for even its own transaction: stop this round (a
+      // later one starts once space was freed), saying why.
+      if (this.queue.length) this.report.notes.push('stopped: the disk holding the store is nearly full');
+      this.queue = [];
+      return false;
+    }
     if (!this.queue.length) this.enqueue(false);
     const t0 = performance.now();
     let touchedRows = false;

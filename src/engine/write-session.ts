@@ -101,7 +101,9 @@ export class WriteSession {
   createdAt: number | null = null;
   /** The group transaction holding what this session staged was rolled
    * back (Store.loseGroup): its commit must fail, not refer to lost chunks. */
-  lost = false;
+  lost: false | 'EIO' | 'ENOSPC' = false;
+  /** Store.group of the group transaction this session last staged in. */
+  stagedIn = -1;
   /** Storing a chunk this session staged failed (disk full, I/O error):
    * its commit fails with this error instead of leaving the chunk out. */
   failure: unknown = null;

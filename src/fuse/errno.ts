@@ -30,5 +30,12 @@ export function errnoOf(e: unknown): number {
 
 /** Whether an error is a fault worth logging, not an ordinary POSIX answer. */
 export function isFault(e: unknown): boolean {
-  return !(e instanceof FsError);
+  return !(e instanceof FsError) && !isDiskFull(e);
+}
+
+/** SQLite could not grow the store (ENOSPC): the disk's state, not a bug;
+ * the store logs the changes it lost in one line (Store.loseGroup). */
+export function isDiskFull(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC';
 }

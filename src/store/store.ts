@@ -3,6 +3,7 @@
 // Knows nothing of paths or FUSE.
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { openDatabase, MEMORY, StoreLockedError, type Db } from './database.js';
 import { ChunkStore } from './chunk-store.js';
@@ -11,6 +12,7 @@ import { initHash } from './hash.js';
 import { initCodec } from './codec.js';
 import { Checkpointer } from './checkpointer.js';
 import { ParallelHasher } from './hasher.js';
+import { SpaceGuard, type SpaceGuardOptions } from './space-guard.js';
 
 export { MEMORY, StoreLockedError };
 
@@ -40,6 +42,8 @@ export interface StoreOptions {
   /** Bytes of WAL kept on disk once a write burst is checkpointed
    * (default WAL_SIZE_LIMIT). */
   walSizeLimit?: number;
+  /** How free space on the store's file system is watched (space-guard.ts). */
+  space?: SpaceGuardOptions;
 }
 
 /** What becomes of a chunk sent to the hasher: called with its address
@@ -50,8 +54,16 @@ export type HashDone = (hash: Buffer, data: Buffer) => void;
  * to one): only then do the hash worker and reading ahead pay. */
 const MULTI_CPU = os.availableParallelism() > 1;
 
-/** Something holding rows that a rolled-back group transaction may have made. */
-export interface GroupLossAware { groupLost(): void }
+/** Something holding rows that a rolled-back group transaction may have
+ * made: told the generation of the group (Store.group) and why it was lost. */
+export interface GroupLossAware { groupLost(group: number, err: unknown): void }
+
+/** SQLite could not grow the store: the disk is full. Thrown to callers as
+ * an error with code ENOSPC (errno 28), as fs calls report it. */
+export function diskFullError(e: unknown): unknown {
+  if ((e as { code?: unknown } | null)?.code !== 'SQLITE_FULL') return e;
+  return Object.assign(new Error('ENOSPC: the disk holding the store is full'), { code: 'ENOSPC', errno: 28, cause: e });
+}
 
 export interface WriterInfo { pid: number; host: string; holder: string; since: string }
 
@@ -69,6 +81,10 @@ export class Store {
   readonly readonly: boolean;
   readonly memory: boolean;
   readonly groupCommitMs: number;
+  /** Free space on the file system holding the store (refuses what it cannot take). */
+  readonly space: SpaceGuard;
+  /** Generation of the open (or last) group transaction: one more per BEGIN. */
+  group = 0;
   private lastTimeNs = 0n;
   private lastCommitId = 0;
   private nextIno = 2;
@@ -92,6 +108,7 @@ export class Store {
     this.readonly = !!opts.readonly;
     this.groupCommitMs = opts.groupCommitMs ?? 5;
     this.clock = opts.clock ?? null;
+    this.space = new SpaceGuard(this.memory || this.readonly ? null : path.dirname(path.resolve(file)), opts.space);
     this.db = openDatabase(file, { readonly: this.readonly });
     try {
       this.meta = new MetaStore(this.db);
@@ -247,6 +264,7 @@ export class Store {
     if (this.readonly) throw new Error('store is open read-only');
     if (this.db.inTransaction) return;
     this.db.exec('BEGIN IMMEDIATE');
+    this.group++;
     this.batchFirst = this.lastCommitId + 1;
     // A failed COMMIT here has been reported (loseGroup) and is nobody's
     // to answer: the changes it held were acknowledged already.
@@ -268,7 +286,7 @@ export class Store {
       this.db.exec('COMMIT');
     } catch (e) {
       this.loseGroup(e);
-      throw e;
+      throw diskFullError(e);
     }
   }
 
@@ -304,7 +322,7 @@ export class Store {
     for (const r of this.forgetters) {
       const x = r.deref();
       if (!x) { this.forgetters.delete(r); continue; }
-      try { x.groupLost(); } catch { /* one must not stop the others */ }
+      try { x.groupLost(this.group, err); } catch { /* one must not stop the others */ }
     }
     for (const fn of this.groupLost) {
       try { fn(err); } catch { /* a listener must not stop the others */ }
@@ -333,13 +351,30 @@ export class Store {
   atomic<T>(fn: () => T): T {
     this.begin();
     this.tx ??= this.db.transaction((f: () => unknown) => f());
+    let out: T;
     try {
-      return this.tx(fn) as T;
+      out = this.tx(fn) as T;
     } catch (e) {
       // The savepoint is gone; so is any commit id it allocated.
-      this.lastCommitId = this.meta.lastCommit()?.id ?? 0;
-      throw e;
+      if (this.db.inTransaction) this.lastCommitId = this.meta.lastCommit()?.id ?? 0;
+      else this.loseGroup(e); // SQLite rolled the whole group back (disk full, I/O)
+      throw diskFullError(e);
     }
+    this.commitIfTight();
+    return out;
+  }
+
+  /** A statement run outside atomic/direct (staging a chunk) failed: if
+   * SQLite rolled the whole group back with it (disk full, I/O error), the
+   * group is lost like a failed COMMIT (loseGroup). */
+  failed(err: unknown): void {
+    if (!this.db.inTransaction) this.loseGroup(err);
+  }
+
+  /** Near a full disk (SpaceGuard.tight) a change commits before it is
+   * answered: if the disk cannot take it, it fails, and only it. */
+  commitIfTight(): void {
+    if (this.db.inTransaction && this.space.tight()) this.flush();
   }
 
   /** Runs fn inside the group transaction without a savepoint, for changes
@@ -352,16 +387,19 @@ export class Store {
     this.begin();
     this.changesStmt ??= this.db.prepare('SELECT total_changes()').pluck();
     const before = this.changesStmt.get();
+    let out: T;
     try {
-      return fn();
+      out = fn();
     } catch (e) {
       if (this.db.inTransaction && this.changesStmt.get() === before) {
         this.lastCommitId = this.meta.lastCommit()?.id ?? 0;
-        throw e; // failed before its first write: nothing to undo
+        throw diskFullError(e); // failed before its first write: nothing to undo
       }
       this.loseGroup(e);
-      throw e;
+      throw diskFullError(e);
     }
+    this.commitIfTight();
+    return out;
   }
   private changesStmt: Database.Statement | null = null;
 

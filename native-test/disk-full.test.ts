@@ -1,0 +1,75 @@
+// The store on a small tmpfs that fills up: writers get ENOSPC (not EIO,
+// not ENOENT), every file whose write and close succeeded reads back
+// identical (also after a remount), no acknowledged change is rolled back,
+// df on the mount says no space is left, and once space is freed on the
+// disk, writing works again.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Mount, run, sh, tempDir, useMounts, mikofs } from './helpers/mount.js';
+
+useMounts();
+
+/** Writes `src` to `dst` with dd in 128 KiB blocks; its exit code and stderr. */
+async function dd(src: string, dst: string) {
+  const r = await run('dd', [`if=${src}`, `of=${dst}`, 'bs=128k', 'status=none']);
+  return { ok: r.code === 0, err: r.stderr.trim() };
+}
+
+describe('a full disk under the store', () => {
+  it('ENOSPC to the writer; nothing acknowledged is lost; writing resumes once space is freed', { timeout: 120000 }, async () => {
+    const dir = await tempDir();
+    const disk = path.join(dir, 'disk');
+    await fsp.mkdir(disk);
+    // 64 MiB of disk, a third of it taken by another file that is deleted later.
+    expect((await run('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', disk])).code).toBe(0);
+    const m = new Mount(dir, path.join(disk, 'store.mikofs'), path.join(dir, 'mnt'), path.join(dir, 'mount.log'));
+    try {
+      await fsp.mkdir(m.mnt);
+      expect((await mikofs('init', m.store)).code).toBe(0);
+      await sh(`head -c 20M /dev/zero > ${disk}/other-program.dat`);
+      await m.mount();
+      const sources: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const src = path.join(dir, `src${i}.bin`);
+        await sh(`head -c 4M /dev/urandom > ${src}`);
+        sources.push(src);
+      }
+      const saved: number[] = [];
+      const errors: string[] = [];
+      for (let i = 0; i < sources.length; i++) {
+        const r = await dd(sources[i], m.path(`f${i}`));
+        if (r.ok) saved.push(i); else errors.push(r.err);
+      }
+      // The disk filled up from the writers' point of view, and they were told so.
+      expect(errors.length).toBeGreaterThan(0);
+      for (const e of errors) expect(e).toMatch(/No space left on device/);
+      expect(saved.length).toBeGreaterThan(2);
+      // df on the mount: (almost) nothing left to write.
+      const df = (await sh(`df -B1 --output=avail ${m.mnt} | tail -1`)).trim();
+      expect(Number(df)).toBeLessThan(4 << 20);
+      // Reads, listings and small files still work.
+      for (const i of saved) expect(fs.readFileSync(m.path(`f${i}`)).equals(fs.readFileSync(sources[i]))).toBe(true);
+      expect((await sh(`ls ${m.mnt} | wc -l`)).trim()).toBe(String(sources.length));
+
+      // Space freed on the disk: writing works again.
+      await fsp.rm(path.join(disk, 'other-program.dat'));
+      const again = await dd(sources[0], m.path('after-freeing'));
+      expect(again).toEqual({ ok: true, err: '' });
+
+      await m.umount();
+      await m.mount();
+      for (const i of saved) expect(fs.readFileSync(m.path(`f${i}`)).equals(fs.readFileSync(sources[i]))).toBe(true);
+      expect(fs.readFileSync(m.path('after-freeing')).equals(fs.readFileSync(sources[0]))).toBe(true);
+      // No acknowledged change was rolled back, and nothing was logged as a fault.
+      const log = fs.readFileSync(m.log, 'utf8');
+      expect(log).not.toMatch(/rolled back/);
+      expect(log).not.toMatch(/\n\s+at /);
+      await m.umount();
+    } finally {
+      if (await m.mounted()) await mikofs('umount', m.mnt);
+      await run('umount', [disk]);
+    }
+  });
+});

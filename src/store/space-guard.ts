@@ -1,0 +1,138 @@
+// SpaceGuard: refusing work the disk could not take, before SQLite fails.
+//
+// Changes are acknowledged before their group transaction commits (up to
+// groupCommitMs later). If that commit then fails because the disk is full,
+// every change of the group is rolled back after the callers were told it
+// succeeded: a file whose close() returned 0 would be gone. So the store
+// watches the free space of the file system holding it and
+//   - refuses new data (write: ENOSPC) once what it has accepted, counted
+//     twice (the WAL, then the database file at checkpoint), would leave
+//     less than a reserve free; other changes (create, rename, unlink: a few
+//     rows each) may use half of the reserve, background maintenance (whose
+//     garbage collection is what gives space back) a quarter;
+//   - near the limit (under four reserves free) commits every change at
+//     once instead of grouping them, so that a commit that fails anyway
+//     (another program filled the disk) fails the change that made it,
+//     with ENOSPC, and no other.
+// statfs is asked again every 50 ms, or sooner once the bytes accepted
+// since the last answer reach an eighth of the space it reported. Accepted
+// bytes reach the disk late (buffered in a session, then the WAL, then the
+// database file when the checkpointer copies them), so each is owed twice
+// until statfs shows the space taken: what free space shrinks by is paid
+// off the debt, and what is left of it halves every two seconds (by then
+// the checkpointer has copied a burst, and a WAL that starts over reuses
+// its own file instead of growing).
+import fs from 'node:fs';
+
+export interface DiskSpace { avail: number; total: number }
+export type SpaceProbe = (dir: string) => DiskSpace;
+
+const MiB = 1 << 20;
+
+export function statfsProbe(dir: string): DiskSpace {
+  const s = fs.statfsSync(dir);
+  return { avail: s.bavail * s.bsize, total: s.blocks * s.bsize };
+}
+
+export interface SpaceGuardOptions {
+  /** Bytes kept free (default: 1/64 of the file system, 8-64 MiB). */
+  reserve?: number;
+  /** Where free space is read (default: statfs of the directory). */
+  probe?: SpaceProbe;
+  /** Milliseconds an answer of the probe is trusted (default 50). */
+  refreshMs?: number;
+  /** Milliseconds, monotonic (default performance.now). */
+  clock?: () => number;
+}
+
+export class SpaceGuard {
+  private avail = Number.POSITIVE_INFINITY;
+  private total = 0;
+  private readAt = -Infinity;
+  /** Bytes accepted whose space statfs has not shown taken, counted twice. */
+  private owed = 0;
+  /** Bytes accepted since the probe last answered. */
+  private fresh = 0;
+  private fixedReserve: number | undefined;
+  private readonly probe: SpaceProbe;
+  private readonly refreshMs: number;
+  private readonly clock: () => number;
+
+  /** dir null: a store in memory, never refused. */
+  constructor(private readonly dir: string | null, opts: SpaceGuardOptions = {}) {
+    this.fixedReserve = opts.reserve;
+    this.probe = opts.probe ?? statfsProbe;
+    this.refreshMs = opts.refreshMs ?? 50;
+    this.clock = opts.clock ?? (() => performance.now());
+  }
+
+  /** Bytes the store keeps free on its file system. */
+  get reserve(): number {
+    if (this.fixedReserve !== undefined) return this.fixedReserve;
+    return Math.min(64 * MiB, Math.max(8 * MiB, Math.floor(this.total / 64)));
+  }
+
+  private refresh(force = false): void {
+    if (this.dir === null) return;
+    const now = this.clock();
+    if (!force && now - this.readAt < this.refreshMs && this.fresh < this.avail / 8) return;
+    let avail: number;
+    try {
+      const s = this.probe(this.dir);
+      avail = s.avail;
+      this.total = s.total;
+    } catch {
+      // Cannot tell (the directory went away): refuse nothing on a guess.
+      avail = Number.POSITIVE_INFINITY;
+    }
+    const taken = Number.isFinite(this.avail) && Number.isFinite(avail) ? Math.max(0, this.avail - avail) : this.owed;
+    const elapsed = Number.isFinite(this.readAt) ? now - this.readAt : 0;
+    this.owed = Math.max(0, this.owed - taken) * 0.5 ** (elapsed / 2000);
+    this.avail = avail;
+    this.readAt = now;
+    this.fresh = 0;
+  }
+
+  /** Free bytes beyond what has been accepted and not yet seen by statfs. */
+  private headroom(): number {
+    this.refresh();
+    return this.avail - this.owed;
+  }
+
+  /** May `bytes` of file data be accepted? Counts them when so. */
+  admitData(bytes: number): boolean {
+    if (this.dir === null) return true;
+    if (this.headroom() - 2 * bytes < this.reserve) {
+      // The last answer may be stale (space freed meanwhile): ask again
+      // before refusing.
+      this.refresh(true);
+      if (this.headroom() - 2 * bytes < this.reserve) return false;
+    }
+    this.owed += 2 * bytes;
+    this.fresh += bytes;
+    return true;
+  }
+
+  /** May a change of a few rows (create, rename, unlink) be made? */
+  admitRows(): boolean { return this.dir === null || this.admitAbove(this.reserve / 2); }
+
+  /** May background maintenance write (its GC is what frees space)? */
+  admitMaintenance(): boolean { return this.dir === null || this.admitAbove(this.reserve / 4); }
+
+  private admitAbove(floor: number): boolean {
+    if (this.headroom() >= floor) return true;
+    this.refresh(true);
+    return this.headroom() >= floor;
+  }
+
+  /** Near the limit: every change should commit at once (see above). */
+  tight(): boolean {
+    return this.dir !== null && this.headroom() < 4 * this.reserve;
+  }
+
+  /** Free bytes as the store will accept them (statfs of the mount). */
+  available(): number {
+    if (this.dir === null) return Number.POSITIVE_INFINITY;
+    return Math.max(0, this.headroom() - this.reserve);
+  }
+}

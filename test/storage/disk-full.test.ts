@@ -1,0 +1,138 @@
+// A full disk: the store refuses data it could not keep (ENOSPC on write)
+// before SQLite fails, and near the limit commits each change before it is
+// answered, so that a commit failing anyway fails that change and no
+// acknowledged one. SQLite's max_page_count stands in for the disk here
+// (SQLite answers SQLITE_FULL at it, as at a full disk); the native test
+// disk-full.test.ts does the same on a real, small tmpfs.
+import { describe, it, expect } from 'vitest';
+import path from 'node:path';
+import { openStore, type Engine } from '../../src/index.js';
+import { SpaceGuard, type DiskSpace } from '../../src/store/space-guard.js';
+import { bytes, tmpDir } from '../helpers.js';
+
+const MiB = 1 << 20;
+
+describe('SpaceGuard', () => {
+  it('counts accepted bytes twice until statfs shows them taken, and refuses below the reserve', () => {
+    const disk: DiskSpace = { avail: 100 * MiB, total: 1000 * MiB };
+    let now = 0;
+    const g = new SpaceGuard('/x', { reserve: 10 * MiB, probe: () => ({ ...disk }), refreshMs: 1000, clock: () => now });
+    {
+      // 100 MiB free, 10 reserved: 45 MiB (owed twice) fit, the next MiB not.
+      for (let i = 0; i < 45; i++) expect(g.admitData(MiB)).toBe(true);
+      expect(g.admitData(MiB)).toBe(false);
+      expect(g.tight()).toBe(true);
+      // Rows may still use half of the reserve, maintenance a quarter.
+      expect(g.admitRows()).toBe(true);
+      // The data reached the WAL (once): that much of the debt is paid,
+      // the database copy is still owed.
+      disk.avail -= 45 * MiB;
+      expect(g.admitData(MiB)).toBe(false);
+      // The checkpointer copied it: all paid; 10 MiB left, all reserved.
+      disk.avail -= 45 * MiB;
+      expect(g.admitData(1)).toBe(false);
+      expect(g.available()).toBe(0);
+      // Space freed elsewhere is seen at once (a refusal asks statfs again).
+      disk.avail += 50 * MiB;
+      expect(g.admitData(MiB)).toBe(true);
+      expect(g.available()).toBe(48 * MiB);
+      // A debt statfs never shows (deduplicated or compressed data, a WAL
+      // reusing its file) fades: halved every two seconds.
+      now += 20000;
+      expect(g.available()).toBeGreaterThan(49.9 * MiB);
+    }
+  });
+
+  it('never refuses a store in memory', () => {
+    const g = new SpaceGuard(null, { probe: () => ({ avail: 0, total: 0 }) });
+    expect(g.admitData(1 << 30)).toBe(true);
+    expect(g.admitRows()).toBe(true);
+    expect(g.tight()).toBe(false);
+  });
+});
+
+/** A store whose "disk" is SQLite's max_page_count: the probe reports the
+ * pages left, minus `hidden` (space another program took unseen). */
+async function boundedStore(maxPages: number, reserve: number) {
+  const file = path.join(tmpDir(), 'full.mikofs');
+  const box = { e: null as Engine | null, hidden: 0 };
+  const probe = (): DiskSpace => {
+    const db = box.e!.store.db;
+    const size = db.pragma('page_size', { simple: true }) as number;
+    const used = db.pragma('page_count', { simple: true }) as number;
+    return { avail: Math.max(0, (maxPages - used) * size - box.hidden), total: maxPages * size };
+  };
+  const e = await openStore(file, { space: { reserve, probe, refreshMs: 0 } });
+  box.e = e;
+  e.store.db.pragma(`max_page_count = ${maxPages}`);
+  return { e, box, file };
+}
+
+describe('a store on a full disk', () => {
+  it('answers ENOSPC to the write that does not fit; every acknowledged file stays, no group is lost', async () => {
+    // 16 KiB pages: 1600 pages = 25 MiB of "disk", 4 MiB reserved.
+    const { e, file } = await boundedStore(1600, 4 * MiB);
+    const lost: unknown[] = [];
+    e.store.onGroupLost((err) => lost.push(err));
+    const saved: number[] = [];
+    let refused: unknown = null;
+    for (let i = 0; i < 40 && !refused; i++) {
+      const fh = e.create(`/f${i}`, 0o644);
+      try {
+        for (let off = 0; off < MiB; off += 128 * 1024) e.write(fh, bytes(128 * 1024, i * 100 + off / 131072), off);
+      } catch (err) {
+        refused = err;
+      }
+      e.release(fh); // what was written before a refusal is kept, as on any file system
+      if (!refused) saved.push(i);
+    }
+    // The write was refused, before SQLite ran out of room.
+    expect(refused).toMatchObject({ code: 'ENOSPC' });
+    expect(saved.length).toBeGreaterThan(3);
+    expect(lost).toEqual([]);
+    e.flush();
+    e.close();
+    const again = await openStore(file);
+    for (const i of saved) {
+      const want = Buffer.concat(Array.from({ length: 8 }, (_, k) => bytes(128 * 1024, i * 100 + k)));
+      expect(again.readFile(`/f${i}`).equals(want)).toBe(true);
+    }
+    expect(again.store.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    again.close();
+  });
+
+  it('near the limit commits each change at once: a commit the disk refuses fails its own change (ENOSPC), not earlier ones', async () => {
+    const { e, box, file } = await boundedStore(1600, 2 * MiB);
+    const lost: unknown[] = [];
+    e.store.onGroupLost((err) => lost.push(err));
+    // Fill to within four reserves: every change now commits before it returns.
+    let n = 0;
+    while (!e.store.space.tight()) e.writeFile(`/fill${n++}`, bytes(MiB, n));
+    e.writeFile('/acknowledged', 'kept');
+    expect(e.store.db.inTransaction).toBe(false); // committed, not grouped
+    // Another program takes the space unseen: the guard admits a write the
+    // disk cannot hold, and the commit at close fails.
+    box.hidden = 0;
+    const avail = (1600 - (e.store.db.pragma('page_count', { simple: true }) as number)) * 16384;
+    e.store.db.pragma(`max_page_count = ${(e.store.db.pragma('page_count', { simple: true }) as number) + 8}`);
+    expect(avail).toBeGreaterThan(3 * MiB);
+    const fh = e.create('/too-big', 0o644);
+    expect(() => {
+      e.write(fh, bytes(512 * 1024, 9999), 0);
+      e.release(fh);
+    }).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
+    expect(lost.length).toBeGreaterThan(0);
+    // Everything acknowledged before is there, in the store and on reopen.
+    expect(e.readFile('/acknowledged').toString()).toBe('kept');
+    e.store.db.pragma('max_page_count = 100000');
+    e.writeFile('/after', 'the store goes on');
+    e.flush();
+    e.close();
+    const again = await openStore(file);
+    expect(again.readFile('/acknowledged').toString()).toBe('kept');
+    expect(again.readFile('/after').toString()).toBe('the store goes on');
+    for (let i = 0; i < n; i++) expect(again.readFile(`/fill${i}`).equals(bytes(MiB, i + 1))).toBe(true);
+    expect(again.store.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    again.close();
+  });
+});
