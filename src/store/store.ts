@@ -352,6 +352,7 @@ export class Store {
     this.begin();
     this.tx ??= this.db.transaction((f: () => unknown) => f());
     let out: T;
+    this.depth++;
     try {
       out = this.tx(fn) as T;
     } catch (e) {
@@ -359,6 +360,8 @@ export class Store {
       if (this.db.inTransaction) this.lastCommitId = this.meta.lastCommit()?.id ?? 0;
       else this.loseGroup(e); // SQLite rolled the whole group back (disk full, I/O)
       throw diskFullError(e);
+    } finally {
+      this.depth--;
     }
     this.commitIfTight();
     return out;
@@ -374,8 +377,12 @@ export class Store {
   /** Near a full disk (SpaceGuard.tight) a change commits before it is
    * answered: if the disk cannot take it, it fails, and only it. */
   commitIfTight(): void {
-    if (this.db.inTransaction && this.space.tight()) this.flush();
+    // Not from inside another change (its savepoint would be committed
+    // under it): the outermost one commits when it ends.
+    if (this.depth === 0 && this.db.inTransaction && this.space.tight()) this.flush();
   }
+  /** atomic/direct calls running (nested ones included). */
+  private depth = 0;
 
   /** Runs fn inside the group transaction without a savepoint, for changes
    * that check everything they can fail on before their first write: what
@@ -388,6 +395,7 @@ export class Store {
     this.changesStmt ??= this.db.prepare('SELECT total_changes()').pluck();
     const before = this.changesStmt.get();
     let out: T;
+    this.depth++;
     try {
       out = fn();
     } catch (e) {
@@ -397,6 +405,8 @@ export class Store {
       }
       this.loseGroup(e);
       throw diskFullError(e);
+    } finally {
+      this.depth--;
     }
     this.commitIfTight();
     return out;
