@@ -68,6 +68,24 @@ async function boundedStore(maxPages: number, reserve: number) {
   return { e, box, file };
 }
 
+describe('committing at once near the limit', () => {
+  it('commits when the outermost change ends, never under a change still running', async () => {
+    const file = path.join(tmpDir(), 'tight.mikofs');
+    const e = await openStore(file, { space: { reserve: 1 << 30, probe: () => ({ avail: 2 << 30, total: 1 << 40 }) } });
+    expect(e.store.space.tight()).toBe(true);
+    const st = e.store;
+    st.atomic(() => {
+      st.atomic(() => st.meta.setMeta('inner', 1));
+      expect(st.db.inTransaction).toBe(true); // the inner change did not commit the outer one's savepoint
+      st.meta.setMeta('outer', 2);
+    });
+    expect(st.db.inTransaction).toBe(false); // committed when the outermost ended
+    expect(st.meta.getMeta('inner')).toBe(1);
+    expect(st.meta.getMeta('outer')).toBe(2);
+    e.close();
+  });
+});
+
 describe('a store on a full disk', () => {
   it('answers ENOSPC to the write that does not fit; every acknowledged file stays, no group is lost', async () => {
     // 16 KiB pages: 1600 pages = 25 MiB of "disk", 4 MiB reserved.
