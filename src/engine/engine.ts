@@ -149,9 +149,11 @@ export class Engine implements SessionHost {
    * head caches are dropped (they may hold rows of the rolled-back change).
    * direct: fn only writes (every check it could fail was made before), so
    * no savepoint is needed (Store.direct). */
-  private change<T>(kind: string, fn: (c: number) => T, message: string | null = null, direct = false): T {
+  private change<T>(kind: string, fn: (c: number) => T, message: string | null = null, direct = false, freeing = false): T {
     if (!this.writable) fail('EROFS');
-    if (!this.store.space.admitRows()) fail('ENOSPC');
+    // Deleting is how a user makes room: never refused on a guess (near the
+    // limit it commits at once, so a disk that cannot take even that fails it).
+    if (!freeing && !this.store.space.admitRows()) fail('ENOSPC');
     const body = () => {
       const c = this.store.newCommit(this.branchId, kind, message);
       // Only plain changes are amended later; a snapshot, rollback or
@@ -169,7 +171,7 @@ export class Engine implements SessionHost {
   }
 
   /** A change whose checks are all made before it: it only writes. */
-  private changeChecked<T>(fn: (c: number) => T): T { return this.change('op', fn, null, true); }
+  private changeChecked<T>(fn: (c: number) => T, freeing = false): T { return this.change('op', fn, null, true, freeing); }
 
   /** Runs fn as part of an earlier commit of the open group transaction. */
   private changeAt(c: number, fn: (c: number) => void, direct = false): void {
@@ -378,7 +380,7 @@ export class Engine implements SessionHost {
       this.removeDentry(c, dir, name);
       this.putLinkCount(c, node, node.nlink - 1, now);
       this.touchDir(c, parent, now);
-    });
+    }, true);
   }
 
   rmdir(p: string): void {
@@ -395,7 +397,7 @@ export class Engine implements SessionHost {
       this.removeDentry(c, dir, name);
       this.putInode(c, { ...node, nlink: 0, ctime: now });
       this.touchDir(c, parent, now, -1);
-    });
+    }, true);
     this.head.dirs.clear();
   }
 

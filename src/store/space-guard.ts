@@ -43,6 +43,10 @@ export interface SpaceGuardOptions {
   refreshMs?: number;
   /** Milliseconds, monotonic (default performance.now). */
   clock?: () => number;
+  /** Gives space back before a refusal (the store: checkpoint and cut the
+   * WAL, whose file keeps the size of the last burst of writes). Called at
+   * most once a second. */
+  reclaim?: () => void;
 }
 
 export class SpaceGuard {
@@ -57,6 +61,8 @@ export class SpaceGuard {
   private readonly probe: SpaceProbe;
   private readonly refreshMs: number;
   private readonly clock: () => number;
+  private reclaim: (() => void) | null;
+  private reclaimedAt = -Infinity;
 
   /** dir null: a store in memory, never refused. */
   constructor(private readonly dir: string | null, opts: SpaceGuardOptions = {}) {
@@ -64,6 +70,21 @@ export class SpaceGuard {
     this.probe = opts.probe ?? statfsProbe;
     this.refreshMs = opts.refreshMs ?? 50;
     this.clock = opts.clock ?? (() => performance.now());
+    this.reclaim = opts.reclaim ?? null;
+  }
+
+  /** Sets what gives space back (the store, once it is open). */
+  onReclaim(fn: () => void): void { this.reclaim ??= fn; }
+
+  /** Before refusing: give space back if that was not just tried, and ask
+   * statfs again (space may also have been freed elsewhere). */
+  private retry(): void {
+    const now = this.clock();
+    if (this.reclaim && now - this.reclaimedAt >= 1000) {
+      this.reclaimedAt = now;
+      try { this.reclaim(); } catch { /* refusing is still right */ }
+    }
+    this.refresh(true);
   }
 
   /** Bytes the store keeps free on its file system. */
@@ -103,9 +124,7 @@ export class SpaceGuard {
   admitData(bytes: number): boolean {
     if (this.dir === null) return true;
     if (this.headroom() - 2 * bytes < this.reserve) {
-      // The last answer may be stale (space freed meanwhile): ask again
-      // before refusing.
-      this.refresh(true);
+      this.retry();
       if (this.headroom() - 2 * bytes < this.reserve) return false;
     }
     this.owed += 2 * bytes;
@@ -121,7 +140,7 @@ export class SpaceGuard {
 
   private admitAbove(floor: number): boolean {
     if (this.headroom() >= floor) return true;
-    this.refresh(true);
+    this.retry();
     return this.headroom() >= floor;
   }
 

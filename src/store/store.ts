@@ -109,6 +109,10 @@ export class Store {
     this.groupCommitMs = opts.groupCommitMs ?? 5;
     this.clock = opts.clock ?? null;
     this.space = new SpaceGuard(this.memory || this.readonly ? null : path.dirname(path.resolve(file)), opts.space);
+    // The WAL keeps the size of the last burst of writes until the
+    // checkpointer cuts it back after a second of quiet: on a full disk that
+    // space is given back at once, before anything is refused.
+    this.space.onReclaim(() => { if (this.depth === 0) this.checkpointTruncate(); });
     this.db = openDatabase(file, { readonly: this.readonly });
     try {
       this.meta = new MetaStore(this.db);

@@ -86,6 +86,23 @@ describe('committing at once near the limit', () => {
   });
 });
 
+describe('deleting on a full disk', () => {
+  it('refuses new names and data below the reserve, never unlink or rmdir', async () => {
+    const box = { avail: 1 << 30 };
+    const file = path.join(tmpDir(), 'del.mikofs');
+    const e = await openStore(file, { space: { reserve: 8 * MiB, refreshMs: 0, probe: () => ({ avail: box.avail, total: 1 << 40 }) } });
+    e.writeFile('/a', 'some bytes');
+    e.mkdir('/d');
+    box.avail = MiB; // under half the reserve
+    expect(() => e.mkdir('/new')).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
+    expect(() => e.writeFile('/b', 'x')).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
+    e.unlink('/a');
+    e.rmdir('/d');
+    expect(e.readdir('/').map((d) => d.name).filter((n) => n === 'a' || n === 'd')).toEqual([]);
+    e.close();
+  });
+});
+
 describe('a store on a full disk', () => {
   it('answers ENOSPC to the write that does not fit; every acknowledged file stays, no group is lost', async () => {
     // 16 KiB pages: 1600 pages = 25 MiB of "disk", 4 MiB reserved.
@@ -106,6 +123,10 @@ describe('a store on a full disk', () => {
     }
     // The write was refused, before SQLite ran out of room.
     expect(refused).toMatchObject({ code: 'ENOSPC' });
+    // Deleting, the way to make room, is not refused.
+    const last = saved.pop()!;
+    e.unlink(`/f${last}`);
+    expect(e.exists(`/f${last}`)).toBe(false);
     expect(saved.length).toBeGreaterThan(3);
     expect(lost).toEqual([]);
     e.flush();
