@@ -100,7 +100,9 @@ export class SpaceGuard {
     let avail: number;
     try {
       const s = this.probe(this.dir);
-      avail = s.avail;
+      // A file system that reports no size (tmpfs without a limit, some
+      // FUSE and network file systems answer zeros) cannot be judged.
+      avail = s.total > 0 ? s.avail : Number.POSITIVE_INFINITY;
       this.total = s.total;
     } catch {
       // Cannot tell (the directory went away): refuse nothing on a guess.

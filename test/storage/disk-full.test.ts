@@ -43,6 +43,13 @@ describe('SpaceGuard', () => {
     }
   });
 
+  it('refuses nothing on a file system that reports no size (tmpfs without a limit answers zeros)', () => {
+    const g = new SpaceGuard('/x', { probe: () => ({ avail: 0, total: 0 }) });
+    expect(g.admitData(1 << 30)).toBe(true);
+    expect(g.admitRows()).toBe(true);
+    expect(g.tight()).toBe(false);
+  });
+
   it('never refuses a store in memory', () => {
     const g = new SpaceGuard(null, { probe: () => ({ avail: 0, total: 0 }) });
     expect(g.admitData(1 << 30)).toBe(true);
