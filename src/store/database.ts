@@ -16,6 +16,11 @@ export const PAGE_SIZE = 16384;
 
 export const MEMORY = ':memory:';
 
+/** PRAGMA application_id of a mikofs store ("miko"), set by migration 005:
+ * the header says what the file is (sqlite.org/appfileformat). Stores made
+ * before it carry 0 and are known by their tables. */
+export const APPLICATION_ID = 0x6d696b6f;
+
 export class StoreFormatError extends Error {}
 export class StoreLockedError extends Error {}
 
@@ -44,8 +49,16 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   if (opts.readonly && !memory && !fs.existsSync(file)) {
     throw new StoreFormatError(`no store at ${file}`);
   }
-  const db = new Database(file, { readonly: !!opts.readonly && !memory, fileMustExist: !!opts.readonly });
+  let db: Db;
   try {
+    db = new Database(file, { readonly: !!opts.readonly && !memory, fileMustExist: !!opts.readonly });
+  } catch (e) {
+    throw openError(e, file);
+  }
+  try {
+    // Before anything writes (journal_mode = WAL would convert any SQLite
+    // file it is given): is this a mikofs store, or an empty new file?
+    checkIsStore(db, file);
     if (!opts.readonly) {
       db.pragma(`page_size = ${PAGE_SIZE}`); // effective only before the first table
       // Likewise: a new store can give freed pages back to the file system
@@ -67,9 +80,41 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
     migrate(db, !!opts.readonly);
   } catch (e) {
     db.close();
-    throw e;
+    throw openError(e, file);
   }
   return db;
+}
+
+/** Refuses an SQLite file of another application: mikofs must never add
+ * its tables to (or switch the journal of) someone else's database. */
+function checkIsStore(db: Db, file: string): void {
+  const app = db.pragma('application_id', { simple: true }) as number;
+  if (app === APPLICATION_ID) return;
+  if (app !== 0) throw new StoreFormatError(`${file} is an SQLite database of another application, not a mikofs store`);
+  const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all() as string[];
+  if (tables.length === 0) return; // new, empty: becomes a store
+  if (!tables.includes('meta') || !tables.includes('chunks') || !tables.includes('inodes')) {
+    throw new StoreFormatError(`${file} is an SQLite database but not a mikofs store`);
+  }
+}
+
+/** What SQLite says on open, in words about the store file. */
+function openError(e: unknown, file: string): unknown {
+  const code = (e as { code?: string } | null)?.code;
+  if (code === 'SQLITE_NOTADB') return new StoreFormatError(`${file} is not a mikofs store (not an SQLite database)`);
+  if (code === 'SQLITE_CANTOPEN') {
+    const dir = path.dirname(path.resolve(file));
+    let why = 'check that its directory is writable';
+    if (!fs.existsSync(dir)) why = `${dir} does not exist`;
+    else {
+      try { fs.accessSync(dir, fs.constants.W_OK); } catch (err) {
+        why = (err as NodeJS.ErrnoException).code === 'EROFS' ? `${dir} is on a read-only file system` : `${dir} is not writable`;
+      }
+    }
+    return new StoreFormatError(`cannot open ${file}: ${why}`);
+  }
+  if (code === 'SQLITE_READONLY') return new StoreFormatError(`cannot write ${file}: read-only (file or file system)`);
+  return e;
 }
 
 export function currentSchemaVersion(): number {

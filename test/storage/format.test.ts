@@ -1,0 +1,64 @@
+// What a store file is: the SQLite header says so (application_id), and
+// mikofs refuses any other file instead of adding its tables to it.
+import { describe, it, expect } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { openStore } from '../../src/index.js';
+import { APPLICATION_ID } from '../../src/store/database.js';
+import { tmpDir } from '../helpers.js';
+
+describe('the store file format', () => {
+  it('marks a new store with its application id', async () => {
+    const file = path.join(tmpDir(), 'new.mikofs');
+    (await openStore(file)).close();
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);
+    db.close();
+  });
+
+  it("refuses another application's SQLite database and leaves it byte for byte as it was", async () => {
+    const file = path.join(tmpDir(), 'app.db');
+    const db = new Database(file);
+    db.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('ada')");
+    db.close();
+    const before = fs.readFileSync(file);
+    await expect(openStore(file)).rejects.toThrow(/is an SQLite database but not a mikofs store/);
+    await expect(openStore(file, { readonly: true })).rejects.toThrow(/not a mikofs store/);
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    expect(fs.existsSync(`${file}-wal`)).toBe(false);
+  });
+
+  it('refuses a database marked by another application', async () => {
+    const file = path.join(tmpDir(), 'other.db');
+    const db = new Database(file);
+    db.pragma('application_id = 1234');
+    db.close();
+    await expect(openStore(file)).rejects.toThrow(/another application/);
+  });
+
+  it('refuses a file that is not SQLite at all, naming it', async () => {
+    const file = path.join(tmpDir(), 'text.mikofs');
+    fs.writeFileSync(file, 'just some text, long enough to have a header. '.repeat(10));
+    await expect(openStore(file)).rejects.toThrow(`${file} is not a mikofs store (not an SQLite database)`);
+  });
+
+  it('opens a store made before the mark (application id 0) and marks it', async () => {
+    const file = path.join(tmpDir(), 'old.mikofs');
+    const e = await openStore(file);
+    e.writeFile('/kept', 'from before');
+    e.close();
+    const db = new Database(file);
+    db.pragma('application_id = 0'); // as stores of format 4 were made
+    db.pragma('user_version = 4');
+    db.close();
+    // Read-only opens never migrate; the first writable open does.
+    await expect(openStore(file, { readonly: true })).rejects.toThrow(/open it once for writing/);
+    const e2 = await openStore(file);
+    expect(e2.readFile('/kept').toString()).toBe('from before');
+    e2.close();
+    const check = new Database(file, { readonly: true });
+    expect(check.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);
+    check.close();
+  });
+});
