@@ -7,9 +7,12 @@
 // watches the free space of the file system holding it and
 //   - refuses new data (write: ENOSPC) once what it has accepted, counted
 //     twice (the WAL, then the database file at checkpoint), would leave
-//     less than a reserve free; other changes (create, rename, unlink: a few
-//     rows each) may use half of the reserve, background maintenance (whose
-//     garbage collection is what gives space back) a quarter;
+//     less than a reserve free; other changes (create, rename: a few rows
+//     each) may use half of the reserve, background maintenance (whose
+//     garbage collection is what gives space back) a quarter; deletes are
+//     never refused here (the engine does not ask);
+//   - before refusing, asks the store to give space back (reclaim: the WAL
+//     keeps the size of the last burst of writes), at most once a second;
 //   - near the limit (under four reserves free) commits every change at
 //     once instead of grouping them, so that a commit that fails anyway
 //     (another program filled the disk) fails the change that made it,
