@@ -16,9 +16,9 @@ export const PAGE_SIZE = 16384;
 
 export const MEMORY = ':memory:';
 
-/** PRAGMA application_id of a mikofs store ("miko"), set by migration 005:
- * the header says what the file is (sqlite.org/appfileformat). Stores made
- * before it carry 0 and are known by their tables. */
+/** PRAGMA application_id of a mikofs store ("miko"): the header says what
+ * the file is (sqlite.org/appfileformat). Stores made before it carry 0
+ * and are known by their tables. */
 export const APPLICATION_ID = 0x6d696b6f;
 
 export class StoreFormatError extends Error {}
@@ -78,6 +78,12 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
     db.pragma('cache_size = -16384');
     db.pragma('temp_store = MEMORY');
     migrate(db, !!opts.readonly);
+    // The mark is a header field, not a schema change: set on any writable
+    // open (new stores, and stores made before it), so read-only opens of
+    // either keep working without a migration.
+    if (!opts.readonly && db.pragma('application_id', { simple: true }) !== APPLICATION_ID) {
+      db.pragma(`application_id = ${APPLICATION_ID}`);
+    }
   } catch (e) {
     db.close();
     throw openError(e, file);

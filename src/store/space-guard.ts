@@ -32,6 +32,12 @@ export type SpaceProbe = (dir: string) => DiskSpace;
 
 const MiB = 1 << 20;
 
+/** The reserve kept free on a file system of `total` bytes: 1/64 of it,
+ * at least 8 and at most 64 MiB. */
+export function defaultReserve(total: number): number {
+  return Math.min(64 * MiB, Math.max(8 * MiB, Math.floor(total / 64)));
+}
+
 export function statfsProbe(dir: string): DiskSpace {
   const s = fs.statfsSync(dir);
   return { avail: s.bavail * s.bsize, total: s.blocks * s.bsize };
@@ -92,8 +98,7 @@ export class SpaceGuard {
 
   /** Bytes the store keeps free on its file system. */
   get reserve(): number {
-    if (this.fixedReserve !== undefined) return this.fixedReserve;
-    return Math.min(64 * MiB, Math.max(8 * MiB, Math.floor(this.total / 64)));
+    return this.fixedReserve ?? defaultReserve(this.total);
   }
 
   private refresh(force = false): void {

@@ -1,6 +1,8 @@
 // Explainable space: what fills a store file, from its rows (`mikofs du`).
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Db } from './database.js';
+import { defaultReserve, statfsProbe } from './space-guard.js';
 import { LIVE } from './meta-store.js';
 import { DELTA, CODEC_MASK } from './codec.js';
 
@@ -8,6 +10,9 @@ export interface Bytes { count: number; bytes: number }
 
 export interface SpaceReport {
   file: { bytes: number; walBytes: number; pageSize: number; pages: number; freePages: number; incrementalVacuum: boolean };
+  /** The file system holding the store: free bytes, and the reserve a
+   * mounted store keeps (writes get ENOSPC below it). Null when unknown. */
+  disk: { freeBytes: number; totalBytes: number; reserveBytes: number } | null;
   /** The current state (every branch's live rows). */
   live: { files: number; logicalBytes: number; inlineBytes: number; chunks: number; chunkBytes: number; storedBytes: number };
   /** What only the past needs: chunks no live row uses, and inline bytes of ended versions. */
@@ -54,9 +59,14 @@ export function spaceReport(db: Db, file: string | null, nowNs: bigint, opts: { 
   const pages = db.pragma('page_count', { simple: true }) as number;
   const freePages = db.pragma('freelist_count', { simple: true }) as number;
   let bytes = pages * pageSize, walBytes = 0;
+  let disk: SpaceReport['disk'] = null;
   if (file) {
     try { bytes = fs.statSync(file).size; } catch { /* memory or gone */ }
     try { walBytes = fs.statSync(file + '-wal').size; } catch { /* none */ }
+    try {
+      const d = statfsProbe(path.dirname(path.resolve(file)));
+      if (d.total > 0) disk = { freeBytes: d.avail, totalBytes: d.total, reserveBytes: defaultReserve(d.total) };
+    } catch { /* unknown */ }
   }
 
   // Chunks by how they are kept.
@@ -122,6 +132,7 @@ export function spaceReport(db: Db, file: string | null, nowNs: bigint, opts: { 
 
   const report: SpaceReport = {
     file: { bytes, walBytes, pageSize, pages, freePages, incrementalVacuum: db.pragma('auto_vacuum', { simple: true }) === 2 },
+    disk,
     live: {
       files: files.n, logicalBytes: files.size ?? 0, inlineBytes: files.inl ?? 0,
       chunks: liveChunks.n, chunkBytes: liveChunks.raw ?? 0, storedBytes: (liveChunks.stored ?? 0) + (files.inl ?? 0),

@@ -209,8 +209,11 @@ describe('gc, du and retention commands', () => {
     expect(u.live.files).toBe(2);
     expect(u.chunks.pendingEncode).toBe(0);
     expect(u.history.versions).toBeGreaterThanOrEqual(0);
+    expect(u.disk.totalBytes).toBeGreaterThan(0);
+    expect(u.disk.reserveBytes).toBeGreaterThanOrEqual(8 << 20);
     const human = await mikofs(['du', '--store', file]);
     expect(human.out).toMatch(/live data +2 files/);
+    expect(human.out).toMatch(/disk +\S+ \S+ free of \S+ \S+; writes stop \d+(\.\d+)? MiB short of full/);
     const e2 = await openStore(file, { readonly: true });
     expect(e2.readFile('/d/x.tmp').toString()).toBe('temporary2 '.repeat(200));
     expect(e2.history.fileVersions('/d/x.tmp').length).toBe(1);

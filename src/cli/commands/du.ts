@@ -13,6 +13,11 @@ function describe(r: SpaceReport, where: string): string {
   const f = r.file;
   o.push(`${where}: ${h(f.bytes)} file${f.walBytes ? ` + ${h(f.walBytes)} WAL` : ''}, ${f.pages} pages of ${h(f.pageSize)}, ${f.freePages} free` +
     (f.incrementalVacuum ? '' : ' (predates incremental vacuum: gc --vacuum once)'));
+  if (r.disk) {
+    const d = r.disk;
+    o.push(`disk           ${h(d.freeBytes)} free of ${h(d.totalBytes)}; writes stop ${h(d.reserveBytes)} short of full` +
+      (d.freeBytes < d.reserveBytes ? ' (reached: writes get ENOSPC; delete files, then gc, or free space elsewhere)' : ''));
+  }
   o.push(`live data      ${r.live.files} files, ${h(r.live.logicalBytes)}; stored as ${h(r.live.storedBytes)}`);
   o.push(`history        ${r.history.versions} past versions, stored as ${h(r.history.storedBytes)}`);
   for (const a of r.history.byAge) if (a.versions) o.push(`  ended ${a.age.padEnd(6)} ${String(a.versions).padStart(8)} versions  ${h(a.storedBytes)}`);
