@@ -318,6 +318,7 @@ export class Store {
    * held (at most groupCommitMs of changes) is lost, exactly as if the
    * process had crashed then; every committed state stays intact. */
   private loseGroup(err: unknown): void {
+    this.lostGroup = this.group;
     if (this.timer) { clearTimeout(this.timer); this.timer = null; }
     try { if (this.db.inTransaction) this.db.exec('ROLLBACK'); } catch { /* SQLite rolled it back itself */ }
     this.lastCommitId = this.meta.lastCommit()?.id ?? 0;
@@ -375,8 +376,10 @@ export class Store {
    * SQLite rolled the whole group back with it (disk full, I/O error), the
    * group is lost like a failed COMMIT (loseGroup). */
   failed(err: unknown): void {
-    if (!this.db.inTransaction) this.loseGroup(err);
+    if (!this.db.inTransaction && this.lostGroup !== this.group) this.loseGroup(err);
   }
+  /** The generation of the last group lost (loseGroup runs once per group). */
+  private lostGroup = -1;
 
   /** Near a full disk (SpaceGuard.tight) a change commits before it is
    * answered: if the disk cannot take it, it fails, and only it. */
