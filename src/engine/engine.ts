@@ -78,7 +78,7 @@ export class Engine implements SessionHost {
   constructor(readonly store: Store, readonly branchId: number, readonly chain: ChainLink[]) {
     this.head = new Tree(store.meta, store.chunks, chain, store.chunkSize);
     this.writable = !store.readonly;
-    store.watchGroupLoss(this);
+    store.watchWriter(this);
   }
 
   /** The open group transaction was rolled back (Store.loseGroup): cached
@@ -91,6 +91,13 @@ export class Engine implements SessionHost {
     // full disk each change commits at once, and the others' chunks are safe.
     const cause: ErrnoCode = (err as { code?: string } | null)?.code === 'SQLITE_FULL' ? 'ENOSPC' : 'EIO';
     for (const f of this.fds.values()) if (f.session && f.session.stagedIn === group) f.session.lost = cause;
+  }
+
+  /** Bytes written to open files that are not in the store yet. */
+  unwritten(): number {
+    let n = 0;
+    for (const f of this.fds.values()) if (f.session) n += f.session.unwritten;
+    return n;
   }
 
   static async open(file: string, opts: import('../store/store.js').StoreOptions = {}): Promise<Engine> {

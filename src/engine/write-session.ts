@@ -109,6 +109,10 @@ export class WriteSession {
   failure: unknown = null;
   private partialBytes = 0;
 
+  /** Bytes written to this session that are not in the store yet: partial
+   * chunks in memory, full ones still being hashed. */
+  get unwritten(): number { return this.partialBytes + this.pending.size * this.host.chunkSize; }
+
   constructor(readonly host: SessionHost, readonly ino: number, committed: InodeRow) {
     this.size = committed.size;
   }

@@ -24,7 +24,9 @@
 // until statfs shows the space taken: what free space shrinks by is paid
 // off the debt, and what is left of it halves every two seconds (by then
 // the checkpointer has copied a burst, and a WAL that starts over reuses
-// its own file instead of growing).
+// its own file instead of growing). A reclaim that empties the WAL settles
+// the debt exactly: everything accepted is then in the database file, which
+// statfs sees, except what writers still hold in memory (`unwritten`).
 import fs from 'node:fs';
 
 export interface DiskSpace { avail: number; total: number }
@@ -54,8 +56,10 @@ export interface SpaceGuardOptions {
   clock?: () => number;
   /** Gives space back before a refusal (the store: checkpoint and cut the
    * WAL, whose file keeps the size of the last burst of writes). Called at
-   * most once a second. */
-  reclaim?: () => void;
+   * most once a second; true when the WAL is empty afterwards. */
+  reclaim?: () => boolean;
+  /** Bytes accepted that have not reached the store yet (held by writers). */
+  unwritten?: () => number;
 }
 
 export class SpaceGuard {
@@ -70,7 +74,8 @@ export class SpaceGuard {
   private readonly probe: SpaceProbe;
   private readonly refreshMs: number;
   private readonly clock: () => number;
-  private reclaim: (() => void) | null;
+  private reclaim: (() => boolean) | null;
+  private unwritten: (() => number) | null;
   private reclaimedAt = -Infinity;
 
   /** dir null: a store in memory, never refused. */
@@ -80,10 +85,14 @@ export class SpaceGuard {
     this.refreshMs = opts.refreshMs ?? 50;
     this.clock = opts.clock ?? (() => performance.now());
     this.reclaim = opts.reclaim ?? null;
+    this.unwritten = opts.unwritten ?? null;
   }
 
   /** Sets what gives space back (the store, once it is open). */
-  onReclaim(fn: () => void): void { this.reclaim ??= fn; }
+  onReclaim(fn: () => boolean): void { this.reclaim ??= fn; }
+
+  /** Sets what tells the bytes writers hold in memory (the engine). */
+  onUnwritten(fn: () => number): void { this.unwritten ??= fn; }
 
   /** Before refusing: give space back if that was not just tried, and ask
    * statfs again (space may also have been freed elsewhere). */
@@ -91,7 +100,10 @@ export class SpaceGuard {
     const now = this.clock();
     if (this.reclaim && now - this.reclaimedAt >= 1000) {
       this.reclaimedAt = now;
-      try { this.reclaim(); } catch { /* refusing is still right */ }
+      let emptied = false;
+      try { emptied = this.reclaim(); } catch { /* refusing is still right */ }
+      // Without knowing what writers hold, the old debt stands.
+      if (emptied && this.unwritten) this.owed = Math.min(this.owed, 2 * this.unwritten());
     }
     this.refresh(true);
   }

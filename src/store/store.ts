@@ -54,9 +54,15 @@ export type HashDone = (hash: Buffer, data: Buffer) => void;
  * to one): only then do the hash worker and reading ahead pay. */
 const MULTI_CPU = os.availableParallelism() > 1;
 
-/** Something holding rows that a rolled-back group transaction may have
- * made: told the generation of the group (Store.group) and why it was lost. */
-export interface GroupLossAware { groupLost(group: number, err: unknown): void }
+/** An engine writing through this store. It holds rows that a rolled-back
+ * group transaction may have made (groupLost: told the generation of the
+ * group, Store.group, and why it was lost), and bytes its writers were
+ * given that have not reached the store yet (unwritten: what the space
+ * guard still owes for once the WAL is emptied). */
+export interface StoreWriter {
+  groupLost(group: number, err: unknown): void;
+  unwritten(): number;
+}
 
 /** SQLite could not grow the store: the disk is full. Thrown to callers as
  * an error with code ENOSPC (errno 28), as fs calls report it. */
@@ -112,7 +118,12 @@ export class Store {
     // The WAL keeps the size of the last burst of writes until the
     // checkpointer cuts it back after a second of quiet: on a full disk that
     // space is given back at once, before anything is refused.
-    this.space.onReclaim(() => { if (this.depth === 0) this.checkpointTruncate(); });
+    this.space.onReclaim(() => this.depth === 0 && this.checkpointTruncate());
+    this.space.onUnwritten(() => {
+      let n = 0;
+      for (const r of this.writers) n += r.deref()?.unwritten() ?? 0;
+      return n;
+    });
     this.db = openDatabase(file, { readonly: this.readonly });
     try {
       this.meta = new MetaStore(this.db);
@@ -302,16 +313,16 @@ export class Store {
    * must forget them. */
   onGroupLost(fn: (err: unknown) => void): void { this.groupLost.push(fn); }
 
-  /** Caches that must forget a lost group, held weakly: an engine for a
-   * branch is made per call (Engine.branch) and dropped by its user, and
-   * must not stay reachable from the store for that. */
-  private forgetters = new Set<WeakRef<GroupLossAware>>();
-  watchGroupLoss(x: GroupLossAware): void {
-    if (this.forgetters.size >= 64) for (const r of this.forgetters) if (!r.deref()) this.forgetters.delete(r);
-    this.forgetters.add(new WeakRef(x));
+  /** Engines writing through this store (StoreWriter), held weakly: an
+   * engine for a branch is made per call (Engine.branch) and dropped by its
+   * user, and must not stay reachable from the store for that. */
+  private writers = new Set<WeakRef<StoreWriter>>();
+  watchWriter(x: StoreWriter): void {
+    if (this.writers.size >= 64) for (const r of this.writers) if (!r.deref()) this.writers.delete(r);
+    this.writers.add(new WeakRef(x));
   }
-  /** Engines watching for a lost group that are still alive. */
-  watchers(): number { let n = 0; for (const r of this.forgetters) if (r.deref()) n++; return n; }
+  /** Engines writing through this store that are still alive. */
+  watchers(): number { let n = 0; for (const r of this.writers) if (r.deref()) n++; return n; }
 
   /** The group transaction cannot be committed, or a change failed half
    * way without a savepoint (direct): roll the whole group back. What it
@@ -324,9 +335,9 @@ export class Store {
     this.lastCommitId = this.meta.lastCommit()?.id ?? 0;
     const why = (err as Error)?.message ?? String(err);
     process.stderr.write(`mikofs: the changes of the last ${this.groupCommitMs} ms were rolled back: ${why}\n`);
-    for (const r of this.forgetters) {
+    for (const r of this.writers) {
       const x = r.deref();
-      if (!x) { this.forgetters.delete(r); continue; }
+      if (!x) { this.writers.delete(r); continue; }
       try { x.groupLost(this.group, err); } catch { /* one must not stop the others */ }
     }
     for (const fn of this.groupLost) {

@@ -43,6 +43,37 @@ describe('SpaceGuard', () => {
     }
   });
 
+  it('a reclaim that empties the WAL settles the debt: only what writers still hold stays owed', () => {
+    const disk: DiskSpace = { avail: 100 * MiB, total: 1000 * MiB };
+    let now = 0;
+    let emptied = false;
+    let held = 0;
+    let reclaims = 0;
+    const g = new SpaceGuard('/x', {
+      reserve: 10 * MiB, probe: () => ({ ...disk }), refreshMs: 0, clock: () => now,
+      reclaim: () => { reclaims++; return emptied; }, unwritten: () => held,
+    });
+    for (let i = 0; i < 45; i++) expect(g.admitData(MiB)).toBe(true);
+    // The WAL took the data once and the checkpointer copied it, but statfs
+    // showed only 30 MiB of it taken (the WAL reused its file): 60 owed.
+    disk.avail -= 30 * MiB;
+    // A reclaim that could not empty the WAL settles nothing.
+    expect(g.admitData(MiB)).toBe(false);
+    expect(reclaims).toBe(1);
+    // A second later (the debt has faded to 42 MiB), 20 MiB more do not fit
+    // on that debt; a reclaim that empties the WAL leaves owed only what
+    // writers hold (4 MiB, twice), and they do.
+    emptied = true;
+    held = 4 * MiB;
+    now += 1000;
+    expect(g.admitData(20 * MiB)).toBe(true);
+    expect(reclaims).toBe(2);
+    expect(g.available()).toBe(70 * MiB - 8 * MiB - 40 * MiB - 10 * MiB);
+    // Reclaims are at most once a second.
+    expect(g.admitData(10 * MiB)).toBe(false);
+    expect(reclaims).toBe(2);
+  });
+
   it('refuses nothing on a file system that reports no size (tmpfs without a limit answers zeros)', () => {
     const g = new SpaceGuard('/x', { probe: () => ({ avail: 0, total: 0 }) });
     expect(g.admitData(1 << 30)).toBe(true);
