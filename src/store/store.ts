@@ -34,6 +34,10 @@ export interface StoreOptions {
   /** Metadata commits are grouped into one SQLite transaction for at most
    * this long (ms). 0 commits every operation on its own. */
   groupCommitMs?: number;
+  /** The window under a stream of changes (ms, default 5 x groupCommitMs):
+   * a group that begins within groupCommitMs of the last one's commit is
+   * held this long (see begin). */
+  groupCommitStreamMs?: number;
   /** Who holds the store open for writing, shown to a refused second writer. */
   holder?: string;
   /** Wall clock in nanoseconds since the epoch (default: the system clock).
@@ -87,6 +91,9 @@ export class Store {
   readonly readonly: boolean;
   readonly memory: boolean;
   readonly groupCommitMs: number;
+  readonly groupCommitStreamMs: number;
+  /** When the last group transaction committed (performance.now()). */
+  private flushedAt = -Infinity;
   /** Free space on the file system holding the store (refuses what it cannot take). */
   readonly space: SpaceGuard;
   /** Generation of the open (or last) group transaction: one more per BEGIN. */
@@ -113,6 +120,7 @@ export class Store {
     this.memory = file === MEMORY;
     this.readonly = !!opts.readonly;
     this.groupCommitMs = opts.groupCommitMs ?? 5;
+    this.groupCommitStreamMs = Math.max(this.groupCommitMs, opts.groupCommitStreamMs ?? 5 * this.groupCommitMs);
     this.clock = opts.clock ?? null;
     this.space = new SpaceGuard(this.memory || this.readonly ? null : path.dirname(path.resolve(file)), opts.space);
     // The WAL keeps the size of the last burst of writes until the
@@ -274,7 +282,8 @@ export class Store {
 
   // --- group commit -----------------------------------------------------------
 
-  /** Makes sure a write transaction is open; it commits within groupCommitMs. */
+  /** Makes sure a write transaction is open; it commits within groupCommitMs,
+   * or groupCommitStreamMs under a stream of changes. */
   begin(): void {
     if (this.readonly) throw new Error('store is open read-only');
     if (this.db.inTransaction) return;
@@ -285,7 +294,15 @@ export class Store {
     // to answer: the changes it held were acknowledged already.
     const commitLater = () => { try { this.flush(); } catch { /* reported */ } };
     if (this.groupCommitMs > 0) {
-      this.timer = setTimeout(commitLater, this.groupCommitMs);
+      // A change right after a commit means a stream (tar, git, a build):
+      // each COMMIT writes every page the group dirtied to the WAL, and a
+      // stream dirties the same few B-tree pages over and over, so a longer
+      // window writes each of them fewer times (tar -x of 10,000 files, then
+      // git add and commit: 2,028 commits taking 1.49 s at 5 ms, 417 taking
+      // 0.55 s with this; README, Group commit).
+      // An isolated change (an editor's save) still commits within 5 ms.
+      const stream = performance.now() - this.flushedAt < this.groupCommitMs;
+      this.timer = setTimeout(commitLater, stream ? this.groupCommitStreamMs : this.groupCommitMs);
     } else {
       queueMicrotask(commitLater);
     }
@@ -302,6 +319,8 @@ export class Store {
     } catch (e) {
       this.loseGroup(e);
       throw diskFullError(e);
+    } finally {
+      this.flushedAt = performance.now();
     }
   }
 
