@@ -15,12 +15,17 @@ const { workerData } = require('node:worker_threads');
 const { createBLAKE3 } = require(workerData.hashWasm);
 const port = workerData.port;
 const done = new Int32Array(workerData.done);
-createBLAKE3().then((h) => {
-  port.postMessage({ ready: true });
+createBLAKE3().then(async (h) => {
+  // The SIMD hasher when the built module is there (it is not when the
+  // sources run under a test runner) and it checks out; else hash-wasm.
+  let simd = null;
+  try { simd = (await import(workerData.hashModule)).checkedSimd(h); } catch { simd = null; }
+  port.postMessage({ ready: true, impl: simd ? 'simd' : 'portable' });
   port.on('message', (m) => {
-    h.init();
-    h.update(new Uint8Array(m.buf, 0, m.len));
-    const hash = h.digest('binary');
+    const data = new Uint8Array(m.buf, 0, m.len);
+    let hash;
+    if (simd) hash = new Uint8Array(simd.hash(data));
+    else { h.init(); h.update(data); hash = h.digest('binary'); }
     port.postMessage({ id: m.id, hash, buf: m.buf, len: m.len }, [m.buf]);
     Atomics.add(done, 0, 1);
     Atomics.notify(done, 0);
@@ -51,7 +56,7 @@ export class ParallelHasher<C> {
         // Never inherit the parent's flags: under `node --input-type=module`
         // this CommonJS snippet would fail to load.
         execArgv: [],
-        workerData: { port: port2, done: this.done.buffer, hashWasm: require.resolve('hash-wasm') },
+        workerData: { port: port2, done: this.done.buffer, hashWasm: require.resolve('hash-wasm'), hashModule: new URL('./hash.js', import.meta.url).href },
         transferList: [port2],
       });
       this.worker.unref();
@@ -69,7 +74,11 @@ export class ParallelHasher<C> {
     if (!port) return;
     const ok = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), timeoutMs);
-      port.once('message', (m: { ready?: boolean }) => { clearTimeout(timer); resolve(!!m?.ready); });
+      port.once('message', (m: { ready?: boolean; impl?: string }) => {
+        clearTimeout(timer);
+        if (m?.impl) this.workerImpl = m.impl;
+        resolve(!!m?.ready);
+      });
       this.worker?.once('error', () => { clearTimeout(timer); resolve(false); });
     });
     port.unref();
@@ -77,6 +86,10 @@ export class ParallelHasher<C> {
   }
 
   get pending(): number { return this.inflight.size; }
+
+  /** The worker's BLAKE3 ('simd' or 'portable'), once ready; null without one. */
+  get workerImplementation(): string | null { return this.worker ? this.workerImpl : null; }
+  private workerImpl = 'portable';
 
   /** Hashes data (whose memory is handed over: the caller must not touch it
    * again; it comes back in onDone). */
