@@ -194,7 +194,8 @@ export class Blake3Simd {
       return Buffer.from(this.u8.subarray(SCRATCH, SCRATCH + 32));
     }
     const segs = Math.ceil(n / SEG);
-    const need = TOP + 32 * segs;
+    // + 256: the unused lanes of a last group of pairs read past the nodes.
+    const need = TOP + 32 * segs + 256;
     if (need > this.mem.buffer.byteLength) {
       this.mem.grow(Math.ceil((need - this.mem.buffer.byteLength) / 65536));
       this.u8 = new Uint8Array(this.mem.buffer);

@@ -36,6 +36,20 @@ describe('BLAKE3 with WebAssembly SIMD', () => {
     }
   });
 
+  it('grows its memory for an input of thousands of segments', async () => {
+    const ref = await createBLAKE3();
+    const simd = new Blake3Simd();
+    const big = Buffer.alloc(125 << 20);
+    for (let i = 0; i < big.length; i += 4096) big[i] = i >> 12 & 255;
+    ref.init();
+    ref.update(big);
+    expect(simd.hash(big).toString('hex')).toBe(ref.digest('hex'));
+    const small = big.subarray(0, 5000);
+    ref.init();
+    ref.update(small);
+    expect(simd.hash(small).toString('hex')).toBe(ref.digest('hex'));
+  });
+
   it('does not depend on what an earlier, longer input left in its memory', async () => {
     const simd = new Blake3Simd();
     const ref = await createBLAKE3();
