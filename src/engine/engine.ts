@@ -645,6 +645,43 @@ export class Engine implements SessionHost {
     of.session.truncate(size, this.store.now());
   }
 
+  /** fallocate(2) on a writer's handle. mode: FALLOC_FL_KEEP_SIZE (1),
+   * PUNCH_HOLE (2, with KEEP_SIZE), ZERO_RANGE (16); others EOPNOTSUPP (ENOTSUP, the same number on Linux).
+   * Allocating (no PUNCH/ZERO) grows the file unless KEEP_SIZE: the new
+   * bytes are zeros that take no space (a file's unwritten chunks read as
+   * zeros), so the promise that later writes find room can only be kept as
+   * far as the disk keeps it: ENOSPC when the range would not fit now.
+   * Punching and zeroing write zeros, which are stored once (one chunk of
+   * zeros, deduplicated). */
+  fallocate(fh: number, mode: number, offset: number, length: number): void {
+    const KEEP_SIZE = 1, PUNCH_HOLE = 2, ZERO_RANGE = 16;
+    const of = this.fd(fh);
+    if (!of.session) fail('EBADF');
+    if (!isReg(this.head.mustInode(of.ino).mode)) fail('ENODEV');
+    if (offset < 0 || length <= 0) fail('EINVAL');
+    if (mode & ~(KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE)) fail('ENOTSUP');
+    if ((mode & PUNCH_HOLE) && !(mode & KEEP_SIZE)) fail('ENOTSUP');
+    if ((mode & PUNCH_HOLE) && (mode & ZERO_RANGE)) fail('ENOTSUP');
+    const end = offset + length;
+    if (end > Number.MAX_SAFE_INTEGER) fail('EFBIG');
+    const s = of.session;
+    const now = this.store.now();
+    if (mode & (PUNCH_HOLE | ZERO_RANGE)) {
+      const stop = mode & KEEP_SIZE ? Math.min(end, s.size) : end;
+      const zeros = Buffer.alloc(Math.min(this.chunkSize, Math.max(0, stop - offset)));
+      for (let at = offset; at < stop;) {
+        // Up to the next chunk boundary: whole chunks are staged as they fill.
+        const n = Math.min(stop - at, this.chunkSize - (at % this.chunkSize));
+        s.write(zeros.subarray(0, n), at, now);
+        at += n;
+      }
+      return;
+    }
+    const beyond = end - Math.max(offset, s.size);
+    if (beyond > 0 && beyond > this.store.space.available()) fail('ENOSPC');
+    if (!(mode & KEEP_SIZE) && end > s.size) s.truncate(end, now);
+  }
+
   /** Attributes as this handle sees them (a writer sees its own size). */
   fstat(fh: number): Stat {
     const of = this.fd(fh);

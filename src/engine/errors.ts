@@ -6,7 +6,7 @@ import os from 'node:os';
 export type ErrnoCode =
   | 'ENOENT' | 'EEXIST' | 'ENOTEMPTY' | 'EISDIR' | 'ENOTDIR' | 'EACCES' | 'EPERM' | 'ENAMETOOLONG'
   | 'EXDEV' | 'ELOOP' | 'EINVAL' | 'EBADF' | 'EROFS' | 'ENODATA' | 'ERANGE' | 'EFBIG' | 'EIO'
-  | 'EBUSY' | 'ENOSPC' | 'ENOTSUP' | 'E2BIG' | 'EMLINK';
+  | 'EBUSY' | 'ENOSPC' | 'ENOTSUP' | 'E2BIG' | 'EMLINK' | 'ENODEV';
 
 const ERRNO = os.constants.errno as Record<string, number>;
 

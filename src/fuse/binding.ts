@@ -55,6 +55,9 @@ export interface FuseOps {
   readdir(path: string, cb: (err: number, names?: string[], stats?: Partial<FuseStat>[]) => void): void;
   truncate(path: string, size: number, cb: Cb): void;
   ftruncate(path: string, fh: number, size: number, cb: Cb): void;
+  /** fallocate(2) on an open file: mode is FALLOC_FL_* (the kernel passes
+   * only KEEP_SIZE, PUNCH_HOLE and ZERO_RANGE on). */
+  fallocate?(path: string, fh: number, mode: number, offset: number, length: number, cb: Cb): void;
   utimens(path: string, atime: NativeTime, mtime: NativeTime, cb: Cb): void;
   readlink(path: string, cb: ValueCb<string>): void;
   chown(path: string, uid: number, gid: number, cb: Cb): void;

@@ -36,7 +36,7 @@ const Op = {
   INIT: 0, LOOKUP: 1, FORGET: 2, GETATTR: 3, SETATTR: 4, READLINK: 5, MKNOD: 6, MKDIR: 7, UNLINK: 8, RMDIR: 9,
   SYMLINK: 10, RENAME: 11, LINK: 12, OPEN: 13, READ: 14, WRITE: 15, FLUSH: 16, RELEASE: 17, FSYNC: 18,
   OPENDIR: 19, READDIR: 20, RELEASEDIR: 21, FSYNCDIR: 22, STATFS: 23, SETXATTR: 24, GETXATTR: 25,
-  LISTXATTR: 26, REMOVEXATTR: 27, ACCESS: 28, CREATE: 29, DESTROY: 30,
+  LISTXATTR: 26, REMOVEXATTR: 27, ACCESS: 28, CREATE: 29, DESTROY: 30, FALLOCATE: 31,
 } as const;
 const ROOT = 1;
 const join = (dir: string, name: string): string => (dir === '/' ? '/' + name : dir + '/' + name);
@@ -420,7 +420,7 @@ export class LowLevelServer {
 
   /** Requests received, by kind (what `--debug` reports as `req.<KIND>`):
    * the measure to compare with another FUSE filesystem's `-d` log. */
-  private readonly received = new Float64Array(Op.DESTROY + 1);
+  private readonly received = new Float64Array(Op.FALLOCATE + 1);
   private heldWrites = 0;
   requestCounts(): Record<string, number> {
     const out: Record<string, number> = {};
@@ -575,6 +575,10 @@ export class LowLevelServer {
       });
       case Op.RELEASE: return ops.release(path, a as number, (e) => { this.closedFile(a as number); done(e); });
       case Op.FSYNC: return ops.fsync(path, a as number, b as number, done);
+      // a: mode (FALLOC_FL_*), b: offset, c: length, d: the file handle.
+      case Op.FALLOCATE:
+        if (!ops.fallocate) return this.err(req, 95 /* EOPNOTSUPP */);
+        return ops.fallocate(path, d as number, a as number, b as number, c as number, done);
       case Op.OPENDIR: {
         const dh = this.nextDir++;
         this.dirs.set(dh, { node: id, names: null, ents: null, count: 0 });

@@ -307,6 +307,10 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       engine.truncate(target(r), size);
     }),
     ftruncate: (path, fh, size, cb) => answer('ftruncate', path, cb, () => engine.ftruncate(handle(fh).efh, size)),
+    fallocate: (path, fh, mode, offset, length, cb) => answer('fallocate', path, cb, () => {
+      if (tt.owns(fh)) fail('EROFS');
+      engine.fallocate(handle(fh).efh, mode, offset, length);
+    }),
 
     utimens: (path, atime: NativeTime, mtime: NativeTime, cb) => answer('utimens', path, cb, () => {
       const r = ns.route(path);
