@@ -91,23 +91,23 @@ export class MaintenanceStore {
       // (the same commit may also move a directory's times).
       writesSince: p(`SELECT since, ino FROM inodes WHERE branch_id = ? AND since >= ? AND (mode & ${0o170000}) = ${0o100000}`),
       deleteCommit: p('DELETE FROM commits WHERE id = ?'),
-      nameOfIno: p('SELECT parent, name FROM dentries WHERE branch_id = ? AND ino = ? ORDER BY until DESC, since DESC LIMIT 1'),
+      nameOfIno: p('SELECT parent, name FROM dentries INDEXED BY dentries_by_ino WHERE branch_id = ? AND ino = ? ORDER BY until DESC, since DESC LIMIT 1'),
       // no-history purge of one inode
       inoFirstSince: p('SELECT min(since) FROM inodes WHERE branch_id = ? AND ino = ?').pluck(),
-      purgeInodes: p(`DELETE FROM inodes WHERE branch_id = ? AND ino = ? AND until < ${LIVE}`),
-      purgeExtents: p(`DELETE FROM extents WHERE branch_id = ? AND ino = ? AND until < ${LIVE}`),
-      purgeXattrs: p(`DELETE FROM xattrs WHERE branch_id = ? AND ino = ? AND until < ${LIVE}`),
-      purgeDentries: p(`DELETE FROM dentries WHERE branch_id = ? AND ino = ? AND until < ${LIVE}`),
-      liveSinceInodes: p(`UPDATE inodes SET since = ? WHERE branch_id = ? AND ino = ? AND until = ${LIVE}`),
-      liveSinceExtents: p(`UPDATE extents SET since = ? WHERE branch_id = ? AND ino = ? AND until = ${LIVE}`),
-      liveSinceXattrs: p(`UPDATE xattrs SET since = ? WHERE branch_id = ? AND ino = ? AND until = ${LIVE}`),
+      purgeInodes: p(`DELETE FROM inodes WHERE branch_id = ? AND ino = ? AND +until < ${LIVE}`),
+      purgeExtents: p(`DELETE FROM extents WHERE branch_id = ? AND ino = ? AND +until < ${LIVE}`),
+      purgeXattrs: p(`DELETE FROM xattrs WHERE branch_id = ? AND ino = ? AND +until < ${LIVE}`),
+      purgeDentries: p(`DELETE FROM dentries INDEXED BY dentries_by_ino WHERE branch_id = ? AND ino = ? AND until < ${LIVE}`),
+      liveSinceInodes: p(`UPDATE inodes SET since = ? WHERE branch_id = ? AND ino = ? AND +until = ${LIVE}`),
+      liveSinceExtents: p(`UPDATE extents SET since = ? WHERE branch_id = ? AND ino = ? AND +until = ${LIVE}`),
+      liveSinceXattrs: p(`UPDATE xattrs SET since = ? WHERE branch_id = ? AND ino = ? AND +until = ${LIVE}`),
       // retiring deleted inodes
       deadInodes: p(`SELECT rowid AS rid, ino, since FROM inodes WHERE branch_id = ? AND until = ${LIVE} AND since > ?
         AND nlink = 0 ORDER BY since LIMIT ?`),
-      endExtentsAt: p(`UPDATE extents SET until = @c WHERE branch_id = @b AND ino = @ino AND until = ${LIVE} AND since < @c`),
-      dropExtentsFrom: p(`DELETE FROM extents WHERE branch_id = @b AND ino = @ino AND until = ${LIVE} AND since >= @c`),
-      endXattrsAt: p(`UPDATE xattrs SET until = @c WHERE branch_id = @b AND ino = @ino AND until = ${LIVE} AND since < @c`),
-      dropXattrsFrom: p(`DELETE FROM xattrs WHERE branch_id = @b AND ino = @ino AND until = ${LIVE} AND since >= @c`),
+      endExtentsAt: p(`UPDATE extents SET until = @c WHERE branch_id = @b AND ino = @ino AND +until = ${LIVE} AND since < @c`),
+      dropExtentsFrom: p(`DELETE FROM extents WHERE branch_id = @b AND ino = @ino AND +until = ${LIVE} AND since >= @c`),
+      endXattrsAt: p(`UPDATE xattrs SET until = @c WHERE branch_id = @b AND ino = @ino AND +until = ${LIVE} AND since < @c`),
+      dropXattrsFrom: p(`DELETE FROM xattrs WHERE branch_id = @b AND ino = @ino AND +until = ${LIVE} AND since >= @c`),
       deleteInodeRow: p('DELETE FROM inodes WHERE rowid = ?'),
       // inline history into chunks
       endedInline: p(`SELECT rowid AS rid, ino, since, until, inline FROM inodes

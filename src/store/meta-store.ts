@@ -87,7 +87,11 @@ export class MetaStore {
         AND ino IS NOT NULL LIMIT 1`).pluck(),
       getInode: p(`SELECT ${INODE_COLS} FROM inodes WHERE branch_id = ? AND ino = ? AND since <= ?
         ORDER BY since DESC LIMIT 1`),
-      touchAtime: p('UPDATE inodes SET atime = ? WHERE branch_id = ? AND ino = ? AND until = ?'),
+      // \`+until\`: not the (branch_id, until, since) index, which SQLite
+      // otherwise picks and which holds every live row of the branch (an
+      // atime update per closed reader scanned them all: git gc of 10,000
+      // loose objects took 73 s instead of 1.6). The key seeks by ino.
+      touchAtime: p('UPDATE inodes SET atime = ? WHERE branch_id = ? AND ino = ? AND +until = ?'),
       getExtent: p(`SELECT idx, since, until, hash FROM extents WHERE branch_id = ? AND ino = ? AND idx = ?
         AND since <= ? ORDER BY since DESC LIMIT 1`),
       liveExtentsFrom: p(`SELECT idx, since, until, hash FROM extents WHERE branch_id = ? AND ino = ? AND idx >= ?
@@ -120,7 +124,8 @@ export class MetaStore {
       recentOfKind: p(`SELECT id, branch_id, time_ns, kind, message FROM commits WHERE branch_id = ? AND kind = ?
         ORDER BY id DESC LIMIT ?`).safeIntegers(true),
       inodesSince: p(`SELECT ino, size FROM inodes WHERE branch_id = ? AND since = ?`),
-      inodesBetween: p(`SELECT DISTINCT ino FROM inodes WHERE branch_id = ? AND since > ? AND since <= ?`).pluck(),
+      inodesBetween: p(`SELECT DISTINCT ino FROM inodes INDEXED BY inodes_by_since
+        WHERE branch_id = ? AND since > ? AND since <= ?`).pluck(),
       // Entries begun or ended in (lo, hi]: rows ended after lo, and live rows begun after lo.
       dentryParentsBetween: p(`SELECT DISTINCT parent FROM dentries WHERE branch_id = @b AND (
           (until > @lo AND until < ${LIVE} AND (until <= @hi OR (since > @lo AND since <= @hi)))
@@ -129,12 +134,13 @@ export class MetaStore {
         atime = @atime, mtime = @mtime, ctime = @ctime, btime = @btime, target = @target, inline = @inline
         WHERE branch_id = @branch_id AND ino = @ino AND since = @c AND until = ${LIVE}`),
       setTimesInPlace: p(`UPDATE inodes SET mtime = ?, ctime = ? WHERE branch_id = ? AND ino = ? AND since = ? AND until = ${LIVE}`),
-      namesOfIno: p(`SELECT parent, name FROM dentries WHERE branch_id = ? AND ino = ? AND since <= ? AND until > ?`),
+      namesOfIno: p(`SELECT parent, name FROM dentries INDEXED BY dentries_by_ino
+        WHERE branch_id = ? AND ino = ? AND since <= ? AND until > ?`),
       dentryHistory: p(`SELECT name, since, until, ino FROM dentries WHERE branch_id = ? AND parent = ? AND name = ?
         ORDER BY since`),
       inodeHistory: p(`SELECT ${INODE_COLS} FROM inodes WHERE branch_id = ? AND ino = ? AND since < ? AND until > ?
         ORDER BY since`),
-      extentsAt: p(`SELECT idx, since, until, hash FROM extents WHERE branch_id = ? AND ino = ? AND since <= ? AND until > ?`),
+      extentsAt: p(`SELECT idx, since, until, hash FROM extents WHERE branch_id = ? AND ino = ? AND since <= ? AND +until > ?`),
       extentChangedAt: p(`SELECT 1 FROM extents WHERE branch_id = @b AND ino = @ino AND (since = @c OR until = @c) LIMIT 1`),
       dropChunkIfOrphan: p(`DELETE FROM chunks WHERE hash = @h
         AND NOT EXISTS (SELECT 1 FROM extents WHERE hash = @h)
