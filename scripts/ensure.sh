@@ -9,6 +9,10 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2 ' || missing+=(libfuse2)
 command -v fusermount >/dev/null 2>&1 || missing+=(fuse)
+# npm ci compiles the patched fuse-native binding (node-gyp).
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v make >/dev/null 2>&1 || missing+=(make)
+command -v g++ >/dev/null 2>&1 || missing+=(g++)
 for extra in ${MIKOFS_EXTRA_PACKAGES:-}; do
   command -v "$extra" >/dev/null 2>&1 || missing+=("$extra")
 done
