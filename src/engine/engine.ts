@@ -646,8 +646,8 @@ export class Engine implements SessionHost {
   }
 
   /** fallocate(2) on a writer's handle. mode: FALLOC_FL_KEEP_SIZE (1),
-   * PUNCH_HOLE (2, with KEEP_SIZE), ZERO_RANGE (16); others EOPNOTSUPP (ENOTSUP, the same number on Linux).
-   * Allocating (no PUNCH/ZERO) grows the file unless KEEP_SIZE: the new
+   * PUNCH_HOLE (2, with KEEP_SIZE), ZERO_RANGE (16); others EOPNOTSUPP
+   * (ENOTSUP, the same number on Linux). Allocating (no PUNCH/ZERO) grows the file unless KEEP_SIZE: the new
    * bytes are zeros that take no space (a file's unwritten chunks read as
    * zeros), so the promise that later writes find room can only be kept as
    * far as the disk keeps it: ENOSPC when the range would not fit now.
