@@ -160,16 +160,6 @@ const TOP = SCRATCH + 128;
 
 let compiled: WebAssembly.Module | null = null;
 
-/** Whether this runtime can run the SIMD hasher (WebAssembly SIMD). */
-export function simdAvailable(): boolean {
-  try {
-    compiled ??= new WebAssembly.Module(moduleBytes());
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export class Blake3Simd {
   private readonly mem: WebAssembly.Memory;
   private readonly h: Kernel;
