@@ -36,11 +36,18 @@ const pageSize = db.pragma('page_size', { simple: true });
 // second, not at every tick.
 //
 // Except while a burst of writes streams in (the WAL grew by burstBytes or
-// more since the last tick): the WAL cannot start over before the writer
-// pauses anyway (the checkpoint never catches up with it), so copying then
-// only takes CPU and disk from the writer. The copy waits for the pause.
+// more in a tick less than burstQuietMs ago): the WAL cannot start over
+// before the writer pauses anyway (the checkpoint never catches up with
+// it), so copying then only takes CPU and disk from the writer. The copy
+// waits for the pause. On one CPU a pause is longer than one tick: a
+// writer's stream has gaps of 50-100 ms (a garbage collection, a batch of
+// chunks hashed before its commit), and a PASSIVE checkpoint started in
+// one copies all that waits, on the writer's CPU (measured: 0.5 s of a
+// pinned 512 MiB dd's 2.1 s; waiting 300 ms, the dd went from 256-371 to
+// 411-422 MB/s). With a core of its own, a copy in such a gap costs the
+// writer little (unpinned, 357-370 MB/s waiting 300 ms, 367-391 not).
 const hdr = Buffer.alloc(100);
-let shm = -1, waitingSince = 0, lastMx = 0, lastChangeAt = Date.now(), cutSinceChange = false;
+let shm = -1, waitingSince = 0, lastMx = 0, lastChangeAt = Date.now(), cutSinceChange = false, burstAt = 0;
 // The WAL keeps the size a burst grew it to. Cutting it back is an ftruncate
 // of up to the burst's size (68-88 ms after a 256 MiB write); SQLite does it
 // (journal_size_limit) inside the first commit after the WAL starts over, on
@@ -72,7 +79,8 @@ function tick() {
     if (f) lastMx = f.mx;
     if (pending === 0) waitingSince = 0;
     else if (waitingSince === 0) waitingSince = now;
-    if (checkpointDue(pending * pageSize, grown * pageSize, now - waitingSince, workerData)) {
+    if (grown * pageSize >= workerData.burstBytes) burstAt = now;
+    if (checkpointDue(pending * pageSize, now - burstAt, now - waitingSince, workerData)) {
       db.pragma('wal_checkpoint(PASSIVE)');
       waitingSince = 0;
     } else if (f && pending === 0 && !cutSinceChange && now - lastChangeAt >= workerData.truncateIdleMs) {
@@ -85,20 +93,24 @@ const checkpointDue = ${checkpointDue.toString()};
 tick();
 `;
 
-export interface CheckpointPolicy { thresholdBytes: number; maxWaitMs: number; burstBytes: number }
+export interface CheckpointPolicy { thresholdBytes: number; maxWaitMs: number; burstBytes: number; burstQuietMs: number }
 
 /** Whether to copy the WAL now (the worker's rule, run there; self-contained
- * because its source is sent to the worker): bytes waiting, bytes the WAL
- * grew by since the last tick, how long the oldest has waited. */
-export function checkpointDue(pendingBytes: number, grownBytes: number, waitedMs: number, p: CheckpointPolicy): boolean {
+ * because its source is sent to the worker): bytes waiting, milliseconds
+ * since the WAL last grew by burstBytes in a tick, how long the oldest
+ * has waited. */
+export function checkpointDue(pendingBytes: number, sinceBurstMs: number, waitedMs: number, p: CheckpointPolicy): boolean {
   if (pendingBytes <= 0) return false;
-  if (grownBytes >= p.burstBytes) return false; // a burst streams in: copy at its pause
+  if (sinceBurstMs < p.burstQuietMs) return false; // a burst streams in: copy at its pause
   return pendingBytes >= p.thresholdBytes || waitedMs >= p.maxWaitMs;
 }
 
 export interface CheckpointerOptions {
   /** WAL bytes above which the WAL is cut back once idle. */
   walSizeLimit: number;
+  /** The writer and the checkpointer share one CPU (affinity): copies
+   * wait for a real pause of the writer, not a gap of one tick. */
+  sharedCpu?: boolean;
   /** Called if the worker dies: the writer must then limit the WAL itself. */
   onFail?: () => void;
 }
@@ -107,12 +119,12 @@ export class Checkpointer {
   private worker: Worker | null;
 
   constructor(file: string, opts: CheckpointerOptions, thresholdBytes = 32 << 20, intervalMs = 50, maxWaitMs = 1000, burstBytes = 4 << 20,
-    truncateIdleMs = 1000) {
+    truncateIdleMs = 1000, burstQuietMs = opts.sharedCpu ? 300 : intervalMs) {
     this.worker = new Worker(WORKER, {
       eval: true,
       execArgv: [], // see hasher.ts: never inherit --input-type and the like
       workerData: { file, sqlite: require.resolve('better-sqlite3'), thresholdBytes, intervalMs, maxWaitMs, burstBytes,
-        walSizeLimit: opts.walSizeLimit, truncateIdleMs },
+        burstQuietMs, walSizeLimit: opts.walSizeLimit, truncateIdleMs },
     });
     this.worker.unref();
     this.worker.on('error', () => { this.worker = null; opts.onFail?.(); });

@@ -156,6 +156,7 @@ export class Store {
         const limit = Math.max(0, Math.floor(opts.walSizeLimit ?? WAL_SIZE_LIMIT));
         this.checkpointer = new Checkpointer(file, {
           walSizeLimit: limit,
+          sharedCpu: !MULTI_CPU,
           onFail: () => { try { this.db.pragma(`journal_size_limit = ${limit}`); } catch { /* closed */ } },
         });
       }
