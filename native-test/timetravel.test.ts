@@ -161,6 +161,14 @@ describe('time travel on the mount', () => {
     const hourly = JSON.parse((await mikofs('label', '--list', '--json', '--store', m.mnt)).stdout)
       .map((l: { name: string }) => l.name).filter((n: string) => n.startsWith('hourly-'));
     expect(hourly.length).toBe(2);
+    // a directory on the mount: the commits that changed something below it
+    await fsp.mkdir(m.path('sub'));
+    await fsp.writeFile(m.path('sub', 'b.txt'), 'b\n');
+    const sub = JSON.parse((await mikofs('log', m.path('sub'), '--json')).stdout);
+    expect(sub.map((l: { changes: { path: string }[] }) => l.changes.map((c) => c.path))).toEqual([['/sub/b.txt'], ['/sub']]);
+    const whole = await mikofs('log', m.mnt + '/', '--json');
+    expect(whole.stderr).toBe('');
+    expect(JSON.parse(whole.stdout).length).toBeGreaterThan(sub.length);
     // the store file is not opened by a second writer meanwhile
     expect(fs.existsSync(m.store + '.sock')).toBe(true);
   });

@@ -54,41 +54,80 @@ export class History {
     return '/' + parts.join('/');
   }
 
-  /** Commits newest first, with what each changed. With a path, only
-   * commits that made a new version of it. */
+  /** Commits newest first, with what each changed. With a file's path, only
+   * commits that made a new version of it; with a directory's (as it is
+   * now), only commits that changed something at or below it, each listing
+   * just those changes (as `git log -- dir` does). */
   log(opts: { path?: string; sinceNs?: bigint; untilNs?: bigint; limit?: number } = {}): LogEntry[] {
     const limit = opts.limit ?? 100;
-    if (opts.path) {
-      const versions = this.fileVersions(opts.path).reverse();
-      const out: LogEntry[] = [];
-      for (let i = 0; i < versions.length && out.length < limit; i++) {
-        const v = versions[i];
-        if (opts.sinceNs !== undefined && v.timeNs < opts.sinceNs) continue;
-        if (opts.untilNs !== undefined && v.timeNs > opts.untilNs) continue;
-        const c = this.meta.getCommit(v.commit)!;
-        const prev = versions[i + 1];
-        out.push({ commit: v.commit, timeNs: v.timeNs, kind: c.kind, message: c.message,
-          changes: [{ path: opts.path, change: prev ? 'changed' : 'added', sizeDelta: v.stat.size - (prev ? prev.stat.size : 0) }] });
-      }
-      return out;
+    const fromNs = opts.sinceNs ?? -(1n << 62n);
+    const toNs = opts.untilNs ?? (1n << 62n);
+    const dir = opts.path === undefined ? '/' : this.liveDirectory(opts.path);
+    if (dir === '/') return this.meta.commitsDesc(this.branch, fromNs, toNs, limit).map((c) => this.entryOf(c));
+    if (dir !== null) return this.subtreeLog(dir, fromNs, toNs, limit);
+    const path = opts.path!;
+    const versions = this.fileVersions(path).reverse();
+    const out: LogEntry[] = [];
+    for (let i = 0; i < versions.length && out.length < limit; i++) {
+      const v = versions[i];
+      if (opts.sinceNs !== undefined && v.timeNs < opts.sinceNs) continue;
+      if (opts.untilNs !== undefined && v.timeNs > opts.untilNs) continue;
+      const c = this.meta.getCommit(v.commit)!;
+      const prev = versions[i + 1];
+      out.push({ commit: v.commit, timeNs: v.timeNs, kind: c.kind, message: c.message,
+        changes: [{ path, change: prev ? 'changed' : 'added', sizeDelta: v.stat.size - (prev ? prev.stat.size : 0) }] });
     }
-    const commits = this.meta.commitsDesc(this.branch, opts.sinceNs ?? -(1n << 62n), opts.untilNs ?? (1n << 62n), limit);
-    return commits.map((c) => {
-      const changes: LogEntry['changes'] = [];
-      for (const { ino, size } of this.meta.inodesCreatedAt(this.branch, c.id)) {
-        const before = this.meta.getInode(this.branch, ino, c.id - 1);
-        const n = this.meta.getInode(this.branch, ino, c.id)!;
-        // A directory's version moves with every entry change inside it; only
-        // its creation or a change of its own attributes is worth listing.
-        if (isDir(n.mode) && before && before.mode === n.mode && before.uid === n.uid && before.gid === n.gid) continue;
-        const now = this.pathOf(ino, c.id);
-        const p = now ?? (before ? this.pathOf(ino, c.id - 1) : undefined);
-        if (p === undefined) continue;
-        const change = !before || before.nlink === 0 ? 'added' : now === undefined || n.nlink === 0 ? 'removed' : 'changed';
-        changes.push({ path: p, change, sizeDelta: isDir(n.mode) ? 0 : (n.nlink === 0 ? 0 : size) - (before?.size ?? 0) });
+    return out;
+  }
+
+  /** The normalized path of `path` when it names a directory now (the
+   * root is '/'), else null: a file, or a name that is gone. */
+  private liveDirectory(path: string): string | null {
+    const parts = splitPath(path);
+    if (!parts.length) return '/';
+    const head = this.e.head;
+    let ino: number;
+    try { ino = head.resolve(path, true); } catch { return null; }
+    return isDir(head.mustInode(ino).mode) ? '/' + parts.join('/') : null;
+  }
+
+  /** Commits that changed `dir` or anything below it, newest first. Scans
+   * the commit log in pages: its cost follows how far back the matches lie. */
+  private subtreeLog(dir: string, fromNs: bigint, toNs: bigint, limit: number): LogEntry[] {
+    const under = (p: string) => p === dir || p.startsWith(dir + '/');
+    const out: LogEntry[] = [];
+    const PAGE = 256;
+    let before = Number.MAX_SAFE_INTEGER;
+    while (out.length < limit) {
+      const page = this.meta.commitsDescBefore(this.branch, fromNs, toNs, before, PAGE);
+      for (const c of page) {
+        const e = this.entryOf(c);
+        const changes = e.changes.filter((ch) => under(ch.path));
+        if (changes.length) out.push({ ...e, changes });
+        if (out.length >= limit) break;
       }
-      return { commit: c.id, timeNs: c.time_ns, kind: c.kind, message: c.message, changes };
-    });
+      if (page.length < PAGE) break;
+      before = page[page.length - 1].id;
+    }
+    return out;
+  }
+
+  /** One commit with the paths it changed. */
+  private entryOf(c: { id: number; time_ns: bigint; kind: string; message: string | null }): LogEntry {
+    const changes: LogEntry['changes'] = [];
+    for (const { ino, size } of this.meta.inodesCreatedAt(this.branch, c.id)) {
+      const before = this.meta.getInode(this.branch, ino, c.id - 1);
+      const n = this.meta.getInode(this.branch, ino, c.id)!;
+      // A directory's version moves with every entry change inside it; only
+      // its creation or a change of its own attributes is worth listing.
+      if (isDir(n.mode) && before && before.mode === n.mode && before.uid === n.uid && before.gid === n.gid) continue;
+      const now = this.pathOf(ino, c.id);
+      const p = now ?? (before ? this.pathOf(ino, c.id - 1) : undefined);
+      if (p === undefined) continue;
+      const change = !before || before.nlink === 0 ? 'added' : now === undefined || n.nlink === 0 ? 'removed' : 'changed';
+      changes.push({ path: p, change, sizeDelta: isDir(n.mode) ? 0 : (n.nlink === 0 ? 0 : size) - (before?.size ?? 0) });
+    }
+    return { commit: c.id, timeNs: c.time_ns, kind: c.kind, message: c.message, changes };
   }
 
   /** Every distinct version of the file at `path` (following the name, so an

@@ -122,6 +122,8 @@ export class MetaStore {
       dropSessionChunks: p('DELETE FROM session_chunks WHERE branch_id = ?'),
       commitsDesc: p(`SELECT id, branch_id, time_ns, kind, message FROM commits
         WHERE branch_id = ? AND time_ns >= ? AND time_ns <= ? ORDER BY id DESC LIMIT ?`).safeIntegers(true),
+      commitsDescBefore: p(`SELECT id, branch_id, time_ns, kind, message FROM commits
+        WHERE branch_id = ? AND time_ns >= ? AND time_ns <= ? AND id < ? ORDER BY id DESC LIMIT ?`).safeIntegers(true),
       recentOfKind: p(`SELECT id, branch_id, time_ns, kind, message FROM commits WHERE branch_id = ? AND kind = ?
         ORDER BY id DESC LIMIT ?`).safeIntegers(true),
       inodesSince: p(`SELECT ino, size FROM inodes WHERE branch_id = ? AND since = ?`),
@@ -202,6 +204,10 @@ export class MetaStore {
 
   commitsDesc(branch: number, fromNs: bigint, toNs: bigint, limit: number): CommitRow[] {
     return (this.s.commitsDesc.all(branch, fromNs, toNs, limit) as unknown[]).map((r) => this.commitOut(r)!);
+  }
+  /** commitsDesc, continued below commit id `before` (paging back through the log). */
+  commitsDescBefore(branch: number, fromNs: bigint, toNs: bigint, before: number, limit: number): CommitRow[] {
+    return (this.s.commitsDescBefore.all(branch, fromNs, toNs, before, limit) as unknown[]).map((r) => this.commitOut(r)!);
   }
   inodesCreatedAt(branch: number, c: number): { ino: number; size: number }[] {
     return this.s.inodesSince.all(branch, c) as { ino: number; size: number }[];

@@ -82,6 +82,30 @@ describe('history operations', () => {
     expect(log.some((l) => l.changes.some((c) => c.path === '/d' && c.change === 'added'))).toBe(true);
   });
 
+  it('log of a directory lists the commits that changed something below it, paging back past unrelated ones', async () => {
+    const e = await memStore();
+    e.mkdir('/src'); e.mkdir('/src/lib'); e.mkdir('/docs');
+    e.writeFile('/src/lib/a.ts', 'one');
+    const first = e.headCommit;
+    // 300 commits elsewhere: the matches lie beyond the first page of the log
+    for (let i = 0; i < 300; i++) e.writeFile('/docs/notes.md', `note ${i}`);
+    e.writeFile('/src/lib/a.ts', 'one two');
+    e.writeFile('/srcfile', 'not below /src');
+    const log = e.history.log({ path: '/src', limit: 10 });
+    expect(log.map((l) => l.changes)).toEqual([
+      [{ path: '/src/lib/a.ts', change: 'changed', sizeDelta: 4 }],
+      [{ path: '/src/lib/a.ts', change: 'added', sizeDelta: 3 }],
+      [{ path: '/src/lib', change: 'added', sizeDelta: 0 }],
+      [{ path: '/src', change: 'added', sizeDelta: 0 }],
+    ]);
+    expect(log[1].commit).toBe(first);
+    expect(e.history.log({ path: '/src/', limit: 2 }).map((l) => l.commit)).toEqual(log.slice(0, 2).map((l) => l.commit));
+    expect(e.history.log({ path: '/src/lib/a.ts' }).map((l) => l.changes[0].sizeDelta)).toEqual([4, 3]);
+    // the root is the whole log
+    expect(e.history.log({ path: '/', limit: 5 })).toEqual(e.history.log({ limit: 5 }));
+    expect(code(() => e.history.log({ path: '/nothing' }))).toBe('ENOENT');
+  });
+
   it('diff lists added, removed and changed paths', async () => {
     const e = await memStore();
     e.mkdir('/src'); e.writeFile('/src/a', 'a'); e.writeFile('/src/b', 'b'); e.writeFile('/keep', 'k');

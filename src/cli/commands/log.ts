@@ -8,9 +8,9 @@ interface Args { store?: string; path?: string; since?: string; until?: string; 
 
 export const command: CommandModule<object, Args> = {
   command: 'log [path]',
-  describe: 'Commits with their time, paths changed and size change; for a file, its versions',
+  describe: 'Commits with their time, paths changed and size change; for a file, its versions; for a directory, the commits that changed something below it',
   builder: (y) => y
-    .positional('path', { type: 'string', describe: 'a file (path inside the store, or a path on the mount)' })
+    .positional('path', { type: 'string', describe: 'a file or directory (path inside the store, or a path on the mount)' })
     .option('store', storeOption)
     .option('since', { type: 'string', describe: 'only after this point (time, c123, label)' })
     .option('until', { type: 'string', describe: 'only up to this point' })
