@@ -5,6 +5,14 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';
 
+// `mikofs log | head`: the reader went away. Stop quietly, as a tool killed
+// by SIGPIPE would, instead of an unhandled EPIPE with a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  process.stderr.write(`mikofs: standard output: ${e.message}\n`);
+  process.exit(1);
+});
+
 const cli = yargs(hideBin(process.argv))
   .scriptName('mikofs')
   .usage('$0 <command> [options]\n\nA versioned filesystem whose whole state and history live in one SQLite file.')

@@ -61,6 +61,27 @@ describe('history commands on a store file', () => {
     expect(file.map((x: { changes: { sizeDelta: number }[] }) => x.changes[0].sizeDelta)).toEqual([0, 8]);
     const text = await mikofs(['log', '/etc/config.json', '--store', store]);
     expect(text.out).toMatch(/c\d+ {2}\d{4}-\d\d-\d\dT.*write/);
+    const dir = await json(['log', '/etc', '--store', store]);
+    expect(dir.flatMap((x: { changes: { path: string }[] }) => x.changes.map((c) => c.path)))
+      .toEqual(['/etc/other', '/etc/config.json', '/etc/config.json', '/etc']);
+    for (const bad of ['0', '-3', '1.5', 'abc']) {
+      const r = await mikofs(['log', '--store', store, '--limit', bad]);
+      expect(r.code, bad).toBe(2);
+      expect(r.err, bad).toBe(`mikofs: --limit ${bad}: give a whole number of entries, 1 or more\n`);
+    }
+  });
+
+  it('a reader that goes away (log | head) ends the command quietly', async () => {
+    // More log than a pipe holds (64 KiB), so the writer meets EPIPE.
+    const big = path.join(tmpDir(), 'big.mikofs');
+    const e = await openStore(big);
+    for (let i = 0; i < 1500; i++) e.writeFile(`/file-with-a-longish-name-${i}`, 'x');
+    e.close();
+    const err = await new Promise<string>((resolve) => {
+      execFile('bash', ['-c', `"${process.execPath}" "${CLI}" log --store "${big}" --limit 5000 | head -c 1 >/dev/null; echo "exit \${PIPESTATUS[0]}" >&2`],
+        (_e, _out, stderr) => resolve(stderr));
+    });
+    expect(err).toBe('exit 0\n');
   });
 
   it('diff gives paths and unified diffs', async () => {

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { run } from '../errors.js';
+import { run, UsageError } from '../errors.js';
 import { openTarget, storeOption } from '../target.js';
 import { printJson } from '../store-arg.js';
 import { insidePath } from '../inside.js';
@@ -14,7 +14,13 @@ export const command: CommandModule<object, Args> = {
     .option('store', storeOption)
     .option('since', { type: 'string', describe: 'only after this point (time, c123, label)' })
     .option('until', { type: 'string', describe: 'only up to this point' })
-    .option('limit', { type: 'number', default: 50, describe: 'at most this many entries' })
+    .option('limit', {
+      type: 'string', default: '50', describe: 'at most this many entries',
+      coerce: (v: string) => {
+        if (!/^[1-9][0-9]*$/.test(String(v))) throw new UsageError(`--limit ${v}: give a whole number of entries, 1 or more`);
+        return Number(v);
+      },
+    })
     .option('json', { type: 'boolean', default: false }),
   handler: (a) => run(async () => {
     const t = await openTarget(a.store ?? a.path, false);
