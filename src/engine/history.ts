@@ -282,9 +282,19 @@ export class History {
    * that file or subtree (new inodes, the same chunks) replaces what is there. */
   restore(path: string, t: number): number {
     const old = this.tree(t);
-    const srcIno = old.resolve(path);
     const head = this.e.head;
-    const [dir, name] = head.parentOf(path);
+    if (!splitPath(path).length) fail('EINVAL', 'restore brings back a file or directory; to return the whole tree to a point, use rollback');
+    const codeOf = (e: unknown) => (e as { code?: string }).code;
+    let srcIno: number;
+    try { srcIno = old.resolve(path); } catch (e) {
+      if (codeOf(e) === 'ENOENT' || codeOf(e) === 'ENOTDIR') fail('ENOENT', `${path} did not exist at c${t}`);
+      throw e;
+    }
+    let dir: number, name: string;
+    try { [dir, name] = head.parentOf(path); } catch (e) {
+      if (codeOf(e) === 'ENOENT' || codeOf(e) === 'ENOTDIR') fail('ENOENT', `${path}: its directory does not exist now (restore that first)`);
+      throw e;
+    }
     const meta = this.meta, b = this.branch;
     return this.e.changeRaw('restore', (c) => {
       const now = this.e.store.now();

@@ -155,4 +155,17 @@ describe('history operations', () => {
     expect(e.readFile('/other').toString()).toBe('stays');
     expect(e.stat('/').nlink).toBe(3);
   });
+
+  it('restore says what is missing: the path then, its directory now, or a path at all', async () => {
+    const e = await memStore();
+    e.mkdir('/d'); e.writeFile('/d/a', 'first');
+    const t = e.headCommit;
+    e.unlink('/d/a'); e.rmdir('/d');
+    const msg = (fn: () => unknown) => { try { fn(); } catch (err) { return (err as Error).message; } return 'OK'; };
+    expect(msg(() => e.history.restore('/d/nope', t))).toBe(`ENOENT: /d/nope did not exist at c${t}`);
+    expect(msg(() => e.history.restore('/d/a', t))).toBe('ENOENT: /d/a: its directory does not exist now (restore that first)');
+    expect(msg(() => e.history.restore('/', t))).toMatch(/^EINVAL: .*use rollback/);
+    e.history.restore('/d', t);
+    expect(e.readFile('/d/a').toString()).toBe('first');
+  });
 });
