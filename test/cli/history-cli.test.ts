@@ -94,6 +94,15 @@ describe('history commands on a store file', () => {
     expect(text.out).toContain('--- a/etc/config.json\n+++ b/etc/config.json\n@@ -1,1 +1,1 @@\n-{"v":1}\n+{"v":2}\n');
     const stat = await mikofs(['diff', `c${c1}`, '--stat', '--store', store]);
     expect(stat.out).toContain('M /etc/config.json\nA /etc/other\n');
+    // a path where TO would go is the path (TO: now), with or without a slash
+    for (const p of ['/etc/other', 'etc']) {
+      const r = await mikofs(['diff', `c${c1}`, p, '--stat', '--store', store]);
+      expect(r.err, p).toBe('');
+      expect(r.out, p).toMatch(p === 'etc' ? /^M \/etc\/config.json\nA \/etc\/other\n/ : /^A \/etc\/other\n/);
+    }
+    const none = await mikofs(['diff', `c${c1}`, 'nothing-here', '--store', store]);
+    expect(none.code).toBe(1);
+    expect(none.err).toBe('mikofs: ENOENT: "nothing-here" is neither a time, a label nor a path in the store\n');
   });
 
   it('restore and rollback make new commits', async () => {

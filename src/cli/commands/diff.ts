@@ -12,7 +12,7 @@ export const command: CommandModule<object, Args> = {
   describe: 'Paths added, removed and changed between two points (default TO: now); unified diffs for text',
   builder: (y) => y
     .positional('from', { type: 'string', demandOption: true, describe: 'time, commit (c123) or label' })
-    .positional('to', { type: 'string', describe: 'time, commit or label; default now' })
+    .positional('to', { type: 'string', describe: 'time, commit or label; default now (a path here is taken as PATH)' })
     .positional('path', { type: 'string', describe: 'limit to this file or directory' })
     .option('store', storeOption)
     .option('stat', { type: 'boolean', default: false, describe: 'only the list of paths' })
@@ -20,8 +20,23 @@ export const command: CommandModule<object, Args> = {
   handler: (a) => run(async () => {
     const t = await openTarget(a.store, false);
     try {
-      const under = a.path === undefined ? undefined : insidePath(a.path, t);
-      const d = await t.ops.diff({ from: a.from, to: a.to, path: under });
+      // `diff v1 src/`: a second argument that is a path, not a point, is
+      // the path (TO is now). One with a slash or a leading dot is a path;
+      // a bare name is a point (a label) if there is one, else a path.
+      let to = a.to, where = a.path;
+      if (to !== undefined && where === undefined && (to.includes('/') || to.startsWith('.'))) { where = to; to = undefined; }
+      const diff = (at: string | undefined, p: string | undefined) => t.ops.diff({ from: a.from, to: at, path: p === undefined ? undefined : insidePath(p, t) });
+      let d: Awaited<ReturnType<typeof diff>>;
+      try {
+        d = await diff(to, where);
+      } catch (e) {
+        const notPoint = to !== undefined && where === undefined && (e as Error).message?.includes(`"${to}" is neither a time nor a label`);
+        if (!notPoint) throw e;
+        // A path then, if the store has ever had it (log knows deleted files).
+        const known = await t.ops.log({ path: insidePath(to!, t), limit: 1 }).then(() => true, () => false);
+        if (!known) throw new Error(`ENOENT: "${to}" is neither a time, a label nor a path in the store`);
+        d = await diff(undefined, to);
+      }
       if (a.json) { printJson(d); return; }
       const mark = { added: 'A', removed: 'D', changed: 'M' } as Record<string, string>;
       if (a.stat) {
