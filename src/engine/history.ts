@@ -99,7 +99,7 @@ export class History {
     const PAGE = 256;
     let before = Number.MAX_SAFE_INTEGER;
     while (out.length < limit) {
-      const page = this.meta.commitsDescBefore(this.branch, fromNs, toNs, before, PAGE);
+      const page = this.meta.commitsDesc(this.branch, fromNs, toNs, PAGE, before);
       for (const c of page) {
         const e = this.entryOf(c);
         const changes = e.changes.filter((ch) => under(ch.path));

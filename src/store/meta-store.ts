@@ -121,8 +121,6 @@ export class MetaStore {
       sessionChunkHashes: p('SELECT hash FROM session_chunks WHERE branch_id = ?').pluck(),
       dropSessionChunks: p('DELETE FROM session_chunks WHERE branch_id = ?'),
       commitsDesc: p(`SELECT id, branch_id, time_ns, kind, message FROM commits
-        WHERE branch_id = ? AND time_ns >= ? AND time_ns <= ? ORDER BY id DESC LIMIT ?`).safeIntegers(true),
-      commitsDescBefore: p(`SELECT id, branch_id, time_ns, kind, message FROM commits
         WHERE branch_id = ? AND time_ns >= ? AND time_ns <= ? AND id < ? ORDER BY id DESC LIMIT ?`).safeIntegers(true),
       recentOfKind: p(`SELECT id, branch_id, time_ns, kind, message FROM commits WHERE branch_id = ? AND kind = ?
         ORDER BY id DESC LIMIT ?`).safeIntegers(true),
@@ -202,12 +200,9 @@ export class MetaStore {
   }
   private changed = new Map<string, Database.Statement>();
 
-  commitsDesc(branch: number, fromNs: bigint, toNs: bigint, limit: number): CommitRow[] {
-    return (this.s.commitsDesc.all(branch, fromNs, toNs, limit) as unknown[]).map((r) => this.commitOut(r)!);
-  }
-  /** commitsDesc, continued below commit id `before` (paging back through the log). */
-  commitsDescBefore(branch: number, fromNs: bigint, toNs: bigint, before: number, limit: number): CommitRow[] {
-    return (this.s.commitsDescBefore.all(branch, fromNs, toNs, before, limit) as unknown[]).map((r) => this.commitOut(r)!);
+  /** Commits in a time range, newest first; `before` pages back (ids below it). */
+  commitsDesc(branch: number, fromNs: bigint, toNs: bigint, limit: number, before = Number.MAX_SAFE_INTEGER): CommitRow[] {
+    return (this.s.commitsDesc.all(branch, fromNs, toNs, before, limit) as unknown[]).map((r) => this.commitOut(r)!);
   }
   inodesCreatedAt(branch: number, c: number): { ino: number; size: number }[] {
     return this.s.inodesSince.all(branch, c) as { ino: number; size: number }[];
