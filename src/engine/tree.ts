@@ -111,6 +111,22 @@ export class Tree {
   }
 
   extentHash(ino: number, idx: number): Buffer | null {
+    if (this.isHead) return this.lookupExtent(ino, idx);
+    // A historical tree never changes: remember the addresses of the file
+    // being read. A sequential reader asks for a chunk's address once per
+    // 128 KiB read, and again for each read-ahead step (8 queries per chunk).
+    let m = this.extentMemo;
+    if (!m || m.ino !== ino) m = this.extentMemo = { ino, hashes: new Map() };
+    const hit = m.hashes.get(idx);
+    if (hit !== undefined) return hit;
+    const hash = this.lookupExtent(ino, idx);
+    if (m.hashes.size >= 64) m.hashes.delete(m.hashes.keys().next().value!);
+    m.hashes.set(idx, hash);
+    return hash;
+  }
+  private extentMemo: { ino: number; hashes: Map<number, Buffer | null> } | null = null;
+
+  private lookupExtent(ino: number, idx: number): Buffer | null {
     for (const { branch, upto } of this.chain) {
       const row = this.meta.getExtent(branch, ino, idx, upto);
       if (row) return row.until > upto ? row.hash : null;
