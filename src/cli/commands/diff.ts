@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { run } from '../errors.js';
-import { openTarget, storeOption } from '../target.js';
+import { openTarget, storeOption, type Target } from '../target.js';
+import { parseTimeSpec } from '../../engine/timespec.js';
 import { printJson } from '../store-arg.js';
 import { insidePath } from '../inside.js';
 import { unifiedDiff, isText } from '../unidiff.js';
@@ -20,23 +21,18 @@ export const command: CommandModule<object, Args> = {
   handler: (a) => run(async () => {
     const t = await openTarget(a.store, false);
     try {
-      // `diff v1 src/`: a second argument that is a path, not a point, is
-      // the path (TO is now). One with a slash or a leading dot is a path;
-      // a bare name is a point (a label) if there is one, else a path.
+      // `diff v1 src/`: a second argument that is not a point (a time, a
+      // commit or a label) is the path, and TO is now. One with a slash or
+      // a leading dot is always a path.
       let to = a.to, where = a.path;
-      if (to !== undefined && where === undefined && (to.includes('/') || to.startsWith('.'))) { where = to; to = undefined; }
-      const diff = (at: string | undefined, p: string | undefined) => t.ops.diff({ from: a.from, to: at, path: p === undefined ? undefined : insidePath(p, t) });
-      let d: Awaited<ReturnType<typeof diff>>;
-      try {
-        d = await diff(to, where);
-      } catch (e) {
-        const notPoint = to !== undefined && where === undefined && (e as Error).message?.includes(`"${to}" is neither a time nor a label`);
-        if (!notPoint) throw e;
+      if (to !== undefined && where === undefined && !(await isPoint(to, t))) {
         // A path then, if the store has ever had it (log knows deleted files).
-        const known = await t.ops.log({ path: insidePath(to!, t), limit: 1 }).then(() => true, () => false);
+        const known = to.includes('/') || to.startsWith('.')
+          || await t.ops.log({ path: insidePath(to, t), limit: 1 }).then(() => true, () => false);
         if (!known) throw new Error(`ENOENT: "${to}" is neither a time, a label nor a path in the store`);
-        d = await diff(undefined, to);
+        where = to; to = undefined;
       }
+      const d = await t.ops.diff({ from: a.from, to, path: where === undefined ? undefined : insidePath(where, t) });
       if (a.json) { printJson(d); return; }
       const mark = { added: 'A', removed: 'D', changed: 'M' } as Record<string, string>;
       if (a.stat) {
@@ -59,3 +55,9 @@ export const command: CommandModule<object, Args> = {
     } finally { t.close(); }
   }),
 };
+
+async function isPoint(s: string, t: Target): Promise<boolean> {
+  if (s.includes('/') || s.startsWith('.')) return false;
+  if (parseTimeSpec(s) !== undefined) return true;
+  return (await t.ops.labelList()).some((l) => l.name === s);
+}
