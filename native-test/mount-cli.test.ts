@@ -125,6 +125,22 @@ describe('mikofs mount', () => {
     expect(await sh(`stat -c %s ${m.mnt}/big`)).toBe('4194304\n');
   });
 
+  it('verify scrubs a mounted store beside the mount, from inside it, while files are being written', async () => {
+    const m = await mountFresh();
+    await sh(`cd ${m.mnt} && head -c 3000000 /dev/urandom > a.bin && seq 1 20000 > lines.txt && git init -q r && cd r \
+      && echo one > f && git add f && git -c user.name=t -c user.email=t@t commit -qm one && sed -i s/one/two/ f`);
+    // A writer keeps saving versions while the scan runs: both go on.
+    const writing = sh(`cd ${m.mnt} && for i in $(seq 1 40); do head -c 600000 /dev/urandom > w.bin; echo $i >> lines.txt; done; echo done`);
+    const r = await run(process.execPath, [path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'dist', 'cli', 'main.js'), 'verify'], { cwd: path.join(m.mnt, 'r') });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^${m.store}: no problems found\\n`));
+    expect(r.stdout).toMatch(/structure {4}sound/);
+    expect(r.stdout).toMatch(/chunks {7}\d+ read back, [\d.]+ MiB of content: every one matches its BLAKE3 address/);
+    expect(await writing).toBe('done\n');
+    expect(await sh(`tail -1 ${m.mnt}/lines.txt; stat -c %s ${m.mnt}/w.bin`)).toBe('40\n600000\n');
+  });
+
   it('mount without a store uses the embedded default store, created on first use', async () => {
     const d = await tempDir();
     const mnt = path.join(d, 'mnt');

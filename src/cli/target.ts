@@ -65,6 +65,24 @@ export async function openTarget(storeArg: string | undefined, write: boolean): 
   return t ?? direct(file, write);
 }
 
+/** The store file a command names the way openTarget reads --store (a file,
+ * a mount or a path inside one, else the mount containing the current
+ * directory, else the default store), for commands that read the file
+ * themselves beside any mount (verify). */
+export function storeFileOf(storeArg: string | undefined): string {
+  const p = path.resolve(storeArg ?? process.cwd());
+  const mount = findMount(p);
+  if (mount) return mount.store;
+  if (storeArg !== undefined) {
+    if (!fs.existsSync(p)) throw new UsageError(`${storeArg}: no such store file or mount`);
+    if (fs.statSync(p).isDirectory()) throw new UsageError(`${storeArg} is a directory but not a mounted mikofs store`);
+    return p;
+  }
+  const file = defaultStorePath();
+  if (!fs.existsSync(file)) throw new UsageError(`not inside a mikofs mount and there is no default store yet (${file}); name one with --store`);
+  return file;
+}
+
 /** The common --store option. */
 export const storeOption = {
   type: 'string' as const,

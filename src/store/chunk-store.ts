@@ -11,7 +11,7 @@ import { unpack, applyDelta, CODEC_MASK, DELTA } from './codec.js';
 export class ChunkCorruptError extends Error {
   readonly code = 'EIO';
   readonly errno = 5;
-  constructor(readonly hash: Buffer, why = 'does not match its address') {
+  constructor(readonly hash: Buffer, readonly why = 'does not match its address') {
     super(`chunk ${hash.toString('hex')} ${why}`);
   }
 }
@@ -142,24 +142,49 @@ export class ChunkStore {
       hit = this.cache.get(key);
       if (hit) return hit;
     }
+    let data: Buffer;
+    try { data = this.decode(hash); } catch (e) { throw report(e as ChunkCorruptError); }
+    this.cache.set(key, data);
+    return data;
+  }
+
+  /** Reads a chunk's row from the file, decodes it (its delta base through
+   * get) and checks its bytes against its address. Throws ChunkCorruptError,
+   * unreported: get() reports, check() describes. */
+  private decode(hash: Buffer): Buffer {
     const row = this.select.get(hash) as { size: number; encoding: number; base: Buffer | null; data: Buffer } | undefined;
-    if (!row) throw report(new ChunkCorruptError(hash, 'is missing'));
+    if (!row) throw new ChunkCorruptError(hash, 'is missing');
     let data: Buffer;
     try {
       const payload = unpack(row.encoding & CODEC_MASK, row.data);
       if (row.encoding & DELTA) {
         if (!row.base) throw new Error('delta without a base');
-        data = applyDelta(payload, this.get(row.base), row.size);
+        let base: Buffer;
+        try { base = this.get(row.base); } catch (e) {
+          throw new ChunkCorruptError(hash, `cannot be decoded: its delta base ${row.base.toString('hex').slice(0, 16)}… ${(e as ChunkCorruptError).why ?? 'cannot be read'}`);
+        }
+        data = applyDelta(payload, base, row.size);
       } else {
         data = payload;
       }
     } catch (e) {
       if (e instanceof ChunkCorruptError) throw e;
-      throw report(new ChunkCorruptError(hash, `cannot be decoded (${(e as Error).message})`));
+      throw new ChunkCorruptError(hash, `cannot be decoded (${(e as Error).message})`);
     }
-    if (data.length !== row.size || !blake3(data).equals(hash)) throw report(new ChunkCorruptError(hash));
-    this.cache.set(key, data);
+    if (data.length !== row.size) throw new ChunkCorruptError(hash, `decodes to ${data.length} bytes, not ${row.size}`);
+    if (!blake3(data).equals(hash)) throw new ChunkCorruptError(hash);
     return data;
+  }
+
+  /** A scrub's look at one chunk: read from the file (never the cache, which
+   * holds what was good when loaded), decoded and hashed. null when its
+   * bytes are exactly those of its address, else why not. Reports nothing:
+   * the caller lists what it found. */
+  check(hash: Buffer): string | null {
+    try { this.decode(hash); return null; } catch (e) {
+      if (e instanceof ChunkCorruptError) return e.why;
+      return `cannot be read (${(e as Error).message})`; // SQLite: a damaged page on its way
+    }
   }
 
   /** How a chunk is stored, without its bytes. */

@@ -1,0 +1,152 @@
+import { describe, it, expect } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { bytes, tmpDir } from '../helpers.js';
+import { openStore } from '../../src/index.js';
+import { scrub } from '../../src/engine/scrub.js';
+import { clockStore, text, save, MIN } from './helpers.js';
+import { DELTA } from '../../src/store/codec.js';
+import { setCorruptionLogger } from '../../src/store/chunk-store.js';
+
+const CLI = path.resolve('dist/cli/main.js');
+function mikofs(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], (e, out, err) => {
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out, err });
+    });
+  });
+}
+
+const CHUNK = 512 * 1024;
+
+describe('verify (scrub): every chunk read back and checked', () => {
+  it('a sound store: every chunk checked, its bytes counted, no problems', async () => {
+    const e = await openStore(':memory:');
+    e.writeFile('/a.bin', bytes(3 * CHUNK + 10, 1));
+    e.writeFile('/b.bin', bytes(CHUNK, 2));
+    e.writeFile('/small', 'inline');
+    e.flush();
+    const stages = new Set<string>();
+    const r = scrub(e, (p) => stages.add(p.stage));
+    expect(r).toEqual({ ok: true, structure: [], chunks: { checked: 5, bytes: 4 * CHUNK + 10 }, problems: [] });
+    expect([...stages]).toEqual(['structure', 'chunks', 'references']);
+    e.close();
+  });
+
+  it('a rotted chunk, a missing one and a delta whose base rotted are each named with the file versions they hold', async () => {
+    const { e, clock } = await clockStore();
+    const a = bytes(2 * CHUNK, 3);
+    e.mkdir('/dir');
+    e.writeFile('/dir/a.bin', a);
+    const cA = e.headCommit;
+    clock.t += MIN;
+    const b = Buffer.from(a);
+    b.write('changed', CHUNK + 100);
+    e.writeFile('/dir/a.bin', b); // second chunk: a new version; first chunk shared
+    const cB = e.headCommit;
+    clock.t += MIN;
+    let t = text(300 * 1024, 7);
+    save(e, '/doc.txt', t);
+    const cDoc = e.headCommit;
+    for (let i = 0; i < 3; i++) {
+      clock.t += MIN;
+      t = Buffer.from(t);
+      t.write(`edit ${i} `, 1000 * (i + 1));
+      save(e, '/doc.txt', t);
+    }
+    e.maintenance.runAll(); // doc.txt's later versions become deltas against its first
+    const db = e.store.db;
+    const hashAt = (p: string, idx: number, c: number) =>
+      db.prepare('SELECT hash FROM extents WHERE ino = ? AND idx = ? AND since <= ? AND until > ?').pluck()
+        .get(e.at(c).stat(p).ino, idx, c, c) as Buffer;
+    const first = hashAt('/dir/a.bin', 0, cA);     // shared by both versions of a.bin
+    const gone = hashAt('/dir/a.bin', 1, cA);      // only the first version
+    const docBase = hashAt('/doc.txt', 0, cDoc);
+    expect(db.prepare('SELECT count(*) FROM chunks WHERE base = ? AND encoding & ?').pluck().get(docBase, DELTA)).toBeGreaterThan(0);
+    // Rot: one byte flipped in two stored chunks; one chunk lost.
+    const flip = (h: Buffer) => {
+      const d = Buffer.from(db.prepare('SELECT data FROM chunks WHERE hash = ?').pluck().get(h) as Buffer);
+      d[d.length >> 1] ^= 0x40;
+      db.prepare('UPDATE chunks SET data = ? WHERE hash = ?').run(d, h);
+    };
+    flip(first);
+    flip(docBase);
+    db.prepare('DELETE FROM chunks WHERE hash = ?').run(gone);
+    e.store.chunks.clearCache();
+
+    const logged: string[] = [];
+    setCorruptionLogger((m) => logged.push(m));
+    let r;
+    try { r = scrub(e); } finally { setCorruptionLogger((m) => process.stderr.write(`mikofs: ${m}\n`)); }
+    expect(r.ok).toBe(false);
+    expect(r.structure).toEqual([]);
+    const byHash = new Map(r.problems.map((p) => [p.hash, p]));
+    const rot = byHash.get(first.toString('hex'))!;
+    expect(rot).toMatchObject({ problem: 'corrupt' });
+    expect(rot.why).toMatch(/does not match its address|cannot be decoded/);
+    // Both versions of a.bin hold it (the chunk never changed): one row, live.
+    expect(rot.versions).toEqual([{ path: '/dir/a.bin', branch: 'main', ino: expect.any(Number), offset: 0, length: CHUNK, since: cA, until: null }]);
+    const lost = byHash.get(gone.toString('hex'))!;
+    expect(lost).toMatchObject({ problem: 'missing' });
+    expect(lost.versions).toEqual([expect.objectContaining({ path: '/dir/a.bin', offset: CHUNK, since: cA, until: cB })]);
+    // The rotted base, and every later doc.txt version decoded from it.
+    expect(byHash.get(docBase.toString('hex'))!.versions[0]).toMatchObject({ path: '/doc.txt', since: cDoc });
+    // Decoded from a bad base: doc.txt's three later versions (a skip-delta
+    // chain), and a.bin's changed second chunk (a delta against the lost one).
+    const dependents = r.problems.filter((p) => /its delta base/.test(p.why));
+    expect(dependents.map((d) => d.versions[0].path).sort()).toEqual(['/dir/a.bin', '/doc.txt', '/doc.txt', '/doc.txt']);
+    expect(dependents.find((d) => d.versions[0].path === '/dir/a.bin')!.why).toMatch(/its delta base .* is missing/);
+    expect(r.problems.length).toBe(3 + 4);
+    expect(logged.length).toBeGreaterThan(0); // reads of the bad chunks were reported as EIO, as on any read
+    e.close();
+  });
+
+  it('the CLI: exit 0 and a summary on a sound store file; exit 1, the paths and a one-line error on a damaged one', async () => {
+    const file = path.join(tmpDir(), 'v.mikofs');
+    let e = await openStore(file);
+    e.writeFile('/keep.bin', bytes(CHUNK, 9));
+    e.writeFile('/hurt.bin', bytes(CHUNK, 10));
+    e.close();
+    const ok = await mikofs(['verify', '--store', file]);
+    expect(ok.err).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/no problems found/);
+    expect(ok.out).toMatch(/2 read back, 1\.00 MiB of content: every one matches its BLAKE3 address/);
+
+    e = await openStore(file);
+    const h = e.store.db.prepare('SELECT hash FROM extents WHERE ino = ?').pluck().get(e.stat('/hurt.bin').ino) as Buffer;
+    const d = Buffer.from(e.store.db.prepare('SELECT data FROM chunks WHERE hash = ?').pluck().get(h) as Buffer);
+    d[7] ^= 1;
+    e.store.db.prepare('UPDATE chunks SET data = ? WHERE hash = ?').run(d, h);
+    e.close();
+    const bad = await mikofs(['scrub', '--store', file]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toBe(`mikofs: verify: ${file}: 1 corrupt chunk\n`);
+    expect(bad.out).toMatch(/PROBLEMS FOUND/);
+    expect(bad.out).toMatch(new RegExp(`chunk ${h.toString('hex').slice(0, 16)}… does not match its address`));
+    expect(bad.out).toMatch(/\/hurt\.bin {2}bytes 0-524287 {2}versions c\d+ \(live\)/);
+    const j = await mikofs(['verify', '--store', file, '--json']);
+    expect(j.code).toBe(1);
+    expect(JSON.parse(j.out)).toMatchObject({ ok: false, problems: [{ hash: h.toString('hex'), problem: 'corrupt' }] });
+
+    // A damaged b-tree (an index page overwritten in the file): SQLite's
+    // findings, each naming the index.
+    e = await openStore(file, { readonly: true });
+    const root = e.store.db.prepare("SELECT rootpage FROM sqlite_schema WHERE name = 'dentries_by_ino'").pluck().get() as number;
+    const pageSize = e.store.db.pragma('page_size', { simple: true }) as number;
+    e.close();
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.alloc(64, 0x5a), 0, 64, (root - 1) * pageSize + 8);
+    fs.closeSync(fd);
+    const broken = await mikofs(['verify', '--store', file]);
+    expect(broken.code).toBe(1);
+    expect(broken.out).toMatch(/structure {4}damaged: \d+ findings of SQLite's quick_check/);
+    expect(broken.out).toMatch(/Tree \d+ \(index dentries_by_ino\) page/);
+    expect(broken.err).toBe(`mikofs: verify: ${file}: its SQLite structure is damaged, 1 corrupt chunk\n`);
+
+    const none = await mikofs(['verify', '--store', path.join(path.dirname(file), 'nope.mikofs')]);
+    expect(none.code).toBe(2);
+    expect(none.err).toMatch(/^mikofs: .*nope\.mikofs: no such store file or mount\n$/);
+  });
+});
