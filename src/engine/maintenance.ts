@@ -21,7 +21,9 @@ import type { Statement } from 'better-sqlite3';
 import type { Engine } from './engine.js';
 import { MaintenanceStore, VERSIONED, type VersionedTable, type VRow } from '../store/maintenance-store.js';
 import { compress, makeDelta, applyDelta, unpack, deltaWorthTrying, DELTA, RAW } from '../store/codec.js';
-import { LIVE } from '../store/meta-store.js';
+import { LIVE, InlineCorruptError } from '../store/meta-store.js';
+import { inlineSum } from '../store/hash.js';
+import { reportCorruption } from '../store/chunk-store.js';
 import {
   normalizePolicy, tiersOf, keptByTiers, rapidDrops, parseDuration, PathRules, KeptSet,
   type RetentionPolicy, type CommitInfo, type TierNs,
@@ -679,6 +681,14 @@ export class Maintenance {
         for (const r of rows) {
           cur = { until: r.until, since: r.since, rid: r.rid };
           if (!r.inline || r.inline.length < INLINE_MOVE_MIN || r.since === r.until) continue;
+          if (r.inline_sum !== null && inlineSum(r.inline) !== r.inline_sum) {
+            // Stored as a chunk, rotted bytes would get an address of their
+            // own and pass every later check: they stay inline, where reads
+            // answer EIO and verify lists them.
+            const e = new InlineCorruptError(r.ino, r.since);
+            reportCorruption(e.key, e);
+            continue;
+          }
           const h = this.store.chunks.put(r.inline);
           if (this.sql.inlineToExtent(b.id, r.rid, r.ino, r.since, r.until, h)) { this.report.inlineMoved++; this.tick('inline'); }
           if (this.expired()) break; // resumes after cur

@@ -3,7 +3,7 @@
 // of every file version that names it, and of every version stored as a
 // delta against it; those read as EIO until restored from a backup.
 import { LIVE } from '../store/meta-store.js';
-import { Scrubber, type ScrubProgress } from '../store/verify.js';
+import { Scrubber, type ScrubProgress, type ChunkUse } from '../store/verify.js';
 import type { Engine } from './engine.js';
 
 export type { ScrubProgress };
@@ -25,8 +25,9 @@ export interface HurtVersion {
 }
 
 export interface ScrubProblem {
-  hash: string;
-  problem: 'corrupt' | 'missing';
+  /** The chunk's address (null for a small file's inline bytes). */
+  hash: string | null;
+  problem: 'corrupt' | 'missing' | 'inline';
   why: string;
   /** Versions naming the chunk directly (a bad delta base hurts its
    * dependents too: they are problems of their own). */
@@ -38,6 +39,8 @@ export interface ScrubReport {
   /** SQLite's complaints about its b-trees (empty when sound). */
   structure: string[];
   chunks: { checked: number; bytes: number };
+  /** Small files' versions kept inline in their inode rows. */
+  inline: { checked: number; bytes: number };
   problems: ScrubProblem[];
 }
 
@@ -52,23 +55,26 @@ export function scrub(e: Engine, progress?: (p: ScrubProgress) => void): ScrubRe
     if (n === undefined) { n = e.store.meta.branchById(id)?.name ?? `#${id}`; branchNames.set(id, n); }
     return n;
   };
-  const versionsOf = (hash: Buffer): HurtVersion[] => s.uses(hash).map((u) => ({
+  const versionOf = (u: ChunkUse, length = e.chunkSize): HurtVersion => ({
     path: u.branch === e.branchId ? history.pathOf(u.ino, u.since) ?? null : null,
     branch: branchName(u.branch),
     ino: u.ino,
     offset: u.idx * e.chunkSize,
-    length: e.chunkSize,
+    length,
     since: u.since,
     until: u.until === LIVE ? null : u.until,
-  }));
+  });
+  const versionsOf = (hash: Buffer): HurtVersion[] => s.uses(hash).map((u) => versionOf(u));
   const problems: ScrubProblem[] = [
     ...r.chunks.bad.map((b) => ({ hash: b.hash.toString('hex'), problem: 'corrupt' as const, why: b.why, versions: versionsOf(b.hash) })),
     ...r.missing.map((h) => ({ hash: h.toString('hex'), problem: 'missing' as const, why: 'is named by a file version but not stored', versions: versionsOf(h) })),
+    ...r.inline.bad.map((u) => ({ hash: null, problem: 'inline' as const, why: 'does not match its checksum', versions: [versionOf(u, u.length)] })),
   ];
   return {
     ok: r.structure.length === 0 && problems.length === 0,
     structure: r.structure,
     chunks: { checked: r.chunks.checked, bytes: r.chunks.bytes },
+    inline: { checked: r.inline.checked, bytes: r.inline.bytes },
     problems,
   };
 }

@@ -5,7 +5,7 @@
 // tombstone there hides the parents). The head Tree of the mounted branch
 // uses upto = HEAD and keeps caches that the Engine updates on every write;
 // a historical Tree is immutable, so its caches never go stale.
-import { HEAD, type MetaStore, type InodeRow, type DentryRow } from '../store/meta-store.js';
+import { HEAD, verifiedInline, type MetaStore, type InodeRow, type DentryRow } from '../store/meta-store.js';
 import type { ChunkStore } from '../store/chunk-store.js';
 import { fail } from './errors.js';
 import { type Stat, type DirEntry, S_IFMT, S_IFDIR, S_IFLNK, isDir, isLnk, NAME_MAX, PATH_MAX } from './types.js';
@@ -218,7 +218,8 @@ export class Tree {
   readContent(n: InodeRow, pos: number, len: number): Buffer {
     const end = Math.min(n.size, pos + len);
     if (end <= pos) return Buffer.alloc(0);
-    if (n.inline) return Buffer.from(n.inline.subarray(pos, end));
+    const inline = verifiedInline(n);
+    if (inline) return Buffer.from(inline.subarray(pos, end));
     const out = Buffer.alloc(end - pos);
     this.copyContent(n, pos, end, out);
     return out;
@@ -232,7 +233,8 @@ export class Tree {
     if ((n.mode & S_IFMT) === S_IFDIR) fail('EISDIR');
     const end = Math.min(n.size, pos + len, pos + out.length);
     if (end <= pos) return 0;
-    if (n.inline) return n.inline.copy(out, 0, pos, end);
+    const inline = verifiedInline(n);
+    if (inline) return inline.copy(out, 0, pos, end);
     out.fill(0, 0, end - pos); // holes and short chunks read as zeros
     this.copyContent(n, pos, end, out);
     return end - pos;

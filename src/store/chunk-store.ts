@@ -20,8 +20,11 @@ export class ChunkCorruptError extends Error {
 let corruptionLog: (msg: string) => void = (msg) => process.stderr.write(`mikofs: ${msg}\n`);
 const reported = new Set<string>();
 export function setCorruptionLogger(fn: (msg: string) => void): void { corruptionLog = fn; }
-function report(e: ChunkCorruptError): ChunkCorruptError {
-  const key = e.hash.toString('hex');
+function report(e: ChunkCorruptError): ChunkCorruptError { return reportCorruption(e.hash.toString('hex'), e); }
+
+/** Logs a corruption once per key (a chunk, an inline version) per process,
+ * and returns the error for the caller to throw. */
+export function reportCorruption<E extends Error>(key: string, e: E): E {
   if (!reported.has(key)) {
     reported.add(key);
     try { corruptionLog(`EIO: ${e.message}`); } catch { /* logging must not mask the error */ }

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inlineSum } from './hash.js';
 
 export type Db = Database.Database;
 
@@ -77,6 +78,9 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
     // page of cache is memory this process touches once more.
     db.pragma('cache_size = -16384');
     db.pragma('temp_store = MEMORY');
+    // Migration 005 computes the checksums of rows written before it.
+    db.function('mikofs_inline_sum', { deterministic: true }, (b: unknown) =>
+      (b instanceof Uint8Array ? inlineSum(b) : null));
     migrate(db, !!opts.readonly);
     // The mark is a header field, not a schema change: set on any writable
     // open (new stores, and stores made before it), so read-only opens of

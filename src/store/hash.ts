@@ -42,6 +42,12 @@ export function blake3(data: Uint8Array): Buffer {
   return Buffer.from(hasher.digest('binary'));
 }
 
+/** The checksum of a small file's inline bytes (schema 005): the first 6
+ * bytes of their BLAKE3, big-endian, as an integer (exact in a JS number). */
+export function inlineSum(data: Uint8Array): number {
+  return blake3(data).readUIntBE(0, 6);
+}
+
 /** Which implementation blake3() uses ('simd' or 'portable'). */
 export function hashImplementation(): string { return simd ? 'simd' : 'portable'; }
 

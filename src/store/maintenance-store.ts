@@ -110,7 +110,7 @@ export class MaintenanceStore {
       dropXattrsFrom: p(`DELETE FROM xattrs WHERE branch_id = @b AND ino = @ino AND +until = ${LIVE} AND since >= @c`),
       deleteInodeRow: p('DELETE FROM inodes WHERE rowid = ?'),
       // inline history into chunks
-      endedInline: p(`SELECT rowid AS rid, ino, since, until, inline FROM inodes
+      endedInline: p(`SELECT rowid AS rid, ino, since, until, inline, inline_sum FROM inodes
         WHERE branch_id = @b AND until < ${LIVE} AND (until, since, rowid) > (@u, @s, @r) AND until <= @max
         ORDER BY until, since, rowid LIMIT @n`),
       extentOverlap: p(`SELECT 1 FROM extents WHERE branch_id = @b AND ino = @ino AND idx = 0 AND since < @u AND until > @s LIMIT 1`).pluck(),
@@ -263,9 +263,9 @@ export class MaintenanceStore {
 
   // --- inline history ---------------------------------------------------------------
   endedInline(branch: number, after: { until: number; since: number; rid: number }, max: number, limit: number):
-    { rid: number; ino: number; since: number; until: number; inline: Buffer | null }[] {
+    { rid: number; ino: number; since: number; until: number; inline: Buffer | null; inline_sum: number | null }[] {
     return this.s.endedInline.all({ b: branch, u: after.until, s: after.since, r: after.rid, max, n: limit }) as
-      { rid: number; ino: number; since: number; until: number; inline: Buffer | null }[];
+      { rid: number; ino: number; since: number; until: number; inline: Buffer | null; inline_sum: number | null }[];
   }
   /** Moves one ended inline version's bytes (already stored as chunk h) to
    * an extent row over the same interval; false when the interval already

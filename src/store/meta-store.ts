@@ -6,6 +6,8 @@
 // versioned.
 import type Database from 'better-sqlite3';
 import type { Db } from './database.js';
+import { inlineSum } from './hash.js';
+import { reportCorruption } from './chunk-store.js';
 
 /** until of a current row; an INT64 would not survive JS numbers. */
 export const LIVE = Number.MAX_SAFE_INTEGER;
@@ -38,12 +40,66 @@ const INODE_COLS = `ino, since, until, mode, uid, gid, nlink, size, rdev,
   atime / 1000000000 AS a_s, atime % 1000000000 AS a_n,
   mtime / 1000000000 AS m_s, mtime % 1000000000 AS m_n,
   ctime / 1000000000 AS c_s, ctime % 1000000000 AS c_n,
-  btime / 1000000000 AS b_s, btime % 1000000000 AS b_n, target, inline`;
+  btime / 1000000000 AS b_s, btime % 1000000000 AS b_n, target, inline, inline_sum`;
 
 interface RawInode extends Omit<InodeRow, 'atime' | 'mtime' | 'ctime' | 'btime'> {
   a_s: number; a_n: number; m_s: number; m_n: number; c_s: number; c_n: number; b_s: number; b_n: number;
+  inline_sum: number | null;
 }
+
+/** The checksum that goes with an inline Buffer object: the one stored with
+ * it when it was read from the file, or the one computed when it was first
+ * written. Keyed by the bytes, not the row: a row the engine derives from a
+ * loaded one ({ ...row, mode }) shares its Buffer, so a chmod, utimens or
+ * rename of a small file keeps its checksum without hashing again, and bytes
+ * that rotted on disk keep the checksum of what they were: no rewrite of
+ * their row makes the damage pass for content. (Inline Buffers are never
+ * changed in place: each new content is a new Buffer.) */
+const sumOfBytes = new WeakMap<Buffer, number>();
+/** Bytes known to match their checksum (computed from them, or checked). */
+const soundBytes = new WeakSet<Buffer>();
+function sumOf(inline: Buffer): number {
+  let sum = sumOfBytes.get(inline);
+  if (sum === undefined) {
+    sum = inlineSum(inline);
+    sumOfBytes.set(inline, sum);
+    soundBytes.add(inline);
+  }
+  return sum;
+}
+
+/** A row's inline bytes, checked against the checksum stored with them
+ * (once per Buffer; bytes of stores from before checksums, schema 005, are
+ * taken as they are). */
+export function verifiedInline(n: InodeRow): Buffer | null {
+  const data = n.inline;
+  if (!data || soundBytes.has(data)) return data;
+  const sum = sumOfBytes.get(data);
+  if (sum !== undefined && inlineSum(data) !== sum) {
+    const e = new InlineCorruptError(n.ino, n.since);
+    throw reportCorruption(e.key, e);
+  }
+  soundBytes.add(data);
+  return data;
+}
+
+/** A small file's inline bytes that do not match their checksum: EIO. */
+export class InlineCorruptError extends Error {
+  readonly code = 'EIO';
+  readonly errno = 5;
+  constructor(readonly ino: number, readonly since: number) {
+    super(`inline content of inode ${ino} (the version of c${since}) does not match its checksum`);
+  }
+  /** The key corruption is reported under (once per process). */
+  get key(): string { return `inline:${this.ino}:${this.since}`; }
+}
+
 function inodeOf(r: RawInode): InodeRow {
+  const row = inodeFromRaw(r);
+  if (r.inline_sum !== null && r.inline_sum !== undefined && row.inline) sumOfBytes.set(row.inline, r.inline_sum);
+  return row;
+}
+function inodeFromRaw(r: RawInode): InodeRow {
   return {
     ino: r.ino, since: r.since, until: r.until, mode: r.mode, uid: r.uid, gid: r.gid, nlink: r.nlink,
     size: r.size, rdev: r.rdev, atime: time(r.a_s, r.a_n), mtime: time(r.m_s, r.m_n),
@@ -132,8 +188,8 @@ export class MetaStore {
           (until > @lo AND until < ${LIVE} AND (until <= @hi OR (since > @lo AND since <= @hi)))
           OR (until = ${LIVE} AND since > @lo AND since <= @hi))`).pluck(),
       rewriteInode: p(`UPDATE inodes SET mode = @mode, uid = @uid, gid = @gid, nlink = @nlink, size = @size, rdev = @rdev,
-        atime = @atime, mtime = @mtime, ctime = @ctime, btime = @btime, target = @target, inline = @inline
-        WHERE branch_id = @branch_id AND ino = @ino AND since = @c AND until = ${LIVE}`),
+        atime = @atime, mtime = @mtime, ctime = @ctime, btime = @btime, target = @target, inline = @inline,
+        inline_sum = @inline_sum WHERE branch_id = @branch_id AND ino = @ino AND since = @c AND until = ${LIVE}`),
       setTimesInPlace: p(`UPDATE inodes SET mtime = ?, ctime = ? WHERE branch_id = ? AND ino = ? AND since = ? AND until = ${LIVE}`),
       namesOfIno: p(`SELECT parent, name FROM dentries INDEXED BY dentries_by_ino
         WHERE branch_id = ? AND ino = ? AND since <= ? AND until > ?`),
@@ -150,7 +206,7 @@ export class MetaStore {
     };
     this.dentry = this.versioned('dentries', ['parent', 'name'], ['ino']);
     this.inode = this.versioned('inodes', ['ino'],
-      ['mode', 'uid', 'gid', 'nlink', 'size', 'rdev', 'atime', 'mtime', 'ctime', 'btime', 'target', 'inline']);
+      ['mode', 'uid', 'gid', 'nlink', 'size', 'rdev', 'atime', 'mtime', 'ctime', 'btime', 'target', 'inline', 'inline_sum']);
     this.extent = this.versioned('extents', ['ino', 'idx'], ['hash']);
     this.xattr = this.versioned('xattrs', ['ino', 'name'], ['value']);
     this.anyXattrs = db.prepare('SELECT EXISTS (SELECT 1 FROM xattrs)').pluck().get() === 1;
@@ -273,7 +329,8 @@ export class MetaStore {
   }
   putInode(branch: number, c: number, n: Omit<InodeRow, 'since' | 'until'>, prevSince?: number | null): void {
     const { ino, mode, uid, gid, nlink, size, rdev, atime, mtime, ctime, btime, target, inline } = n;
-    const row = { branch_id: branch, c, ino, mode, uid, gid, nlink, size, rdev, atime, mtime, ctime, btime, target, inline };
+    const inline_sum = inline ? sumOf(inline) : null;
+    const row = { branch_id: branch, c, ino, mode, uid, gid, nlink, size, rdev, atime, mtime, ctime, btime, target, inline, inline_sum };
     // The live version was written by this same commit: rewrite it in place
     // (no index changes) rather than end and replace it.
     if (prevSince === c && this.s.rewriteInode.run(row).changes === 1) return;

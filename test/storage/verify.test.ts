@@ -8,6 +8,8 @@ import { scrub } from '../../src/engine/scrub.js';
 import { clockStore, text, save, MIN } from './helpers.js';
 import { DELTA } from '../../src/store/codec.js';
 import { setCorruptionLogger } from '../../src/store/chunk-store.js';
+import { blake3 } from '../../src/store/hash.js';
+import Database from 'better-sqlite3';
 
 const CLI = path.resolve('dist/cli/main.js');
 function mikofs(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -29,8 +31,8 @@ describe('verify (scrub): every chunk read back and checked', () => {
     e.flush();
     const stages = new Set<string>();
     const r = scrub(e, (p) => stages.add(p.stage));
-    expect(r).toEqual({ ok: true, structure: [], chunks: { checked: 5, bytes: 4 * CHUNK + 10 }, problems: [] });
-    expect([...stages]).toEqual(['structure', 'chunks', 'references']);
+    expect(r).toEqual({ ok: true, structure: [], chunks: { checked: 5, bytes: 4 * CHUNK + 10 }, inline: { checked: 1, bytes: 6 }, problems: [] });
+    expect([...stages]).toEqual(['structure', 'chunks', 'inline', 'references']);
     e.close();
   });
 
@@ -102,6 +104,95 @@ describe('verify (scrub): every chunk read back and checked', () => {
     e.close();
   });
 
+  it('a small file kept inline is checked too: a flipped bit reads as EIO, is listed by scrub, and is never laundered into a chunk', async () => {
+    const { e, clock } = await clockStore();
+    e.mkdir('/etc');
+    e.writeFile('/etc/app.conf', 'port = 8080\n'.repeat(200)); // 2.4 KiB: inline
+    const c1 = e.headCommit;
+    clock.t += MIN;
+    e.writeFile('/etc/app.conf', 'port = 9090\n'.repeat(200));
+    e.writeFile('/etc/other', 'fine');
+    e.flush();
+    const db = e.store.db;
+    const ino = e.stat('/etc/app.conf').ino;
+    const row = db.prepare('SELECT rowid, inline FROM inodes WHERE ino = ? AND since = ?').get(ino, c1) as { rowid: number; inline: Buffer };
+    expect(row.inline.length).toBe(2400);
+    expect(db.prepare('SELECT count(*) FROM inodes WHERE inline IS NOT NULL AND inline_sum IS NULL').pluck().get()).toBe(0);
+    const rotted = Buffer.from(row.inline);
+    rotted[100] ^= 4;
+    db.prepare('UPDATE inodes SET inline = ? WHERE rowid = ?').run(rotted, row.rowid);
+
+    const logged: string[] = [];
+    setCorruptionLogger((m) => logged.push(m));
+    try {
+      const old = e.at(c1);
+      let code = 'OK';
+      try { old.readFile('/etc/app.conf'); } catch (err) { code = (err as { code: string }).code; }
+      expect(code).toBe('EIO');
+      expect(logged).toEqual([`EIO: inline content of inode ${ino} (the version of c${c1}) does not match its checksum`]);
+      expect(e.readFile('/etc/app.conf').toString()).toBe('port = 9090\n'.repeat(200)); // the live version is sound
+
+      const r = scrub(e);
+      expect(r.ok).toBe(false);
+      expect(r.inline.checked).toBe(3);
+      expect(r.problems).toEqual([{ hash: null, problem: 'inline', why: 'does not match its checksum',
+        versions: [{ path: '/etc/app.conf', branch: 'main', ino, offset: 0, length: 2400, since: c1, until: expect.any(Number) }] }]);
+
+      // Maintenance moves ended inline versions into chunks; not this one.
+      const rep = e.maintenance.runAll();
+      expect(rep.inlineMoved).toBe(0);
+      expect(db.prepare('SELECT inline FROM inodes WHERE rowid = ?').pluck().get(row.rowid)).toEqual(rotted);
+    } finally { setCorruptionLogger((m) => process.stderr.write(`mikofs: ${m}\n`)); }
+    e.close();
+  });
+
+  it('rewriting the row of rotted inline bytes (chmod, rename) keeps their old checksum: the damage stays visible', async () => {
+    const file = path.join(tmpDir(), 'launder.mikofs');
+    let e = await openStore(file);
+    e.writeFile('/notes', 'remember the milk');
+    e.close();
+    const db = new Database(file);
+    db.prepare("UPDATE inodes SET inline = CAST('remember the silk' AS BLOB) WHERE inline IS NOT NULL").run();
+    db.close();
+    e = await openStore(file);
+    const logged: string[] = [];
+    setCorruptionLogger((m) => logged.push(m));
+    try {
+      e.chmod('/notes', 0o600);
+      e.rename('/notes', '/notes.txt');
+      e.flush();
+      let code = 'OK';
+      try { e.readFile('/notes.txt'); } catch (err) { code = (err as { code: string }).code; }
+      expect(code).toBe('EIO');
+      const r = scrub(e);
+      // The original version, the chmod's and the rename's (a new ctime):
+      // each row carries the old checksum with the rotted bytes.
+      expect(r.problems.map((p) => p.problem)).toEqual(['inline', 'inline', 'inline']);
+      expect(r.problems.map((p) => p.versions[0].path)).toEqual(['/notes', '/notes', '/notes.txt']);
+    } finally { setCorruptionLogger((m) => process.stderr.write(`mikofs: ${m}\n`)); }
+    e.close();
+  });
+
+  it('a store from before inline checksums gets them on its first writable open (migration 005)', async () => {
+    const file = path.join(tmpDir(), 'old.mikofs');
+    let e = await openStore(file);
+    e.writeFile('/a', 'small one');
+    e.writeFile('/a', 'small two');
+    e.writeFile('/b', bytes(3000, 4));
+    e.close();
+    const db = new Database(file);
+    db.exec('ALTER TABLE inodes DROP COLUMN inline_sum');
+    db.pragma('user_version = 4');
+    db.close();
+    e = await openStore(file);
+    const rows = e.store.db.prepare('SELECT inline, inline_sum FROM inodes WHERE inline IS NOT NULL').all() as { inline: Buffer; inline_sum: number }[];
+    expect(rows.length).toBe(3);
+    for (const r of rows) expect(r.inline_sum).toBe(blake3(r.inline).readUIntBE(0, 6));
+    expect(scrub(e)).toMatchObject({ ok: true, inline: { checked: 3 } });
+    expect(e.readFile('/b').equals(bytes(3000, 4))).toBe(true);
+    e.close();
+  });
+
   it('the CLI: exit 0 and a summary on a sound store file; exit 1, the paths and a one-line error on a damaged one', async () => {
     const file = path.join(tmpDir(), 'v.mikofs');
     let e = await openStore(file);
@@ -113,6 +204,7 @@ describe('verify (scrub): every chunk read back and checked', () => {
     expect(ok.code).toBe(0);
     expect(ok.out).toMatch(/no problems found/);
     expect(ok.out).toMatch(/2 read back, 1\.00 MiB of content: every one matches its BLAKE3 address/);
+    expect(ok.out).toMatch(/small files  0 versions kept inline, 0 B: every one matches its checksum/);
 
     e = await openStore(file);
     const h = e.store.db.prepare('SELECT hash FROM extents WHERE ino = ?').pluck().get(e.stat('/hurt.bin').ino) as Buffer;

@@ -15,12 +15,15 @@ function describe(r: ScrubReport, file: string): string {
   for (const m of r.structure.slice(0, 20)) o.push(`    ${m}`);
   if (r.structure.length > 20) o.push(`    ... and ${r.structure.length - 20} more (--json lists all)`);
   const corrupt = r.problems.filter((p) => p.problem === 'corrupt').length;
-  const missing = r.problems.length - corrupt;
+  const missing = r.problems.filter((p) => p.problem === 'missing').length;
+  const inline = r.problems.filter((p) => p.problem === 'inline').length;
   o.push(`  chunks       ${r.chunks.checked} read back, ${humanBytes(r.chunks.bytes)} of content: ` +
     (corrupt ? `${corrupt} do not hold what their BLAKE3 address says` : 'every one matches its BLAKE3 address'));
+  o.push(`  small files  ${r.inline.checked} versions kept inline, ${humanBytes(r.inline.bytes)}: ` +
+    (inline ? `${inline} do not match their checksums` : 'every one matches its checksum'));
   o.push(`  references   ${missing ? `${missing} chunks named by file versions are missing` : 'every chunk a file version names is stored'}`);
   for (const p of r.problems) {
-    o.push(`  chunk ${p.hash.slice(0, 16)}… ${p.why}`);
+    o.push(p.hash === null ? `  inline content ${p.why}` : `  chunk ${p.hash.slice(0, 16)}… ${p.why}`);
     if (!p.versions.length) o.push('    named by no file version (a delta base or garbage: see the chunks decoded from it)');
     for (const v of p.versions.slice(0, 50)) {
       const where = v.path ?? `inode ${v.ino} on branch ${v.branch}`;
@@ -34,13 +37,14 @@ function describe(r: ScrubReport, file: string): string {
 
 function progressText(p: ScrubProgress): string {
   if (p.stage === 'chunks') return `verify: chunks ${p.done}/${p.total}`;
+  if (p.stage === 'inline') return `verify: small files ${p.done}`;
   return `verify: ${p.stage}`;
 }
 
 export const command: CommandModule<object, Args> = {
   command: 'verify',
   aliases: ['scrub'],
-  describe: 'Read back everything the store holds and check it: SQLite structure, every chunk against its BLAKE3 address, every reference',
+  describe: 'Read back everything the store holds and check it: SQLite structure, every chunk against its BLAKE3 address, small files against their checksums, every reference',
   builder: (y) => y
     .option('store', storeOption)
     .option('json', { type: 'boolean', default: false })
@@ -65,11 +69,13 @@ export const command: CommandModule<object, Args> = {
     else process.stdout.write(describe(r, file));
     if (!r.ok) {
       const corrupt = r.problems.filter((p) => p.problem === 'corrupt').length;
-      const missing = r.problems.length - corrupt;
+      const missing = r.problems.filter((p) => p.problem === 'missing').length;
+      const inline = r.problems.filter((p) => p.problem === 'inline').length;
       const parts = [
         ...(r.structure.length ? ['its SQLite structure is damaged'] : []),
         ...(corrupt ? [`${corrupt} corrupt chunk${corrupt === 1 ? '' : 's'}`] : []),
         ...(missing ? [`${missing} missing chunk${missing === 1 ? '' : 's'}`] : []),
+        ...(inline ? [`${inline} corrupt small-file version${inline === 1 ? '' : 's'}`] : []),
       ];
       process.stderr.write(`mikofs: verify: ${file}: ${parts.join(', ')}\n`);
       process.exitCode = 1;
