@@ -72,6 +72,13 @@ du -b a c big m
 du -sb d | awk '{print "d", ($1 > 0)}'
 echo "--- df"
 df -P . | tail -1 | awk '{print NF, ($2 > 0), ($4 > 0)}'
+echo "--- deeper than PATH_MAX (reached by relative calls)"
+seg=dddddddddddddddddddddddddddddddddddddddd
+mkdir -p "$(printf "$seg/%.0s" $(seq 1 110))" && echo made
+( for i in $(seq 1 110); do cd $seg; done; echo bottom > f; cat f; ln f g; mv g h; ls; stat -c '%h %s' f )
+find $seg -name f | wc -c
+tar -cf deep.tar $seg && rm -r $seg && tar -xf deep.tar && find $seg -type f | wc -l
+rm -r $seg deep.tar
 echo "--- cleanup"
 rm -r d d3 dirlink soft hard
 find . | sort

@@ -8,7 +8,7 @@
 import { HEAD, verifiedInline, type MetaStore, type InodeRow, type DentryRow } from '../store/meta-store.js';
 import type { ChunkStore } from '../store/chunk-store.js';
 import { fail } from './errors.js';
-import { type Stat, type DirEntry, S_IFMT, S_IFDIR, S_IFLNK, isDir, isLnk, NAME_MAX, PATH_MAX } from './types.js';
+import { type Stat, type DirEntry, S_IFMT, S_IFDIR, S_IFLNK, isDir, isLnk, NAME_MAX } from './types.js';
 
 export interface ChainLink { branch: number; upto: number }
 
@@ -23,8 +23,11 @@ export function checkName(s: string): void {
   if (s.length * 3 > NAME_MAX && Buffer.byteLength(s) > NAME_MAX) fail('ENAMETOOLONG');
 }
 
+/** No PATH_MAX here: the kernel limits the path of each system call, but a
+ * tree may go deeper than PATH_MAX (mkdir -p, tar and git reach it with
+ * relative calls: mkdirat, openat, chdir), and the FUSE adapter hands the
+ * engine paths from the root. Each name is still at most NAME_MAX. */
 export function splitPath(p: string): string[] {
-  if (p.length > PATH_MAX) fail('ENAMETOOLONG');
   const parts = p.split('/').filter((s) => s.length > 0 && s !== '.');
   for (const s of parts) checkName(s);
   return parts;

@@ -47,7 +47,6 @@ export interface StatFs {
 }
 
 export const NAME_MAX = 255;
-export const PATH_MAX = 4096;
 export const XATTR_CREATE = 1;
 export const XATTR_REPLACE = 2;
 export const RENAME_NOREPLACE = 1;
