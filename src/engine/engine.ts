@@ -19,6 +19,9 @@ import {
 import fs from 'node:fs';
 import path from 'node:path';
 
+/** Extended attribute namespaces stored (see setxattr). */
+const XATTR_NAMESPACES = ['user.', 'trusted.', 'security.'];
+
 const O_ACCMODE = 3, O_WRONLY = 1, O_RDWR = 2, O_TRUNC = 0o1000, O_APPEND = 0o2000, O_CREAT = 0o100, O_EXCL = 0o200;
 const DAY_NS = 86400n * 1000000000n;
 const ZERO_CHUNK_CACHE = new Map<number, Buffer>();
@@ -533,6 +536,12 @@ export class Engine implements SessionHost {
 
   setxattr(p: string, name: string, value: Buffer, flags = 0): void {
     if (!name || Buffer.byteLength(name) > 255) fail('ERANGE');
+    // The namespaces a Linux filesystem keeps (as ext4 does): any other
+    // prefix is ENOTSUP, a prefix alone EINVAL. system.* names are the
+    // kernel's (ACLs: refused by the FUSE adapter, see ops.ts).
+    const ns = XATTR_NAMESPACES.find((x) => name.startsWith(x));
+    if (ns === undefined) fail('ENOTSUP');
+    if (name.length === ns.length) fail('EINVAL');
     if (value.length > 65536) fail('E2BIG');
     const ino = this.head.resolve(p);
     let exists = true;
