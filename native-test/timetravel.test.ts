@@ -61,12 +61,15 @@ describe('time travel on the mount', () => {
       for cmd in "echo y > '${v}/d/f'" "echo y > '${v}/d/new'" "touch '${v}/d/f'" "mkdir '${v}/d/sub'" "rm '${v}/d/f'" \\
         "rmdir '${v}/d'" "mv '${v}/d/f' '${v}/d/g'" "chmod 600 '${v}/d/f'" "ln -s x '${v}/d/l'" "ln '${v}/d/f' '${v}/d/h'" \\
         "truncate -s 0 '${v}/d/f'" "mkfifo '${v}/d/p'" "python3 -c 'import os,sys; os.setxattr(sys.argv[1], \\"user.a\\", b\\"1\\")' '${v}/d/f'" \\
-        "echo y > '${m.path('d', 'f@snap')}'" "rm '${m.path('@snap', 'd', 'f')}'" "touch '${m.path('d', 'f@history')}/x'"; do
+        "echo y > '${m.path('d', 'f@snap')}'" "rm '${m.path('@snap', 'd', 'f')}'" "touch '${m.path('d', 'f@history')}/x'" \
+        "mkdir '${m.path('.versions', 'x')}'" "touch '${m.path('.versions', 'x')}'" "ln -s a '${m.path('.versions', 'x')}'"; do
         if out=$(sh -c "$cmd" 2>&1); then echo "SUCCEEDED: $cmd"; else echo "$out" | grep -q 'Read-only file system' || echo "WRONG ERROR: $cmd: $out"; fi
       done`;
     const res = await run('bash', ['-c', script], { env: ENV });
     expect(res.stdout).toBe('');
     expect(await fsp.readFile(m.path('d', 'f'), 'utf8')).toBe('x');
+    // A name under /.versions that is no point in time is simply not there.
+    expect(await sh(`ls '${m.path('.versions', 'x')}' 2>&1 | sed 's/.*: //' || true`)).toBe('No such file or directory\n');
   });
 
   it('readdir of the root never lists history; git status and find stay out of it', async () => {

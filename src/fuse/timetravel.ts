@@ -88,7 +88,10 @@ export class TimeTravel {
     const parts = p.split('/').filter((s) => s.length > 0);
     if (parts[0] === VERSIONS) {
       if (parts.length === 1) return { kind: 'vroot' };
-      const c = this.point(parts[1]) ?? fail('ENOENT');
+      const c = this.point(parts[1]);
+      // A name that is no point in time: nothing there (ENOENT), and nothing
+      // can be made there (EROFS, as everywhere in history).
+      if (c === undefined) return parts.length === 2 ? { kind: 'absent' } : fail('ENOENT');
       return { kind: 'tree', commit: c, view: this.view(c), path: '/' + parts.slice(2).join('/'), stable: this.stable(parts[1]) };
     }
     for (let i = 0; i < parts.length; i++) {
