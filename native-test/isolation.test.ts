@@ -213,4 +213,25 @@ EOF`);
     expect(await a.cmd('close')).toBe('ok');
     expect((await run('cat', [f])).stdout).toBe('ABBACC..');
   });
+
+  it('a file unlinked while open stays readable through /proc/<pid>/fd by other processes, until its last descriptor closes', async () => {
+    const m = await mountFresh();
+    await sh(`printf 'keep me' > ${m.mnt}/log.txt`);
+    // A process holds the file open; it is deleted; another process
+    // recovers it through the holder's descriptor (as after an rm of a log
+    // a daemon still writes).
+    const holder = spawnTracked('python3', ['-c', `
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+print(fd, flush=True)
+sys.stdin.readline()
+`, m.path('log.txt')]);
+    const fd = await new Promise<string>((resolve) => holder.stdout!.once('data', (d) => resolve(String(d).trim())));
+    await sh(`rm ${m.mnt}/log.txt`);
+    expect(await sh(`ls -A ${m.mnt}`)).toBe('');
+    expect(await sh(`cat /proc/${holder.pid}/fd/${fd}`)).toBe('keep me');
+    expect(await sh(`cp /proc/${holder.pid}/fd/${fd} ${m.mnt}/recovered && cat ${m.mnt}/recovered`)).toBe('keep me');
+    holder.stdin!.write('\n');
+    await new Promise((r) => holder.once('exit', r));
+  });
 });

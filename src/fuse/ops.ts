@@ -216,27 +216,29 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
           (cb as (err: number, fh: number, reply: unknown) => void)(0, vfh, { directIo: false, keepCache: false });
           return;
         }
-        const p = live(r);
+        // An orphan (unlinked while open, hidden as .fuse_hidden…) is opened
+        // again by its inode, as /proc/<pid>/fd/<n> does: as on any local
+        // filesystem, its bytes stay reachable while a descriptor holds it.
+        const ino = r.kind === 'orphan' ? r.ino : engine.statFollow(live(r)).ino;
         if (!writer) {
           // Linux truncates on O_RDONLY|O_TRUNC too (POSIX leaves it open).
-          if (flags & O_TRUNC) engine.truncate(p, 0);
+          if (flags & O_TRUNC) engine.truncate(ino, 0);
           // Isolation is between processes: a process that is writing the
           // file reads its own writes through any descriptor (git
           // index-pack reads back the pack it is writing).
-          const ino = engine.statFollow(p).ino;
           const shared = handles.writerOf(ino);
           if (shared !== undefined && !(flags & O_TRUNC) && handles.writesTo(ino, callerProcess())) {
             const { fh, reply } = handles.add(shared, ino, path, { writer: false, borrowed: true, version: 0 });
             (cb as (err: number, fh: number, reply: unknown) => void)(0, fh, reply);
             return;
           }
-          efh = engine.openIno(ino, flags); // the path is resolved already, above
+          efh = engine.openIno(ino, flags);
         } else {
           // Writers share the file's session (see handles.ts); the engine
           // handle reads and writes, the kernel enforces each descriptor's
           // mode, and appends are placed here, per descriptor.
-          const shared = handles.writerOf(engine.statFollow(p).ino);
-          if (shared === undefined) efh = engine.open(p, (flags & ~(O_ACCMODE | O_APPEND)) | O_RDWR);
+          const shared = handles.writerOf(ino);
+          if (shared === undefined) efh = engine.openIno(ino, (flags & ~(O_ACCMODE | O_APPEND)) | O_RDWR);
           else {
             efh = shared;
             if (flags & O_TRUNC) engine.ftruncate(efh, 0);
