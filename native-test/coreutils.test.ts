@@ -72,6 +72,8 @@ du -b a c big m
 du -sb d | awk '{print "d", ($1 > 0)}'
 echo "--- df"
 df -P . | tail -1 | awk '{print NF, ($2 > 0), ($4 > 0)}'
+echo "--- a directory removed while it is the working directory"
+mkdir gone && ( cd gone && rmdir ../gone && ls -a . ; echo "ls=$?"; python3 -c 'import os; print(os.listdir("."))' )
 echo "--- deeper than PATH_MAX (reached by relative calls)"
 seg=dddddddddddddddddddddddddddddddddddddddd
 mkdir -p "$(printf "$seg/%.0s" $(seq 1 110))" && echo made

@@ -475,7 +475,7 @@ export class LowLevelServer {
       });
     }
     const path = this.path(id);
-    if (path === null) return this.err(req, ENOENT);
+    if (path === null) return this.nameless(req, op, id, a as number, b as number, c as number);
     const done = (e: number) => this.err(req, e);
 
     switch (op) {
@@ -695,6 +695,25 @@ export class LowLevelServer {
       });
     };
     run(0);
+  }
+
+  /** A request for a node whose name is gone. A directory removed while a
+   * process had it open or as its working directory can, as on ext4, still
+   * be opened and listed: it lists nothing (not even . and ..). */
+  private nameless(req: number, op: number, id: number, a: number, b: number, c: number): void {
+    switch (op) {
+      case Op.OPENDIR: {
+        const dh = this.nextDir++;
+        this.dirs.set(dh, { node: id, names: null, ents: null, count: 0 });
+        return this.b.ll_reply_open(req, dh, 0);
+      }
+      // a: size, b: offset, c: the directory handle
+      case Op.READDIR:
+        if (!this.dirs.has(c)) return this.err(req, 9 /* EBADF */);
+        return this.b.ll_reply_dir(req, a, b, Buffer.alloc(0), new Float64Array(0), 0);
+      case Op.RELEASEDIR: this.dirs.delete(a); return this.err(req, 0);
+      default: return this.err(req, ENOENT);
+    }
   }
 
   private readdir(req: number, path: string, size: number, off: number, dh: number): void {
