@@ -1,31 +1,57 @@
 // Unified diffs of two texts (Myers' O(ND) line diff), for `mikofs diff`.
 type Op = { kind: ' ' | '-' | '+'; line: string };
 
-function lineOps(a: string[], b: string[]): Op[] {
-  const n = a.length, m = b.length, max = n + m;
-  const v = new Map<number, number>([[1, 0]]);
-  const trace: Map<number, number>[] = [];
-  outer: for (let d = 0; d <= max; d++) {
-    trace.push(new Map(v));
+/** Edit distance (lines) up to which the shortest edit script is searched.
+ * The search keeps one row of D (2d + 1 ints) per step d, O(D^2) memory in
+ * all: 2,000 changed lines take 16 MB. A larger change between the common
+ * head and tail is shown as the old lines removed and the new ones added,
+ * a correct diff if not the shortest, in memory that follows the input. */
+const MAX_EDITS = 2000;
+
+/** The shortest edit script between a and b, or null beyond MAX_EDITS. */
+function myers(a: string[], b: string[]): Op[] | null {
+  const n = a.length, m = b.length, max = Math.min(n + m, MAX_EDITS);
+  const off = max + 1;
+  const v = new Int32Array(2 * max + 3);
+  const trace: Int32Array[] = []; // trace[d][k + d] = v[k] before step d
+  let found = false;
+  for (let d = 0; d <= max && !found; d++) {
+    trace.push(v.slice(off - d, off + d + 1));
     for (let k = -d; k <= d; k += 2) {
-      let x = k === -d || (k !== d && (v.get(k - 1) ?? -1) < (v.get(k + 1) ?? -1)) ? v.get(k + 1) ?? 0 : (v.get(k - 1) ?? 0) + 1;
+      let x = k === -d || (k !== d && v[off + k - 1] < v[off + k + 1]) ? v[off + k + 1] : v[off + k - 1] + 1;
       let y = x - k;
       while (x < n && y < m && a[x] === b[y]) { x++; y++; }
-      v.set(k, x);
-      if (x >= n && y >= m) break outer;
+      v[off + k] = x;
+      if (x >= n && y >= m) { found = true; break; }
     }
   }
+  if (!found) return null;
   const ops: Op[] = [];
   let x = n, y = m;
   for (let d = trace.length - 1; d >= 0; d--) {
     const vd = trace[d];
+    const at = (k: number) => vd[k + d];
     const k = x - y;
-    const prevK = k === -d || (k !== d && (vd.get(k - 1) ?? -1) < (vd.get(k + 1) ?? -1)) ? k + 1 : k - 1;
-    const prevX = vd.get(prevK) ?? 0, prevY = prevX - prevK;
+    const prevK = k === -d || (k !== d && at(k - 1) < at(k + 1)) ? k + 1 : k - 1;
+    const prevX = d === 0 ? 0 : at(prevK), prevY = prevX - prevK;
     while (x > prevX && y > prevY) { ops.push({ kind: ' ', line: a[--x] }); y--; }
     if (d > 0) { if (x === prevX) ops.push({ kind: '+', line: b[--y] }); else ops.push({ kind: '-', line: a[--x] }); }
   }
   return ops.reverse();
+}
+
+function lineOps(a: string[], b: string[]): Op[] {
+  // The common head and tail are equal lines whatever the rest: only the
+  // middle needs the search (most edits are small and local).
+  let head = 0;
+  while (head < a.length && head < b.length && a[head] === b[head]) head++;
+  let tail = 0;
+  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
+  const ma = a.slice(head, a.length - tail), mb = b.slice(head, b.length - tail);
+  const same = (line: string): Op => ({ kind: ' ', line });
+  const middle = (ma.length && mb.length ? myers(ma, mb) : null) ??
+    [...ma.map((line): Op => ({ kind: '-', line })), ...mb.map((line): Op => ({ kind: '+', line }))];
+  return [...a.slice(0, head).map(same), ...middle, ...a.slice(a.length - tail).map(same)];
 }
 
 export function unifiedDiff(a: string, b: string, nameA: string, nameB: string, context = 3): string {
