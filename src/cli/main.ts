@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // mikofs command line. Each command lives in commands/<name>.ts and exports
 // `command` (a yargs CommandModule); this file only assembles them.
-import yargs from 'yargs';
+import yargs, { type MiddlewareFunction } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';
 
@@ -13,10 +13,28 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   process.exit(1);
 });
 
+/** Middleware: an option given twice keeps its last value, except options
+ * declared as lists. (yargs passes its instance in context as the second
+ * argument; its typings do not say so.) */
+function lastValueWins(argv: Record<string, unknown>, y: { getOptions(): { array: string[] } }): void {
+  const lists = new Set<string>();
+  for (const k of y.getOptions().array) {
+    lists.add(k);
+    lists.add(k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()));
+  }
+  for (const [k, v] of Object.entries(argv)) {
+    if (k !== '_' && Array.isArray(v) && !lists.has(k)) argv[k] = v[v.length - 1];
+  }
+}
+
 const cli = yargs(hideBin(process.argv))
   .scriptName('mikofs')
   .usage('$0 <command> [options]\n\nA versioned filesystem whose whole state and history live in one SQLite file.')
   .strict()
+  // An option given twice takes its last value (as most tools do), instead
+  // of an array that the command would read as one strange value; options
+  // declared as lists (retention --rule ...) still collect every value.
+  .middleware(lastValueWins as unknown as MiddlewareFunction, true)
   .demandCommand(1, 'Name a command; see mikofs --help.')
   .recommendCommands()
   .help()
@@ -27,7 +45,7 @@ const cli = yargs(hideBin(process.argv))
     if (err) {
       process.stderr.write(`mikofs: ${err.message}\n`);
     } else {
-      process.stderr.write(`mikofs: ${msg}\nRun "mikofs --help" for usage.\n`);
+      process.stderr.write(`mikofs: ${msg} (see mikofs --help)\n`);
     }
     void y;
     process.exit(2);

@@ -83,6 +83,15 @@ export function storeFileOf(storeArg: string | undefined): string {
   return file;
 }
 
+/** yargs coerce for an option naming a point in history (--at, --since,
+ * --to...): an empty value is a usage error, not a point nobody has. */
+export function pointArg(flag: string): (v: string) => string {
+  return (v: string) => {
+    if (String(v).trim() === '') throw new UsageError(`--${flag} needs a value: a time, a commit (c123) or a label`);
+    return v;
+  };
+}
+
 /** The common --store option. */
 export const storeOption = {
   type: 'string' as const,

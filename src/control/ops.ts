@@ -89,10 +89,16 @@ export class LocalOps implements StoreOps {
   }
 
   private checkLabel(name: string, move: boolean): void {
-    if (!LABEL.test(name) || name === 'now' || /^c\d+$/.test(name) || /^\d+[smhdw]$/.test(name)) {
-      fail('EINVAL', `${JSON.stringify(name)} is not a label name (letters, digits, . _ -, starting with a letter; not a time)`);
+    // `history` would be read as name@history (a file's versions), never as
+    // the label; a name must fit in a path component with a file name
+    // before its @ (name@label), so it is kept short.
+    if (!LABEL.test(name) || name === 'now' || name === 'history' || /^c\d+$/.test(name) || /^\d+[smhdw]$/.test(name)) {
+      fail('EINVAL', `${JSON.stringify(name)} is not a label name (letters, digits, . _ -, starting with a letter; not a time, not "now" or "history")`);
     }
-    if (!move && this.engine.store.meta.getLabel(name) !== undefined) fail('EEXIST', `label ${name} exists (use --move)`);
+    if (name.length > 64) fail('ENAMETOOLONG', `label names have at most 64 characters (${name.length} given)`);
+    const exists = this.engine.store.meta.getLabel(name) !== undefined;
+    if (!move && exists) fail('EEXIST', `label ${name} exists (use --move)`);
+    if (move && !exists) fail('ENOENT', `no label ${name} to move (without --move it is created)`);
   }
 
   async labelSet(p: { name: string; at?: string; move?: boolean }) {

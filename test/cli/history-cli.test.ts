@@ -129,8 +129,37 @@ describe('history commands on a store file', () => {
     ]) {
       const r = await mikofs(args);
       expect(r.code, args.join(' ')).not.toBe(0);
-      expect(r.err, args.join(' ')).toMatch(/^mikofs: /);
-      expect(r.err, args.join(' ')).not.toMatch(/\n\s+at /);
+      expect(r.err, args.join(' ')).toMatch(/^mikofs: [^\n]*\n$/);
     }
+  });
+
+  it('usage mistakes are usage errors (exit 2); a repeated option keeps its last value; labels are names that work everywhere', async () => {
+    for (const [args, msg] of [
+      [['log', '--store', store, '--limit'], /Not enough arguments following: limit/],
+      [['log', '--store', store, '--since', ''], /--since needs a value/],
+      [['rollback', '--store', store, '--to', ' '], /--to needs a value/],
+      [['label', 'x', '--list', '--store', store], /--list takes no label name/],
+    ] as [string[], RegExp][]) {
+      const r = await mikofs(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err, args.join(' ')).toMatch(msg);
+      expect(r.err.split('\n').length, args.join(' ')).toBe(2); // one line
+    }
+    const big = await json(['log', '--store', store, '--limit', '99999999999999999999']);
+    expect(big.length).toBeGreaterThan(3);
+    expect((await json(['log', '--store', store, '--limit', '5', '--limit', '2'])).length).toBe(2);
+    const s = await json(['snapshot', '--store', store, '-m', 'first', '-m', 'second', '--label', 'a1', '--label', 'a2']);
+    expect(s.label).toBe('a2');
+    expect((await json(['log', '--store', store, '--limit', '1']))[0].message).toBe('second');
+    for (const [args, code, msg] of [
+      [['label', 'nosuch', '--move', '--store', store], 1, /^mikofs: ENOENT: no label nosuch to move/],
+      [['label', 'history', '--store', store], 1, /not a label name/],
+      [['label', 'L'.repeat(65), '--store', store], 1, /^mikofs: ENAMETOOLONG: label names have at most 64 characters/],
+    ] as [string[], number, RegExp][]) {
+      const r = await mikofs(args);
+      expect(r.code, args.join(' ')).toBe(code);
+      expect(r.err, args.join(' ')).toMatch(msg);
+    }
+    expect((await json(['label', '--list', '--store', store])).map((l: { name: string }) => l.name)).not.toContain('nosuch');
   });
 });

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { run, UsageError } from '../errors.js';
-import { openTarget, storeOption } from '../target.js';
+import { openTarget, storeOption, pointArg } from '../target.js';
 import { printJson } from '../store-arg.js';
 
 interface Args { store?: string; name?: string; at?: string; move: boolean; delete: boolean; list: boolean; json: boolean }
@@ -11,8 +11,8 @@ export const command: CommandModule<object, Args> = {
   builder: (y) => y
     .positional('name', { type: 'string', describe: 'label name' })
     .option('store', storeOption)
-    .option('at', { type: 'string', describe: 'the point to name: time, commit (c123) or label; default now' })
-    .option('move', { type: 'boolean', default: false, describe: 'move an existing label' })
+    .option('at', { type: 'string', nargs: 1, coerce: pointArg('at'), describe: 'the point to name: time, commit (c123) or label; default now' })
+    .option('move', { type: 'boolean', default: false, describe: 'move an existing label (ENOENT if there is none)' })
     .option('delete', { type: 'boolean', default: false, describe: 'delete the label' })
     .option('list', { type: 'boolean', default: false, describe: 'list labels' })
     .option('json', { type: 'boolean', default: false })
@@ -20,6 +20,7 @@ export const command: CommandModule<object, Args> = {
     .example('$0 label production --move --at 2h', 'point it at the state of two hours ago'),
   handler: (a) => run(async () => {
     if (!a.list && !a.name) throw new UsageError('name a label, or use --list');
+    if (a.list && (a.name || a.move || a.delete || a.at)) throw new UsageError('--list takes no label name, --at, --move or --delete');
     if (a.delete && (a.move || a.at)) throw new UsageError('--delete takes no --at or --move');
     const t = await openTarget(a.store, !a.list);
     try {

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { run, UsageError } from '../errors.js';
-import { openTarget, storeOption } from '../target.js';
+import { openTarget, storeOption, pointArg } from '../target.js';
 import { printJson } from '../store-arg.js';
 import { insidePath } from '../inside.js';
 
@@ -12,13 +12,13 @@ export const command: CommandModule<object, Args> = {
   builder: (y) => y
     .positional('path', { type: 'string', describe: 'a file or directory (path inside the store, or a path on the mount)' })
     .option('store', storeOption)
-    .option('since', { type: 'string', describe: 'only after this point (time, c123, label)' })
-    .option('until', { type: 'string', describe: 'only up to this point' })
+    .option('since', { type: 'string', nargs: 1, coerce: pointArg('since'), describe: 'only after this point (time, c123, label)' })
+    .option('until', { type: 'string', nargs: 1, coerce: pointArg('until'), describe: 'only up to this point' })
     .option('limit', {
-      type: 'string', default: '50', describe: 'at most this many entries',
+      type: 'string', nargs: 1, default: '50', describe: 'at most this many entries',
       coerce: (v: string) => {
         if (!/^[1-9][0-9]*$/.test(String(v))) throw new UsageError(`--limit ${v}: give a whole number of entries, 1 or more`);
-        return Number(v);
+        return Math.min(Number(v), 2 ** 31 - 1); // more than any store holds
       },
     })
     .option('json', { type: 'boolean', default: false }),

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { run } from '../errors.js';
-import { openTarget, storeOption } from '../target.js';
+import { openTarget, storeOption, pointArg } from '../target.js';
 import { printJson } from '../store-arg.js';
 import { insidePath } from '../inside.js';
 
@@ -11,7 +11,7 @@ export const command: CommandModule<object, Args> = {
   describe: 'Bring a file or directory back as it was at a point, as a new commit',
   builder: (y) => y
     .positional('path', { type: 'string', demandOption: true, describe: 'path inside the store, or a path on the mount' })
-    .option('at', { type: 'string', demandOption: true, describe: 'time, commit (c123) or label' })
+    .option('at', { type: 'string', nargs: 1, coerce: pointArg('at'), demandOption: true, describe: 'time, commit (c123) or label' })
     .option('store', storeOption)
     .option('json', { type: 'boolean', default: false }),
   handler: (a) => run(async () => {

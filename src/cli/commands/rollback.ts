@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { run } from '../errors.js';
-import { openTarget, storeOption } from '../target.js';
+import { openTarget, storeOption, pointArg } from '../target.js';
 import { printJson } from '../store-arg.js';
 
 interface Args { store?: string; to: string; message?: string; json: boolean }
@@ -9,7 +9,7 @@ export const command: CommandModule<object, Args> = {
   command: 'rollback',
   describe: 'Return the whole tree to a point, atomically, as one new commit (history is kept)',
   builder: (y) => y
-    .option('to', { type: 'string', demandOption: true, describe: 'time, commit (c123) or label' })
+    .option('to', { type: 'string', nargs: 1, coerce: pointArg('to'), demandOption: true, describe: 'time, commit (c123) or label' })
     .option('store', storeOption)
     .option('message', { alias: 'm', type: 'string' })
     .option('json', { type: 'boolean', default: false }),
