@@ -172,9 +172,13 @@ describe('on disk', () => {
     const v = db.pragma('user_version', { simple: true }) as number;
     db.pragma(`user_version = ${v + 1}`); db.close();
     await expect(openStore(file)).rejects.toThrow(/newer than this mikofs/);
-    // An older (here: empty, version 0) database is migrated to the current version.
+    // An older (here: version 0, an SQLite database with no tables yet)
+    // database is migrated to the current version. (A file of no bytes is
+    // refused: see format.test.ts.)
     const old = path.join(dir, 'old.mikofs');
-    new Database(old).close();
+    const d0 = new Database(old);
+    d0.exec('CREATE TABLE x (y); DROP TABLE x');
+    d0.close();
     const m = await openStore(old);
     m.writeFile('/ok', 'yes');
     m.close();

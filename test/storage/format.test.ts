@@ -62,4 +62,32 @@ describe('the store file format', () => {
     expect(check.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);
     check.close();
   });
+
+  it('refuses to write a store through a second name (hard link): two names would be two write-ahead logs of one file', async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'one.mikofs'), other = path.join(dir, 'two.mikofs');
+    const e = await openStore(file);
+    e.writeFile('/f', 'x');
+    e.close();
+    fs.linkSync(file, other);
+    for (const f of [file, other]) {
+      await expect(openStore(f)).rejects.toThrow(`${f} has 2 names (hard links); a store is written through one name only`);
+    }
+    const ro = await openStore(other, { readonly: true });
+    expect(ro.readFile('/f').toString()).toBe('x');
+    ro.close();
+    fs.unlinkSync(other);
+    const again = await openStore(file);
+    expect(again.readFile('/f').toString()).toBe('x');
+    again.close();
+  });
+
+  it('refuses an empty file rather than making it a store', async () => {
+    const file = path.join(tmpDir(), 'empty.bin');
+    fs.writeFileSync(file, '');
+    for (const readonly of [false, true]) {
+      await expect(openStore(file, { readonly })).rejects.toThrow(`${file} is an empty file, not a mikofs store`);
+    }
+    expect(fs.statSync(file).size).toBe(0);
+  });
 });
