@@ -16,7 +16,7 @@ function describe(r: SpaceReport, where: string): string {
   if (r.disk) {
     const d = r.disk;
     o.push(`disk           ${h(d.freeBytes)} free of ${h(d.totalBytes)}; writes stop ${h(d.reserveBytes)} short of full` +
-      (d.freeBytes < d.reserveBytes ? ' (reached: writes get ENOSPC; delete files, then gc, or free space elsewhere)' : ''));
+      (d.freeBytes < d.reserveBytes ? ' (reached: writes get ENOSPC; deleted files stay in history while retention keeps them (by default every version for 24 h): shorten it with mikofs retention, or keep no history for some paths, then mikofs gc; or free space elsewhere)' : ''));
   }
   o.push(`live data      ${r.live.files} files, ${h(r.live.logicalBytes)}; stored as ${h(r.live.storedBytes)}`);
   o.push(`history        ${r.history.versions} past versions, stored as ${h(r.history.storedBytes)}`);

@@ -43,6 +43,10 @@ function describe(r: GcResult): string {
   const e = m.encoded;
   out.push(`encoded ${e.chunks} chunks: ${e.delta} deltas, ${e.compressed} compressed, ${e.raw} kept raw (${humanBytes(e.bytesBefore)} -> ${humanBytes(e.bytesAfter)})`);
   out.push(`freed ${m.gc.chunks} unreferenced chunks (${humanBytes(m.gc.bytes)})`);
+  if (m.gc.chunks === 0 && m.thinned.commits === 0) {
+    out.push('nothing to free: every past version is still within the retention policy (deleted files included); ' +
+      'mikofs du shows history by age, mikofs gc --dry-run what would go, mikofs retention shortens it');
+  }
   out.push(m.vacuum.supported ? `returned ${m.vacuum.pages} free pages (${humanBytes(m.vacuum.bytes)}) to the file system` : 'free pages stay in the file (store predates incremental vacuum)');
   if (r.vacuumed) out.push('rewrote the whole file (VACUUM); incremental vacuum is on from now');
   for (const n of m.notes) out.push(`note: ${n}`);
