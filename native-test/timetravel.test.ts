@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mountFresh, mikofs, run, sh, sleep, tempDir, useMounts, ENV } from './helpers/mount.js';
+import { mountFresh, mikofs, run, sh, sleep, spawnTracked, tempDir, useMounts, ENV } from './helpers/mount.js';
 
 useMounts();
 
@@ -113,6 +113,34 @@ describe('time travel on the mount', () => {
     const bad = ['1999-01-01', 'garbage', '2026-13-01', '2026-02-31T10:00', '10x', 'c999999', '12345', '2026-3-5', '2026-03-15T25:00'];
     for (const t of bad) expect(await fsp.readdir(m.path('.versions', t)).catch((e) => e.code), t).toBe('ENOENT');
     expect(await fsp.readFile(m.path('f@garbage')).catch((e) => e.code)).toBe('ENOENT');
+  });
+
+  it('a process working inside the tree goes on working there after a rollback, and sees the rolled-back state', async () => {
+    const m = await mountFresh();
+    await sh(`mkdir -p repo/src && echo one > repo/a.txt && echo keep > repo/src/k.txt`, m.mnt);
+    await sleep(20);
+    expect((await mikofs('label', 'v1', '--store', m.mnt)).code).toBe(0);
+    await sh(`echo two > repo/a.txt && echo new > repo/b.txt`, m.mnt);
+    // A shell (an IDE, a build) sitting in repo/src, its names cached.
+    const p = spawnTracked('python3', ['-c', `
+import os, sys
+os.chdir(sys.argv[1])
+print(sorted(os.listdir('..')), flush=True)
+sys.stdin.readline()
+try:
+    print(os.getcwd() == sys.argv[1], sorted(os.listdir('..')), open('../a.txt').read().strip(), open('k.txt').read().strip(), flush=True)
+except OSError as e:
+    print('error', e, flush=True)
+`, m.path('repo', 'src')]);
+    const lines: string[] = [];
+    p.stdout!.on('data', (d) => lines.push(...String(d).split('\n').filter(Boolean)));
+    while (lines.length < 1) await sleep(20);
+    expect(lines[0]).toBe("['a.txt', 'b.txt', 'src']");
+    const r = await mikofs('rollback', '--to', 'v1', '--store', m.mnt);
+    expect(r.stderr).toBe('');
+    p.stdin!.write('\n');
+    while (lines.length < 2) await sleep(20);
+    expect(lines[1]).toBe("True ['a.txt', 'src'] one keep");
   });
 
   it('rollback of a 10,000-file tree to a label makes diff -r against a copy of that state empty', async () => {

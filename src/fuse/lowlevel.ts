@@ -172,9 +172,15 @@ export class LowLevelServer {
     return true;
   }
 
-  /** Drops every name and attribute the kernel caches (after a rollback or
-   * restore changed the tree behind its back). */
-  invalidateAll(): void {
+  /** Drops every attribute and page the kernel caches, and every name that
+   * may have changed (after a rollback or restore changed the tree behind
+   * its back). stillNamed(dirIno, name, ino): whether the live tree still
+   * has that name for that inode; such a name stays (its node's attributes
+   * and pages still go). Dropping the name of a directory some process
+   * works in would leave that process in a deleted directory (getcwd:
+   * ENOENT, git: "Unable to read current working directory") although the
+   * directory is still there. Without stillNamed, every name goes. */
+  invalidateAll(stillNamed?: (dirIno: number, name: string, ino: number) => boolean): void {
     if (!this.handle) return;
     const now = Date.now();
     for (const a of this.absent.values()) if (a.until > now) this.b.ll_notify(this.handle, a.parent, -1, a.name);
@@ -184,7 +190,10 @@ export class LowLevelServer {
       // names through the notifier thread.
       this.b.ll_notify(this.handle, n.id, -1, undefined);
       if (n.id !== ROOT) this.b.ll_notify(this.handle, n.id, 0, undefined);
-      if (n.parent !== 0) this.b.ll_notify(this.handle, n.parent, -1, n.name);
+      if (n.parent === 0) continue;
+      const dir = this.nodes.get(n.parent);
+      const dirIno = dir ? this.liveIno(dir) : 0, ino = this.liveIno(n);
+      if (!(dirIno && ino && stillNamed?.(dirIno, n.name, ino))) this.b.ll_notify(this.handle, n.parent, -1, n.name);
     }
     this.b.ll_notify(this.handle, ROOT, 0, undefined);
   }

@@ -166,7 +166,12 @@ export async function serve(o: ServeOptions): Promise<Mounted> {
   // mount process: the one writer, whose caches then stay right.
   let control: ControlServer | null = null;
   try {
-    control = await ControlServer.start(new LocalOps(engine, o.store, true, () => server.invalidateAll()), socketPathOf(o.store));
+    // After a rollback, restore or label change: names the live tree still
+    // has for the same inode stay in the kernel (see invalidateAll).
+    const stillNamed = (dir: number, name: string, ino: number) => {
+      try { return engine.head.lookup(dir, name) === ino; } catch { return false; }
+    };
+    control = await ControlServer.start(new LocalOps(engine, o.store, true, () => server.invalidateAll(stillNamed)), socketPathOf(o.store));
   } catch (e) {
     o.log(`control socket unavailable (${(e as Error).message}); history commands cannot reach this mount`);
   }
