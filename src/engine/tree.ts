@@ -144,7 +144,11 @@ export class Tree {
    * follow is set. Returns the ino. */
   resolve(path: string, follow = false): number {
     const parts = splitPath(path);
-    return this.walk(ROOT_INO, parts, follow, 0, '');
+    // POSIX: a trailing slash names a directory (a symlink to one included).
+    const dirOnly = path.length > 1 && path.endsWith('/');
+    const ino = this.walk(ROOT_INO, parts, follow || dirOnly, 0, '');
+    if (dirOnly && !isDir(this.mustInode(ino).mode)) fail('ENOTDIR');
+    return ino;
   }
 
   private walk(start: number, parts: string[], follow: boolean, depth: number, prefix: string): number {

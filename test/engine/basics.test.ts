@@ -28,6 +28,12 @@ describe('namespace and content', () => {
     expect(code(() => e.rmdir('/d/f'))).toBe('ENOTDIR');
     expect(code(() => e.unlink('/d'))).toBe('EISDIR');
     expect(code(() => e.stat('/' + 'a'.repeat(256)))).toBe('ENAMETOOLONG');
+    // A trailing slash names a directory, through a symlink too.
+    expect(code(() => e.stat('/d/f/'))).toBe('ENOTDIR');
+    e.symlink('d', '/ld');
+    expect(e.stat('/ld/').ino).toBe(e.stat('/d').ino);
+    expect(e.stat('/d/').ino).toBe(e.stat('/d').ino);
+    e.unlink('/ld');
     expect(e.readdir('/d').map((x) => x.name)).toEqual(['f']);
     e.unlink('/d/f');
     e.rmdir('/d');
