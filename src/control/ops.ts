@@ -3,7 +3,7 @@
 // over the control socket). Everything crossing the socket is plain JSON.
 import type { Engine } from '../engine/engine.js';
 import { isoOfNs } from '../engine/timespec.js';
-import { fail } from '../engine/errors.js';
+import { fail, onPath } from '../engine/errors.js';
 import type { MaintenanceReport, GcPlan, StageProgress } from '../engine/maintenance.js';
 import type { RetentionPolicy } from '../engine/retention.js';
 import { spaceReport, spaceReportInWorker, type SpaceReport } from '../store/space.js';
@@ -117,13 +117,19 @@ export class LocalOps implements StoreOps {
   }
 
   async log(p: { path?: string; since?: string; until?: string; limit?: number }) {
-    const entries = this.engine.history.log({ path: p.path, sinceNs: this.ns(p.since), untilNs: this.ns(p.until), limit: p.limit });
+    const entries = onPath(p.path ?? '/', () => this.engine.history.log({ path: p.path, sinceNs: this.ns(p.since), untilNs: this.ns(p.until), limit: p.limit }));
     return entries.map((e) => ({ commit: e.commit, time: isoOfNs(e.timeNs), kind: e.kind, message: e.message, changes: e.changes }));
   }
 
   async diff(p: { from: string; to?: string; path?: string }) {
     const from = this.point(p.from), to = this.point(p.to);
-    return { from: this.commitInfo(from), to: this.commitInfo(to), entries: this.engine.history.diff(from, to, p.path ?? '/') };
+    const path = p.path ?? '/';
+    const entries = onPath(path, () => this.engine.history.diff(from, to, path));
+    // A path that is at neither point is a mistake (a typo), not "no change".
+    if (!entries.length && path !== '/' && !this.engine.at(from).exists(path) && !this.engine.at(to).exists(path)) {
+      fail('ENOENT', `${path}: not in the store at c${from} nor at c${to}`);
+    }
+    return { from: this.commitInfo(from), to: this.commitInfo(to), entries };
   }
 
   async readAt(p: { at: string; path: string; maxBytes?: number }) {
@@ -135,7 +141,8 @@ export class LocalOps implements StoreOps {
   }
 
   async restore(p: { path: string; at: string }) {
-    const c = this.engine.history.restore(p.path, this.point(p.at));
+    const at = this.point(p.at);
+    const c = onPath(p.path, () => this.engine.history.restore(p.path, at));
     this.engine.flush();
     this.onTreeChange();
     return this.commitInfo(c);

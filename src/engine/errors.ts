@@ -30,3 +30,21 @@ export function fail(code: ErrnoCode, message?: string): never {
 export function isFsError(e: unknown): e is FsError {
   return e instanceof FsError;
 }
+
+const STRERROR: Partial<Record<ErrnoCode, string>> = {
+  ENOENT: 'no such file or directory', ENOTDIR: 'not a directory', EISDIR: 'is a directory',
+  ELOOP: 'too many levels of symbolic links', ENAMETOOLONG: 'file name too long', EINVAL: 'invalid argument',
+  EEXIST: 'file exists', ENOTEMPTY: 'directory not empty',
+};
+
+/** Runs fn on a path; a bare errno it throws (the engine says ENOENT, not
+ * which name) comes out naming the path, as coreutils' messages do:
+ * "ENOENT: /a/b: no such file or directory". */
+export function onPath<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof FsError && e.message === e.code && STRERROR[e.code]) throw new FsError(e.code, `${path}: ${STRERROR[e.code]}`);
+    throw e;
+  }
+}
