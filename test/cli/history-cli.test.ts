@@ -124,12 +124,15 @@ describe('history commands on a store file', () => {
       ['diff', 'yesterday-ish', '--store', store],
       ['log', '--store', '/nonexistent/x.mikofs'],
       ['restore', '/nope', '--at', 'now', '--store', store],
+      ['diff', 'c1', 'now', '/nope', '--store', store],
+      ['log', '/nope', '--store', store],
       ['rollback', '--store', store],
       ['frobnicate'],
     ]) {
       const r = await mikofs(args);
       expect(r.code, args.join(' ')).not.toBe(0);
       expect(r.err, args.join(' ')).toMatch(/^mikofs: [^\n]*\n$/);
+      if (args.includes('/nope')) expect(r.err, args.join(' ')).toMatch(/\/nope/); // names the path
     }
   });
 
