@@ -112,21 +112,40 @@ export class History {
     return out;
   }
 
-  /** One commit with the paths it changed. */
+  /** One commit with the paths it changed, told by path as `git log
+   * --name-status` would: a file replaced by another inode under its name
+   * (an editor's save by rename, a restore) is one "changed", and the name
+   * the other came from, if it had one, is "removed". */
   private entryOf(c: { id: number; time_ns: bigint; kind: string; message: string | null }): LogEntry {
-    const changes: LogEntry['changes'] = [];
-    for (const { ino, size } of this.meta.inodesCreatedAt(this.branch, c.id)) {
+    type Event = { change: 'added' | 'removed' | 'changed'; sizeDelta: number; before: number; after: number };
+    const byPath = new Map<string, Event[]>();
+    const note = (path: string, e: Event) => { const l = byPath.get(path); if (l) l.push(e); else byPath.set(path, [e]); };
+    for (const { ino } of this.meta.inodesCreatedAt(this.branch, c.id)) {
       const before = this.meta.getInode(this.branch, ino, c.id - 1);
       const n = this.meta.getInode(this.branch, ino, c.id)!;
+      const was = before && before.nlink > 0 ? this.pathOf(ino, c.id - 1) : undefined;
+      const now = n.nlink > 0 ? this.pathOf(ino, c.id) : undefined;
+      const dir = isDir(n.mode);
       // A directory's version moves with every entry change inside it; only
-      // its creation or a change of its own attributes is worth listing.
-      if (isDir(n.mode) && before && before.mode === n.mode && before.uid === n.uid && before.gid === n.gid) continue;
-      const now = this.pathOf(ino, c.id);
-      const p = now ?? (before ? this.pathOf(ino, c.id - 1) : undefined);
-      if (p === undefined) continue;
-      const change = !before || before.nlink === 0 ? 'added' : now === undefined || n.nlink === 0 ? 'removed' : 'changed';
-      changes.push({ path: p, change, sizeDelta: isDir(n.mode) ? 0 : (n.nlink === 0 ? 0 : size) - (before?.size ?? 0) });
+      // its creation, removal, move or a change of its own attributes is
+      // worth listing.
+      if (dir && was !== undefined && was === now && before!.mode === n.mode && before!.uid === n.uid && before!.gid === n.gid) continue;
+      const sizeBefore = dir || was === undefined ? 0 : before!.size;
+      const sizeNow = dir || now === undefined ? 0 : n.size;
+      if (was !== undefined && was === now) note(now, { change: 'changed', sizeDelta: sizeNow - sizeBefore, before: sizeBefore, after: sizeNow });
+      else {
+        if (was !== undefined) note(was, { change: 'removed', sizeDelta: sizeBefore ? -sizeBefore : 0, before: sizeBefore, after: 0 });
+        if (now !== undefined) note(now, { change: 'added', sizeDelta: sizeNow, before: 0, after: sizeNow });
+      }
     }
+    const changes: LogEntry['changes'] = [];
+    for (const [path, events] of byPath) {
+      if (events.length === 1) { const e = events[0]; changes.push({ path, change: e.change, sizeDelta: e.sizeDelta }); continue; }
+      // One name, two inodes: what left it and what came in is a change of it.
+      const before = events.reduce((t, e) => t + e.before, 0), after = events.reduce((t, e) => t + e.after, 0);
+      changes.push({ path, change: 'changed', sizeDelta: after - before });
+    }
+    changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     return { commit: c.id, timeNs: c.time_ns, kind: c.kind, message: c.message, changes };
   }
 

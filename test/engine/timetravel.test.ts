@@ -106,6 +106,27 @@ describe('history operations', () => {
     expect(code(() => e.history.log({ path: '/nothing' }))).toBe('ENOENT');
   });
 
+  it('log tells commits by path: a save by rename or a restore is one change of the name, a moved directory its two names', async () => {
+    const e = await memStore();
+    e.writeFile('/t1.txt', 'old\n');
+    e.writeFile('/t1.lock', 'newcontent-longer\n');
+    e.rename('/t1.lock', '/t1.txt'); // how git and editors save
+    expect(e.history.log({ limit: 1 })[0].changes).toEqual([
+      { path: '/t1.lock', change: 'removed', sizeDelta: -18 },
+      { path: '/t1.txt', change: 'changed', sizeDelta: 14 },
+    ]);
+    const c = e.headCommit;
+    e.writeFile('/t1.txt', 'x');
+    e.history.restore('/t1.txt', c);
+    expect(e.history.log({ limit: 1 })[0].changes).toEqual([{ path: '/t1.txt', change: 'changed', sizeDelta: 17 }]);
+    e.mkdir('/a'); e.writeFile('/a/f', 'f');
+    e.rename('/a', '/b');
+    expect(e.history.log({ limit: 1 })[0].changes).toEqual([
+      { path: '/a', change: 'removed', sizeDelta: 0 },
+      { path: '/b', change: 'added', sizeDelta: 0 },
+    ]);
+  });
+
   it('diff lists added, removed and changed paths', async () => {
     const e = await memStore();
     e.mkdir('/src'); e.writeFile('/src/a', 'a'); e.writeFile('/src/b', 'b'); e.writeFile('/keep', 'k');
