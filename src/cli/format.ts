@@ -6,3 +6,15 @@ export function modeString(mode: number): string {
     + r(0o040, 'r') + r(0o020, 'w') + (mode & 0o2000 ? (mode & 0o010 ? 's' : 'S') : r(0o010, 'x'))
     + r(0o004, 'r') + r(0o002, 'w') + (mode & 0o1000 ? (mode & 0o001 ? 't' : 'T') : r(0o001, 'x'));
 }
+
+/** A path (or name) for a line of text output: as it is, unless it holds a
+ * control character, a double quote or a backslash; then quoted with C
+ * escapes, as git does (a name with a newline would otherwise read as two
+ * lines). --json gives paths exactly. */
+export function quotePath(p: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (!/[\x00-\x1f\x7f"\\]/.test(p)) return p;
+  const esc: Record<string, string> = { '\n': '\\n', '\t': '\\t', '\r': '\\r', '"': '\\"', '\\': '\\\\' };
+  // eslint-disable-next-line no-control-regex
+  return '"' + p.replace(/[\x00-\x1f\x7f"\\]/g, (c) => esc[c] ?? `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`) + '"';
+}

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { quotePath } from '../format.js';
 import { run } from '../errors.js';
 import { openTarget, storeOption, type Target } from '../target.js';
 import { parseTimeSpec } from '../../engine/timespec.js';
@@ -36,21 +37,21 @@ export const command: CommandModule<object, Args> = {
       if (a.json) { printJson(d); return; }
       const mark = { added: 'A', removed: 'D', changed: 'M' } as Record<string, string>;
       if (a.stat) {
-        for (const e of d.entries) process.stdout.write(`${mark[e.change]} ${e.path}${e.kind === 'dir' ? '/' : ''}\n`);
+        for (const e of d.entries) process.stdout.write(`${mark[e.change]} ${quotePath(e.path)}${e.kind === 'dir' ? '/' : ''}\n`);
         process.stdout.write(`${d.entries.length} paths differ between c${d.from.commit} and c${d.to.commit}\n`);
         return;
       }
       for (const e of d.entries) {
-        if (e.kind !== 'file') { process.stdout.write(`${mark[e.change]} ${e.path}${e.kind === 'dir' ? '/' : ''}\n`); continue; }
+        if (e.kind !== 'file') { process.stdout.write(`${mark[e.change]} ${quotePath(e.path)}${e.kind === 'dir' ? '/' : ''}\n`); continue; }
         const before = e.change === 'added' ? '' : await t.ops.readAt({ at: `c${d.from.commit}`, path: e.path });
         const after = e.change === 'removed' ? '' : await t.ops.readAt({ at: `c${d.to.commit}`, path: e.path });
         const A = Buffer.from(before ?? '', 'base64'), B = Buffer.from(after ?? '', 'base64');
         if (before === null || after === null || !isText(A) || !isText(B)) {
-          process.stdout.write(`${mark[e.change]} ${e.path} (binary or large)\n`);
+          process.stdout.write(`${mark[e.change]} ${quotePath(e.path)} (binary or large)\n`);
           continue;
         }
         process.stdout.write(unifiedDiff(A.toString(), B.toString(),
-          e.change === 'added' ? '/dev/null' : `a${e.path}`, e.change === 'removed' ? '/dev/null' : `b${e.path}`));
+          e.change === 'added' ? '/dev/null' : quotePath(`a${e.path}`), e.change === 'removed' ? '/dev/null' : quotePath(`b${e.path}`)));
       }
     } finally { t.close(); }
   }),

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { quotePath } from '../format.js';
 import { run, UsageError } from '../errors.js';
 import { openTarget, storeOption, pointArg } from '../target.js';
 import { printJson } from '../store-arg.js';
@@ -31,7 +32,7 @@ export const command: CommandModule<object, Args> = {
         process.stdout.write(`c${l.commit}  ${l.time}  ${l.kind}${l.message ? `  ${l.message}` : ''}\n`);
         for (const c of l.changes) {
           const d = c.sizeDelta === 0 ? '' : ` (${c.sizeDelta > 0 ? '+' : ''}${c.sizeDelta} bytes)`;
-          process.stdout.write(`    ${c.change.padEnd(8)} ${c.path}${d}\n`);
+          process.stdout.write(`    ${c.change.padEnd(8)} ${quotePath(c.path)}${d}\n`);
         }
       }
     } finally { t.close(); }

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { run } from '../errors.js';
 import { openForRead, printJson, isoOfNs, onPath } from '../store-arg.js';
-import { modeString } from '../format.js';
+import { modeString, quotePath } from '../format.js';
 
 interface Args { store?: string; path: string; json: boolean; long: boolean }
 
@@ -25,8 +25,8 @@ export const command: CommandModule<object, Args> = {
       } else {
         for (const { name, stat } of entries) {
           process.stdout.write(a.long
-            ? `${modeString(stat.mode)} ${String(stat.nlink).padStart(3)} ${String(stat.size).padStart(10)} ${isoOfNs(stat.mtime)} ${name}\n`
-            : `${name}\n`);
+            ? `${modeString(stat.mode)} ${String(stat.nlink).padStart(3)} ${String(stat.size).padStart(10)} ${isoOfNs(stat.mtime)} ${quotePath(name)}\n`
+            : `${quotePath(name)}\n`);
         }
       }
     } finally { e.close(); }
