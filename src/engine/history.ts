@@ -270,7 +270,11 @@ export class History {
   rollback(t: number, message: string | null = null): number {
     const meta = this.meta, b = this.branch;
     if (this.e.chain.length > 1) fail('ENOTSUP', 'rollback of a forked branch');
-    if (t > this.e.headCommit) fail('EINVAL');
+    const head = this.e.headCommit;
+    if (t > head) fail('EINVAL');
+    // Back to the newest state (a time after it, `now`): nothing to undo,
+    // and no commit that would say otherwise.
+    if (t === head) return head;
     const c = this.e.changeRaw('rollback', (c) => {
       for (const k of meta.changedKeys('dentries', b, t) as { parent: number; name: string }[]) {
         const r = meta.findDentry(b, k.parent, k.name, t);
