@@ -4,7 +4,7 @@
 //   (none)                the mount containing the current directory, else the default store
 import fs from 'node:fs';
 import path from 'node:path';
-import { openStore } from '../index.js';
+import { openStore, StoreLockedError } from '../index.js';
 import { LocalOps, type StoreOps } from '../control/ops.js';
 import { connect } from '../control/client.js';
 import { parseMountinfo, readRecord, FSTYPE, type MountRecord } from '../fuse/mounts.js';
@@ -38,9 +38,21 @@ async function viaSocket(socket: string, where: string): Promise<Target | undefi
   }
 }
 
+/** How long a command waits for another command that has the (unmounted)
+ * store open for writing: two cron jobs, or a script's commands in parallel,
+ * take turns instead of failing. A mount is reached through its socket. */
+const LOCK_WAIT_MS = 10000;
+
 async function direct(file: string, write: boolean): Promise<Target> {
-  const e = await openStore(file, { readonly: !write, holder: `mikofs ${process.argv[2] ?? 'cli'}` });
-  return { ops: new LocalOps(e, file), close: () => e.close(), where: file };
+  for (let waited = 0; ; waited += 50) {
+    try {
+      const e = await openStore(file, { readonly: !write, holder: `mikofs ${process.argv[2] ?? 'cli'}` });
+      return { ops: new LocalOps(e, file), close: () => e.close(), where: file };
+    } catch (e) {
+      if (!(e instanceof StoreLockedError) || waited >= LOCK_WAIT_MS) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }
 
 export async function openTarget(storeArg: string | undefined, write: boolean): Promise<Target> {

@@ -136,6 +136,15 @@ describe('history commands on a store file', () => {
     }
   });
 
+  it('commands on an unmounted store take turns: six snapshots started at once all land', async () => {
+    const before = (await json(['log', '--store', store, '--limit', '1000'])).length;
+    const rs = await Promise.all(Array.from({ length: 6 }, (_, i) => mikofs(['snapshot', '--store', store, '-m', `parallel ${i}`])));
+    for (const r of rs) { expect(r.err).toBe(''); expect(r.code).toBe(0); }
+    const after = await json(['log', '--store', store, '--limit', '1000']);
+    expect(after.length).toBe(before + 6);
+    expect(after.slice(0, 6).map((l: { message: string }) => l.message).sort()).toEqual([0, 1, 2, 3, 4, 5].map((i) => `parallel ${i}`));
+  });
+
   it('usage mistakes are usage errors (exit 2); a repeated option keeps its last value; labels are names that work everywhere', async () => {
     for (const [args, msg] of [
       [['log', '--store', store, '--limit'], /Not enough arguments following: limit/],
