@@ -115,6 +115,24 @@ describe('time travel on the mount', () => {
     expect(await fsp.readFile(m.path('f@garbage')).catch((e) => e.code)).toBe('ENOENT');
   });
 
+  it('tar and cp -a of several views keep each its own versions: a version has an inode number of its own', async () => {
+    const m = await mountFresh();
+    await sh(`echo one > a.txt && ln a.txt link.txt && mkdir d && echo same > d/s.txt`, m.mnt);
+    await sleep(20);
+    expect((await mikofs('label', 'L1', '--store', m.mnt)).code).toBe(0);
+    await sh(`echo two >> a.txt`, m.mnt);
+    await sleep(20);
+    expect((await mikofs('label', 'L2', '--store', m.mnt)).code).toBe(0);
+    const out = await tempDir();
+    const res = await sh(`cd ${m.mnt}/.versions && tar cf ${out}/v.tar L1 L2 && mkdir ${out}/x ${out}/cp && tar xf ${out}/v.tar -C ${out}/x \
+      && cp -a L1 L2 ${out}/cp/ && for d in x cp; do cat ${out}/$d/L1/a.txt ${out}/$d/L1/link.txt ${out}/$d/L2/a.txt ${out}/$d/L2/link.txt; done \
+      && stat -c %i L1/d/s.txt L2/d/s.txt | uniq | wc -l && stat -c %i L1/a.txt L1/link.txt L2/a.txt | uniq | wc -l`);
+    // Each view's versions, twice (tar, cp); the unchanged file is one
+    // inode in both views, the changed one two, its two names one each.
+    expect(res).toBe('one\none\none\ntwo\none\ntwo\n'.repeat(2) + '1\n2\n');
+    await fsp.rm(out, { recursive: true, force: true });
+  });
+
   it('a process working inside the tree goes on working there after a rollback, and sees the rolled-back state', async () => {
     const m = await mountFresh();
     await sh(`mkdir -p repo/src && echo one > repo/a.txt && echo keep > repo/src/k.txt`, m.mnt);

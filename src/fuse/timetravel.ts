@@ -12,10 +12,14 @@
 // point parses (time, c<commit>, label or "history"): node_modules/@types
 // and pkg@1.2.3 stay ordinary names.
 //
-// Inode numbers: live inodes count up from 1 and stay below 2^31. A
-// historical inode n is shown as 0x80000000 | n, a history directory of
-// inode n as 0xC0000000 | n, /.versions as 0xFFFFFFF0: stable, and never
-// equal to a live number.
+// Inode numbers: live inodes count up from 1 and stay below 2^31. In
+// history each *version* of an inode (inode n as its row of commit s had
+// it) gets a number of its own from 0x80000000 up (HistoryInodes): two
+// views showing one unchanged file show one number, as one file; two
+// views showing different versions show different ones, so tar and cp -a
+// of several views never take one version for a hard link of another (nor
+// a view's root for the same directory as another's). A history directory
+// of inode n is 0xC0000000 | n, /.versions 0xFFFFFFF0: never a live number.
 import type { Engine, ReadView } from '../engine/engine.js';
 import type { FileVersion } from '../engine/history.js';
 import { fail } from '../engine/errors.js';
@@ -42,9 +46,33 @@ export type VRoute =
   /** A name inside history that does not exist: ENOENT to look at, EROFS to create. */
   | { kind: 'absent' };
 
-const histIno = (ino: number) => (HIST_INO | (ino & LOW)) >>> 0;
+/** Numbers for versions of inodes shown in history: one per (inode, the
+ * commit its row began; for a directory, minus the view's commit), given out in order, never reused while mounted.
+ * The most recently used MAX_KEPT are remembered; a version forgotten and
+ * seen again gets a new number (as after a remount), which only a process
+ * holding the old one in that instant could notice. */
+class HistoryInodes {
+  private static readonly MAX_KEPT = 1 << 20;
+  private readonly byVersion = new Map<string, number>();
+  private next = 0;
+
+  of(ino: number, since: number): number {
+    const key = `${ino}:${since}`;
+    let n = this.byVersion.get(key);
+    if (n !== undefined) {
+      this.byVersion.delete(key);
+      this.byVersion.set(key, n);
+      return n;
+    }
+    n = (HIST_INO | (this.next++ & LOW)) >>> 0;
+    this.byVersion.set(key, n);
+    if (this.byVersion.size > HistoryInodes.MAX_KEPT) this.byVersion.delete(this.byVersion.keys().next().value as string);
+    return n;
+  }
+}
 
 export class TimeTravel {
+  private readonly inos = new HistoryInodes();
   private views = new Map<number, ReadView>();
   private handles = new Map<number, { view: ReadView; path: string }>();
   private nextFh = FH_BASE;
@@ -131,7 +159,7 @@ export class TimeTravel {
       }
       case 'tree': {
         const s = r.view.stat(r.path);
-        return { ...s, ino: histIno(s.ino) };
+        return { ...s, ino: this.versionIno(r.view, s.ino, s.mode) };
       }
       case 'history': {
         const last = r.versions[r.versions.length - 1];
@@ -139,7 +167,7 @@ export class TimeTravel {
         return { ...base, ino: (HISTDIR_INO | (base.ino & LOW)) >>> 0, mode: S_IFDIR | 0o555, nlink: 2, size: r.versions.length, blocks: 0 };
       }
       case 'version':
-        return { ...r.version.stat, ino: histIno(r.version.stat.ino), mode: S_IFREG | (r.version.stat.mode & 0o7777), nlink: 1 };
+        return { ...r.version.stat, ino: this.inos.of(r.version.ino, r.version.commit), mode: S_IFREG | (r.version.stat.mode & 0o7777), nlink: 1 };
       case 'absent': fail('ENOENT');
     }
   }
@@ -147,11 +175,20 @@ export class TimeTravel {
   readdir(r: VRoute): DirEntry[] {
     switch (r.kind) {
       case 'vroot': return this.listVersionsRoot();
-      case 'tree': return r.view.readdir(r.path).map((e) => ({ ...e, ino: histIno(e.ino) }));
-      case 'history': return r.versions.map((v) => ({ name: isoOfNs(v.timeNs), ino: histIno(v.ino), mode: S_IFREG }));
+      case 'tree': return r.view.readdir(r.path).map((e) => ({ ...e, ino: this.versionIno(r.view, e.ino, e.mode) }));
+      case 'history': return r.versions.map((v) => ({ name: isoOfNs(v.timeNs), ino: this.inos.of(v.ino, v.commit), mode: S_IFREG }));
       case 'version': fail('ENOTDIR');
       case 'absent': fail('ENOENT');
     }
+  }
+
+  /** The number of inode `ino` as a view shows it. A file is its version
+   * there (one number in every view that shows that version). A directory
+   * is what it holds, and that changes with its entries' versions even
+   * while its own row does not: one number per view. */
+  private versionIno(view: ReadView, ino: number, mode: number): number {
+    if (isDir(mode)) return this.inos.of(ino, -view.commit);
+    return this.inos.of(ino, view.tree.inode(ino)?.since ?? view.commit);
   }
 
   /** Bounded: recent days with changes, the latest snapshots, every label. */
