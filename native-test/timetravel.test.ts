@@ -115,6 +115,16 @@ describe('time travel on the mount', () => {
     expect(await fsp.readFile(m.path('f@garbage')).catch((e) => e.code)).toBe('ENOENT');
   });
 
+  it("every version listed in name@history reads back, also after the file's directory was renamed", async () => {
+    const m = await mountFresh();
+    await sh(`mkdir -p r/p && echo v1 > r/p/f`, m.mnt);
+    await sleep(20);
+    expect((await mikofs('snapshot', '--store', m.mnt)).code).toBe(0); // keeps v1 a version of its own
+    await sh(`mv r/p r/q && echo v2 > r/q/f`, m.mnt);
+    const out = await sh(`cd r/q/f@history && for v in *; do cat "$v"; done`, m.mnt);
+    expect(out).toBe('v1\nv2\n');
+  });
+
   it('tar and cp -a of several views keep each its own versions: a version has an inode number of its own', async () => {
     const m = await mountFresh();
     await sh(`echo one > a.txt && ln a.txt link.txt && mkdir d && echo same > d/s.txt`, m.mnt);

@@ -74,7 +74,7 @@ class HistoryInodes {
 export class TimeTravel {
   private readonly inos = new HistoryInodes();
   private views = new Map<number, ReadView>();
-  private handles = new Map<number, { view: ReadView; path: string }>();
+  private handles = new Map<number, { view: ReadView; ino: number }>();
   private nextFh = FH_BASE;
 
   constructor(private readonly engine: Engine) {}
@@ -221,14 +221,16 @@ export class TimeTravel {
 
   open(r: VRoute, flags: number): number {
     if ((flags & 3) !== 0 || (flags & 0o1000)) fail('EROFS');
-    let view: ReadView, path: string;
-    if (r.kind === 'tree') { view = r.view; path = r.path; }
-    else if (r.kind === 'version') { view = r.view; path = r.file; }
+    // A version is opened by its inode: the file may have had another path
+    // then (its directory renamed or moved since), which file names now.
+    let view: ReadView, ino: number;
+    if (r.kind === 'tree') { view = r.view; ino = view.tree.resolve(r.path, true); }
+    else if (r.kind === 'version') { view = r.view; ino = r.version.ino; }
     else if (r.kind === 'absent') fail('ENOENT');
     else fail('EISDIR');
-    if (isDir(view.stat(path).mode)) fail('EISDIR');
+    if (isDir(view.tree.mustInode(ino).mode)) fail('EISDIR');
     const fh = this.nextFh++;
-    this.handles.set(fh, { view, path });
+    this.handles.set(fh, { view, ino });
     return fh;
   }
 
@@ -236,20 +238,20 @@ export class TimeTravel {
 
   read(fh: number, len: number, pos: number): Buffer {
     const h = this.handles.get(fh) ?? fail('EBADF');
-    return h.view.read(h.path, pos, len);
+    return h.view.tree.readIno(h.ino, pos, len);
   }
 
   release(fh: number): void { this.handles.delete(fh); }
 
   getxattr(r: VRoute, name: string): Buffer {
     if (r.kind === 'tree') return r.view.getxattr(r.path, name);
-    if (r.kind === 'version') return r.view.getxattr(r.file, name);
+    if (r.kind === 'version') return r.view.tree.listxattrIno(r.version.ino).find((x) => x.name === name)?.value ?? fail('ENODATA');
     fail('ENODATA');
   }
 
   listxattr(r: VRoute): string[] {
     if (r.kind === 'tree') return r.view.listxattr(r.path);
-    if (r.kind === 'version') return r.view.listxattr(r.file);
+    if (r.kind === 'version') return r.view.tree.listxattrIno(r.version.ino).map((x) => x.name);
     return [];
   }
 }
