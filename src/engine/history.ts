@@ -54,6 +54,16 @@ export class History {
     return '/' + parts.join('/');
   }
 
+  /** Every path of ino as of commit `at` (each name of a hard link). */
+  pathsOf(ino: number, at: number): string[] {
+    const out: string[] = [];
+    for (const { parent, name } of this.meta.namesOfIno(this.branch, ino, at)) {
+      const dir = parent === ROOT_INO ? '' : this.pathOf(parent, at);
+      if (dir !== undefined) out.push(`${dir}/${name}`);
+    }
+    return out;
+  }
+
   /** Commits newest first, with what each changed. With a file's path, only
    * commits that made a new version of it; with a directory's (as it is
    * now), only commits that changed something at or below it, each listing
@@ -237,8 +247,11 @@ export class History {
     for (const ino of changed) {
       const na = a.inode(ino), nb = b.inode(ino);
       if (na && nb && isDir(na.mode) && isDir(nb.mode)) {
-        const path = this.pathOf(ino, to) ?? this.pathOf(ino, from);
-        if (path === undefined) continue;
+        // A directory that moved between the two points is told by its old
+        // and new parents' entries (its whole subtree removed there, added
+        // here); its own entries compare only where it stayed.
+        const path = this.pathOf(ino, to);
+        if (path === undefined || path !== this.pathOf(ino, from)) continue;
         const ea = new Map(a.entries(ino).map((e) => [e.name, e.ino]));
         const eb = new Map(b.entries(ino).map((e) => [e.name, e.ino]));
         for (const [name, x] of ea) {
@@ -255,8 +268,9 @@ export class History {
         for (const [name, y] of eb) if (!ea.has(name)) subtree(b, y, join(path, name), 'added');
         if ((na.mode & 0o7777) !== (nb.mode & 0o7777) && path !== '/') add(path, 'changed', 'dir');
       } else if (na && nb && !sameNode(ino, na, ino, nb)) {
-        const path = this.pathOf(ino, to);
-        if (path !== undefined && path === this.pathOf(ino, from)) add(path, 'changed', kindOf(nb));
+        // Every name it has at both points (a hard link's other names too).
+        const before = new Set(this.pathsOf(ino, from));
+        for (const path of this.pathsOf(ino, to)) if (before.has(path)) add(path, 'changed', kindOf(nb));
       }
     }
     const root = under === '/' ? '/' : '/' + splitPath(under).join('/');

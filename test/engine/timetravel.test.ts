@@ -127,6 +127,20 @@ describe('history operations', () => {
     ]);
   });
 
+  it('diff names every name of a changed hard link, and a moved directory by its paths at the two points only', async () => {
+    const e = await memStore();
+    e.mkdir('/hl'); e.writeFile('/hl/x', 'a\n'); e.link('/hl/x', '/hl/y');
+    const a = e.headCommit;
+    e.appendFile('/hl/x', 'b\n');
+    expect(e.history.diff(a, e.headCommit)).toEqual([
+      { path: '/hl/x', change: 'changed', kind: 'file' }, { path: '/hl/y', change: 'changed', kind: 'file' }]);
+    e.mkdir('/da'); e.mkdir('/da/s'); e.writeFile('/da/s/f', '1\n');
+    const c = e.headCommit;
+    e.rename('/da', '/db'); e.rename('/db/s', '/s2'); // /db/s existed only in between
+    expect(e.history.diff(c, e.headCommit).map((d) => `${d.change} ${d.path}`)).toEqual([
+      'removed /da', 'removed /da/s', 'removed /da/s/f', 'added /db', 'added /s2', 'added /s2/f']);
+  });
+
   it('diff lists added, removed and changed paths', async () => {
     const e = await memStore();
     e.mkdir('/src'); e.writeFile('/src/a', 'a'); e.writeFile('/src/b', 'b'); e.writeFile('/keep', 'k');
