@@ -47,10 +47,11 @@ export type VRoute =
   | { kind: 'absent' };
 
 /** Numbers for versions of inodes shown in history: one per (inode, the
- * commit its row began; for a directory, minus the view's commit), given out in order, never reused while mounted.
- * The most recently used MAX_KEPT are remembered; a version forgotten and
- * seen again gets a new number (as after a remount), which only a process
- * holding the old one in that instant could notice. */
+ * commit its row began; for a directory, minus the view's commit), given
+ * out in order (2^30 of them before any comes round again). The most
+ * recently used MAX_KEPT are remembered; a version forgotten and seen again
+ * gets a new number (as after a remount), which only a process holding the
+ * old one in that instant could notice. */
 class HistoryInodes {
   private static readonly MAX_KEPT = 1 << 20;
   private readonly byVersion = new Map<string, number>();

@@ -146,7 +146,7 @@ export class ChunkStore {
       if (hit) return hit;
     }
     let data: Buffer;
-    try { data = this.decode(hash); } catch (e) { throw report(e as ChunkCorruptError); }
+    try { data = this.decode(hash); } catch (e) { throw e instanceof ChunkCorruptError ? report(e) : e; }
     this.cache.set(key, data);
     return data;
   }
