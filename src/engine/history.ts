@@ -1,6 +1,7 @@
 // History questions and history-changing operations on one branch:
 // log, per-file versions, diff, restore and rollback. Each works from the
 // versioned rows directly, so its cost follows what changed, not what exists.
+import { posix } from 'node:path';
 import { LIVE, type InodeRow } from '../store/meta-store.js';
 import type { Engine } from './engine.js';
 import { fail } from './errors.js';
@@ -318,6 +319,9 @@ export class History {
   /** Brings `path` back as it was at commit t, as one new commit: a copy of
    * that file or subtree (new inodes, the same chunks) replaces what is there. */
   restore(path: string, t: number): number {
+    // '..' and '.' resolve by name here, as a shell would: `restore ..` is
+    // the parent, and the root is refused below with what to use instead.
+    path = posix.normalize('/' + path);
     const old = this.tree(t);
     const head = this.e.head;
     if (!splitPath(path).length) fail('EINVAL', 'restore brings back a file or directory; to return the whole tree to a point, use rollback');
