@@ -5,6 +5,7 @@ import { openStore } from '../index.js';
 import type { Engine } from '../engine/engine.js';
 import { defaultStorePath } from './paths.js';
 import { UsageError } from './errors.js';
+import { strerror } from '../engine/errors.js';
 
 export function storePathOf(arg: string | undefined): string {
   return path.resolve(arg ?? defaultStorePath());
@@ -24,21 +25,16 @@ export function printJson(v: unknown): void {
 
 export { isoOfNs } from '../engine/timespec.js';
 
-const STRERROR: Record<string, string> = {
-  ENOENT: 'no such file or directory', ENOTDIR: 'not a directory', EISDIR: 'is a directory',
-  ELOOP: 'too many levels of symbolic links', ENAMETOOLONG: 'file name too long', EINVAL: 'invalid argument',
-};
-
 /** Runs fn on a path inside a store; a POSIX error names the path, as
- * coreutils do ("/a/b: no such file or directory"). */
+ * coreutils do ("/a/b: no such file or directory", without the errno
+ * name that engine/errors.ts onPath keeps for the history commands). */
 export function onPath<T>(p: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code && STRERROR[code] && (e as Error).message === code) {
-      throw new Error(`${p}: ${STRERROR[code]}`);
-    }
+    const text = code === undefined ? undefined : strerror(code);
+    if (text && (e as Error).message === code) throw new Error(`${p}: ${text}`);
     throw e;
   }
 }

@@ -46,7 +46,7 @@ const LOCK_WAIT_MS = 10000;
 async function direct(file: string, write: boolean): Promise<Target> {
   for (let waited = 0; ; waited += 50) {
     try {
-      const e = await openStore(file, { readonly: !write, holder: `mikofs ${process.argv[2] ?? 'cli'}` });
+      const e = await openStore(file, { readonly: !write, holder: `mikofs ${process.argv[2] ?? 'cli'}`, checkpointer: false });
       return { ops: new LocalOps(e, file), close: () => e.close(), where: file };
     } catch (e) {
       if (!(e instanceof StoreLockedError) || waited >= LOCK_WAIT_MS) throw e;
@@ -64,15 +64,7 @@ export async function openTarget(storeArg: string | undefined, write: boolean): 
     if (t) return t;
     throw new UsageError(`the mount at ${mount.mountpoint} (process ${mount.pid}) does not answer on ${socket}`);
   }
-  let file: string;
-  if (storeArg !== undefined) {
-    if (!fs.existsSync(p)) throw new UsageError(`${storeArg}: no such store file or mount`);
-    if (fs.statSync(p).isDirectory()) throw new UsageError(`${storeArg} is a directory but not a mounted mikofs store`);
-    file = p;
-  } else {
-    file = defaultStorePath();
-    if (!fs.existsSync(file)) throw new UsageError(`not inside a mikofs mount and there is no default store yet (${file}); name one with --store`);
-  }
+  const file = unmountedStoreFile(storeArg, p);
   const t = fs.existsSync(socketPathOf(file)) ? await viaSocket(socketPathOf(file), file) : undefined;
   return t ?? direct(file, write);
 }
@@ -83,8 +75,12 @@ export async function openTarget(storeArg: string | undefined, write: boolean): 
  * themselves beside any mount (verify). */
 export function storeFileOf(storeArg: string | undefined): string {
   const p = path.resolve(storeArg ?? process.cwd());
-  const mount = findMount(p);
-  if (mount) return mount.store;
+  return findMount(p)?.store ?? unmountedStoreFile(storeArg, p);
+}
+
+/** The store file --store names (p: it resolved) when no mount holds it:
+ * the file itself, else the default store. */
+function unmountedStoreFile(storeArg: string | undefined, p: string): string {
   if (storeArg !== undefined) {
     if (!fs.existsSync(p)) throw new UsageError(`${storeArg}: no such store file or mount`);
     if (fs.statSync(p).isDirectory()) throw new UsageError(`${storeArg} is a directory but not a mounted mikofs store`);

@@ -37,6 +37,12 @@ const STRERROR: Partial<Record<ErrnoCode, string>> = {
   EEXIST: 'file exists', ENOTEMPTY: 'directory not empty',
 };
 
+/** The text of an errno as coreutils print it after a path, if it is one
+ * a path can cause. */
+export function strerror(code: string): string | undefined {
+  return STRERROR[code as ErrnoCode];
+}
+
 /** Runs fn on a path; a bare errno it throws (the engine says ENOENT, not
  * which name) comes out naming the path, as coreutils' messages do:
  * "ENOENT: /a/b: no such file or directory". */

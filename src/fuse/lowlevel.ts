@@ -483,8 +483,18 @@ export class LowLevelServer {
         this.b.ll_reply_attr(req, this.attrTimeout(st));
       });
     }
+    // Opening and closing a directory need no path: a directory removed
+    // while a process has it open or as its working directory can, as on
+    // ext4, still be opened and read (it lists nothing, see readdir).
+    if (op === Op.OPENDIR) {
+      const dh = this.nextDir++;
+      this.dirs.set(dh, { node: id, names: null, ents: null, count: 0 });
+      return this.b.ll_reply_open(req, dh, 0);
+    }
+    if (op === Op.RELEASEDIR) { this.dirs.delete(a as number); return this.err(req, 0); }
     const path = this.path(id);
-    if (path === null) return this.nameless(req, op, id, a as number, b as number, c as number);
+    if (op === Op.READDIR) return this.readdir(req, path, a as number, b as number, c as number);
+    if (path === null) return this.err(req, ENOENT);
     const done = (e: number) => this.err(req, e);
 
     switch (op) {
@@ -588,13 +598,6 @@ export class LowLevelServer {
       case Op.FALLOCATE:
         if (!ops.fallocate) return this.err(req, 95 /* EOPNOTSUPP */);
         return ops.fallocate(path, d as number, a as number, b as number, c as number, done);
-      case Op.OPENDIR: {
-        const dh = this.nextDir++;
-        this.dirs.set(dh, { node: id, names: null, ents: null, count: 0 });
-        return this.b.ll_reply_open(req, dh, 0);
-      }
-      case Op.READDIR: return this.readdir(req, path, a as number, b as number, c as number);
-      case Op.RELEASEDIR: this.dirs.delete(a as number); return done(0);
       case Op.FSYNCDIR: return ops.fsyncdir(path, a as number, b as number, done);
       case Op.STATFS:
         return ops.statfs(path, (e, s) => {
@@ -706,28 +709,11 @@ export class LowLevelServer {
     run(0);
   }
 
-  /** A request for a node whose name is gone. A directory removed while a
-   * process had it open or as its working directory can, as on ext4, still
-   * be opened and listed: it lists nothing (not even . and ..). */
-  private nameless(req: number, op: number, id: number, a: number, b: number, c: number): void {
-    switch (op) {
-      case Op.OPENDIR: {
-        const dh = this.nextDir++;
-        this.dirs.set(dh, { node: id, names: null, ents: null, count: 0 });
-        return this.b.ll_reply_open(req, dh, 0);
-      }
-      // a: size, b: offset, c: the directory handle
-      case Op.READDIR:
-        if (!this.dirs.has(c)) return this.err(req, 9 /* EBADF */);
-        return this.b.ll_reply_dir(req, a, b, Buffer.alloc(0), new Float64Array(0), 0);
-      case Op.RELEASEDIR: this.dirs.delete(a); return this.err(req, 0);
-      default: return this.err(req, ENOENT);
-    }
-  }
-
-  private readdir(req: number, path: string, size: number, off: number, dh: number): void {
+  /** path null: the directory's name is gone (removed while open): it lists nothing. */
+  private readdir(req: number, path: string | null, size: number, off: number, dh: number): void {
     const d = this.dirs.get(dh);
     if (!d) return this.err(req, 9 /* EBADF */);
+    if (path === null) return this.b.ll_reply_dir(req, size, off, Buffer.alloc(0), new Float64Array(0), 0);
     const reply = () => this.b.ll_reply_dir(req, size, off, d.names!, d.ents!, d.count);
     if (d.names !== null && off !== 0) return reply();
     // Listed at the first read (and again after rewinddir), as libfuse does.

@@ -56,17 +56,18 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   // pages (and the writer lock, a row written through the first log, would
   // not be seen through the second until a checkpoint). One name only.
   if (!memory) {
+    let st: fs.Stats | undefined;
+    try { st = fs.statSync(file); } catch { /* a new store */ }
     // A file of no bytes is not a store, whatever SQLite would make of it
     // (it would take it as a new database): stores are made at new paths.
-    let size = -1;
-    try { size = fs.statSync(file).size; } catch { /* a new store */ }
-    if (size === 0) throw new StoreFormatError(`${file} is an empty file, not a mikofs store (mikofs init makes a store at a new path)`);
-  }
-  if (!opts.readonly && !memory) {
-    let links = 1;
-    try { links = fs.statSync(file).nlink; } catch { /* a new store */ }
-    if (links > 1) {
-      throw new StoreFormatError(`${file} has ${links} names (hard links); a store is written through one name only ` +
+    if (st?.size === 0) throw new StoreFormatError(`${file} is an empty file, not a mikofs store (mikofs init makes a store at a new path)`);
+    // SQLite keeps a database's WAL and its index beside the *name* it was
+    // opened by: through a second name (a hard link) a writer would keep a
+    // second log of the same file, and the two would overwrite each other's
+    // pages (and the writer lock, a row written through the first log, would
+    // not be seen through the second until a checkpoint). One name only.
+    if (!opts.readonly && st && st.nlink > 1) {
+      throw new StoreFormatError(`${file} has ${st.nlink} names (hard links); a store is written through one name only ` +
         `(SQLite keeps its write-ahead log beside the name, so two names would be two logs of one file): ` +
         `remove the other links (find / -xdev -samefile ${file}) or open the store read-only`);
     }
