@@ -48,6 +48,13 @@ export interface StoreOptions {
   walSizeLimit?: number;
   /** How free space on the store's file system is watched (space-guard.ts). */
   space?: SpaceGuardOptions;
+  /** Checkpoints in a background worker (default true). A short-lived
+   * writer (a CLI command) goes without: it checkpoints when it closes. With
+   * the worker, writers of one store in quick succession from different
+   * processes lost commits (two reported the same new commit id; six CLI
+   * snapshots at once, about one round in ten): not explained yet, see the
+   * README's known issues; without it, none in 300 rounds. */
+  checkpointer?: boolean;
 }
 
 /** What becomes of a chunk sent to the hasher: called with its address
@@ -145,7 +152,7 @@ export class Store {
       this.nextIno = (maxIno ?? 1) + 1;
       this.mainBranch = this.meta.branchByName('main')!.id;
       if (!this.readonly) this.recover();
-      if (!this.readonly && !this.memory) {
+      if (!this.readonly && !this.memory && opts.checkpointer !== false) {
         this.db.pragma('wal_autocheckpoint = 0');
         // A burst of writes (a large file) grows the WAL to its size: the
         // background checkpointer copies frames while the writer appends
