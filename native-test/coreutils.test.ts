@@ -211,10 +211,12 @@ EOF`);
       stat -c '%h %a %s' a c
       [ "$(stat -c %i a)" = "$(stat -c %i c)" ] && echo same-inode
       mv c d; stat -c '%h %a %s %n' a d
-      rm a; stat -c '%h %n' d`);
+      rm a; stat -c '%h %n' d
+      ln d e; stat d e > /dev/null; sleep 1.1; mv e f
+      [ "$(stat -c %Z d)" = "$(stat -c %Z f)" ] && echo same-ctime-after-rename`);
     expect(out).toBe([
       '1', '3 644 4', '3 644 4', '3 644 4', '3 600 19', '3 600 19', '3 600 19', '2 600 19', '2 600 19',
-      'same-inode', '2 600 19 a', '2 600 19 d', '1 d', '',
+      'same-inode', '2 600 19 a', '2 600 19 d', '1 d', 'same-ctime-after-rename', '',
     ].join('\n'));
   });
 });

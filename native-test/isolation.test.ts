@@ -1,12 +1,12 @@
 // Reader isolation through the kernel: while one process has a file open for
 // writing, other processes see the last committed content (never a mix);
-// once the writer closes, a fresh open sees the new content. The writer and
+// once the writer closes, every reader sees the new content. The writer and
 // the long-lived reader are separate processes driven over stdin.
 import fsp from 'node:fs/promises';
 import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { createInterface } from 'node:readline';
-import { mountFresh, run, sh, spawnTracked, useMounts } from './helpers/mount.js';
+import { mountFresh, run, sh, sleep, spawnTracked, useMounts } from './helpers/mount.js';
 
 useMounts();
 
@@ -86,9 +86,42 @@ describe('reader isolation', () => {
     // After the close, a fresh open sees the new content...
     expect((await run('cat', [f])).stdout).toBe(NEW);
     expect(await sh(`stat -c %s ${f}`)).toBe('30000\n');
-    // ...and the reader that opened before keeps its snapshot to the end.
-    expect(await early.read(0, 30000)).toBe(OLD);
+    // ...and so does the reader that opened before (readers follow commits).
+    expect(await early.read(0, 30000)).toBe(NEW);
+    expect(await early.cmd('size')).toBe('size 30000');
     expect(await early.cmd('close')).toBe('ok');
+  });
+
+  it('an open reader follows commits: tail -f shows each line appended by >>, a same-size rewrite replaces its cached pages', async () => {
+    const m = await mountFresh();
+    const f = m.path('app.log');
+    await fsp.writeFile(f, 'l0\n');
+    const tail = spawnTracked('tail', ['-f', '-s', '0.1', f]);
+    let out = '';
+    tail.stdout!.on('data', (d) => (out += d));
+    for (let i = 1; i <= 3; i++) {
+      await sh(`echo l${i} >> ${f}`);
+      await sleep(300);
+    }
+    for (const t0 = Date.now(); out !== 'l0\nl1\nl2\nl3\n' && Date.now() - t0 < 5000;) await sleep(100);
+    tail.kill();
+    expect(out).toBe('l0\nl1\nl2\nl3\n');
+
+    // A rewrite in place that keeps the size: the reader reads (and the
+    // kernel caches) the committed bytes while the writer is half way;
+    // after the commit only the mount can tell the kernel those are stale.
+    const g = m.path('same.txt');
+    await fsp.writeFile(g, OLD);
+    const r = Holder.start(g);
+    expect(await r.cmd('open r')).toBe('ok');
+    const w = Holder.start(g);
+    expect(await w.cmd('open r+')).toBe('ok');
+    expect(await w.cmd(`write 0 ${'X'.repeat(20000)}`)).toBe('ok');
+    expect(await r.read(0, 20000)).toBe(OLD);
+    expect(await r.read(0, 20000)).toBe(OLD);
+    expect(await w.cmd('close')).toBe('ok');
+    expect(await r.read(0, 20000)).toBe('X'.repeat(20000));
+    expect(await r.cmd('close')).toBe('ok');
   });
 
   it('O_TRUNC by a writer is invisible to readers until it closes', async () => {

@@ -31,13 +31,18 @@ function isZero(b: Buffer): boolean {
   return b.equals(z);
 }
 
-/** An open file handle. Writers own a WriteSession; readers are pinned to the
- * commit at which they opened (snapshot reads, never a mix of versions). */
+/** An open file handle. Writers own a WriteSession; readers read the
+ * file's newest committed version: each read() is of one version whole,
+ * and a commit between two reads (a writer's close, an append by `>>`) is
+ * seen by the next one, as `tail -f` and SQLite's read-only connections
+ * expect of a file system. */
 interface OpenFile {
   ino: number;
   flags: number;
   session: WriteSession | null;
+  /** A reader's view, at commit `pinnedAt` (moved on by followCommits). */
   pinned: Tree | null;
+  pinnedAt: number;
   read: boolean;
   /** Set when this handle created the file: abort() then removes it again. */
   created?: { dir: number; name: string };
@@ -599,18 +604,36 @@ export class Engine implements SessionHost {
     if (isDir(node.mode) && (writes || (flags & O_TRUNC))) fail('EISDIR');
     if (writes && !this.writable) fail('EROFS');
     const fh = this.nextFd++;
-    const of: OpenFile = { ino, flags, session: null, pinned: null, read: false };
+    const of: OpenFile = { ino, flags, session: null, pinned: null, pinnedAt: 0, read: false };
     if (writes) {
       of.session = new WriteSession(this, ino, node);
       if ((flags & O_TRUNC) && isReg(node.mode)) of.session.truncate(0, this.store.now());
-    } else {
-      // The reader sees this commit until it closes: no change amends it.
-      this.store.seal(this.store.headCommit);
-      of.pinned = new Tree(this.store.meta, this.store.chunks, this.chainAt(this.store.headCommit), this.store.chunkSize);
-      of.pinned.inodes.set(ino, node);
-    }
+    } else this.pin(of, node);
     this.fds.set(fh, of);
     return fh;
+  }
+
+  /** Points a reader at the head commit, where its file is `node`. */
+  private pin(of: OpenFile, node: InodeRow): void {
+    // What a reader has read must stay readable: no change amends it.
+    this.store.seal(this.store.headCommit);
+    of.pinned = new Tree(this.store.meta, this.store.chunks, this.chainAt(this.store.headCommit), this.store.chunkSize);
+    of.pinned.inodes.set(of.ino, node);
+    of.pinnedAt = this.store.headCommit;
+  }
+
+  /** Moves a reader on to its file's newest committed version, if one was
+   * committed since it last looked. A file whose last name went keeps the
+   * version it had (its descriptors read what it was, as on any file
+   * system; nothing can change it any more). */
+  private followCommits(of: OpenFile): Tree {
+    const t = of.pinned as Tree;
+    if (of.pinnedAt === this.store.headCommit) return t;
+    const now = this.head.inode(of.ino);
+    if (!now || now.nlink === 0) return t;
+    if (now.since === t.mustInode(of.ino).since) { of.pinnedAt = this.store.headCommit; return t; }
+    this.pin(of, now);
+    return of.pinned as Tree;
   }
 
   private fd(fh: number): OpenFile { return this.fds.get(fh) ?? fail('EBADF'); }
@@ -624,7 +647,7 @@ export class Engine implements SessionHost {
     if ((of.flags & O_ACCMODE) === O_WRONLY) fail('EBADF');
     of.read = true;
     if (of.session) return of.session.read(position, length);
-    return (of.pinned as Tree).readIno(of.ino, position, length);
+    return this.followCommits(of).readIno(of.ino, position, length);
   }
 
   /** read() into the caller's buffer (at most out.length bytes); returns
@@ -634,7 +657,7 @@ export class Engine implements SessionHost {
     if ((of.flags & O_ACCMODE) === O_WRONLY) fail('EBADF');
     of.read = true;
     if (of.session) return of.session.read(position, length).copy(out);
-    return (of.pinned as Tree).readInoInto(of.ino, out, position, length);
+    return this.followCommits(of).readInoInto(of.ino, out, position, length);
   }
 
   write(fh: number, data: Buffer, position: number): number {
@@ -694,7 +717,7 @@ export class Engine implements SessionHost {
   /** Attributes as this handle sees them (a writer sees its own size). */
   fstat(fh: number): Stat {
     const of = this.fd(fh);
-    const node = of.pinned ? of.pinned.mustInode(of.ino) : this.head.mustInode(of.ino);
+    const node = of.pinned ? this.followCommits(of).mustInode(of.ino) : this.head.mustInode(of.ino);
     const st = statOf(node, this.chunkSize);
     if (of.session && of.session.changed) {
       st.size = of.session.size;

@@ -49,8 +49,10 @@ export interface FuseOps {
   chownIno?(ino: number, uid: number, gid: number, cb: Cb): void;
   truncateIno?(ino: number, size: number, cb: Cb): void;
   utimensIno?(ino: number, atime: NativeTime, mtime: NativeTime, cb: Cb): void;
-  flush(path: string, fh: number, cb: Cb): void;
-  fsync(path: string, datasync: number, fh: number, cb: Cb): void;
+  /** cb's `dropPages`: the flush committed a version that open readers
+   * follow, and the pages the kernel cached for them must go. */
+  flush(path: string, fh: number, cb: (err: number, dropPages?: boolean) => void): void;
+  fsync(path: string, datasync: number, fh: number, cb: (err: number, dropPages?: boolean) => void): void;
   fsyncdir(path: string, datasync: number, fh: number, cb: Cb): void;
   readdir(path: string, cb: (err: number, names?: string[], stats?: Partial<FuseStat>[]) => void): void;
   truncate(path: string, size: number, cb: Cb): void;

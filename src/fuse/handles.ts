@@ -30,9 +30,12 @@
 //    kernel drops them before a direct_io write too, but a borrower's read
 //    racing the write could cache the old bytes again in between;
 //  - any other reader may keep what the kernel cached (keep_cache) only if
-//    those pages are of the version it is pinned to, and must not add pages
+//    those pages are of the version it reads, and must not add pages
 //    of another version while other cached readers of the same pages are
 //    open (then it reads direct_io instead, leaving their pages alone).
+//    Readers follow commits (engine.ts), so a commit moves the cached
+//    readers of the file on to the new version and drops their pages
+//    (`committed`).
 // The kernel inode is per *path* in libfuse 2.9's high-level API (two hard
 // links are two kernel inodes, each with its own cache), so what the kernel
 // caches is tracked per (ino, path). Losing track (rename, eviction) is safe:
@@ -73,6 +76,8 @@ export class Handles {
   private cache = new Map<string, Cached>();
   /** path -> keys of `cache` for it (unlink and rename forget by path). */
   private byPath = new Map<string, Set<string>>();
+  /** ino -> keys of `cache` for it (a commit moves its readers on). */
+  private byIno = new Map<number, Set<string>>();
   /** ino -> open page-cached borrowed readers. */
   private borrowers = new Map<number, number>();
   private nextFh = 1;
@@ -115,7 +120,7 @@ export class Handles {
   }
 
   /** Records an open; returns its FUSE handle number and page-cache reply.
-   * version: the committed version of the file a reader is pinned to. */
+   * version: the committed version of the file a reader reads now. */
   add(efh: number, ino: number, path: string, opts: { writer: boolean; append?: boolean; owner?: number; version: number; borrowed?: boolean }): { fh: number; reply: OpenReply } {
     const key = `${ino}:${path}`;
     let reply: OpenReply;
@@ -187,6 +192,25 @@ export class Handles {
     return h.efh;
   }
 
+  /** ino's committed content changed (a writer's close or fsync). Readers
+   * follow the newest version (engine.ts), so pages the kernel cached for
+   * open readers are stale: their entries take `version` (what they cache
+   * from now on) and the answer is true when the kernel must drop ino's
+   * pages. Session pages (borrowers open) and idle entries are left: the
+   * next open compares versions and drops them then. */
+  committed(ino: number, version: number): boolean {
+    const keys = this.byIno.get(ino);
+    if (!keys) return false;
+    let stale = false;
+    for (const key of keys) {
+      const c = this.cache.get(key)!;
+      if (c.readers === 0 || c.version === SESSION || c.version === version) continue;
+      c.version = version;
+      stale = true;
+    }
+    return stale;
+  }
+
   /** A path changed meaning (rename, unlink): forget what is cached under it. */
   forgetPath(p: string, isDir = false): void {
     if (this.cache.size === 0) return;
@@ -213,6 +237,10 @@ export class Handles {
     let keys = this.byPath.get(kp);
     if (!keys) this.byPath.set(kp, (keys = new Set()));
     keys.add(key);
+    const ino = Number(key.slice(0, key.indexOf(':')));
+    let ofIno = this.byIno.get(ino);
+    if (!ofIno) this.byIno.set(ino, (ofIno = new Set()));
+    ofIno.add(key);
   }
 
   private uncache(key: string): void {
@@ -221,6 +249,10 @@ export class Handles {
     const keys = this.byPath.get(kp);
     keys?.delete(key);
     if (keys?.size === 0) this.byPath.delete(kp);
+    const ino = Number(key.slice(0, key.indexOf(':')));
+    const ofIno = this.byIno.get(ino);
+    ofIno?.delete(key);
+    if (ofIno?.size === 0) this.byIno.delete(ino);
   }
 
 

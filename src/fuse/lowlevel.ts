@@ -280,6 +280,15 @@ export class LowLevelServer {
     for (const id of s) if (id !== but) this.b.ll_notify(this.handle, id, -1, undefined);
   }
 
+  /** Drops the pages the kernel caches for ino's nodes (a commit that its
+   * open readers now read: handles.ts). Queued to the notifier thread, so
+   * a reader may still read an old page in the instant after the close. */
+  private dropPages(ino: number): void {
+    const s = this.byIno.get(ino);
+    if (!s || !this.handle) return;
+    for (const id of s) this.b.ll_notify(this.handle, id, 0, undefined);
+  }
+
   /** Answers a write of n bytes at `at` to ino once the kernel dropped the
    * pages of them it may have cached under any of ino's nodes (handles.ts:
    * the writer process reads the file through the page cache meanwhile). */
@@ -588,12 +597,16 @@ export class LowLevelServer {
           this.replyAfterDroppingPages(req, n, node!.ino, dropPagesAt);
         });
       }
-      case Op.FLUSH: return ops.flush(path, a as number, (e) => {
+      case Op.FLUSH: return ops.flush(path, a as number, (e, dropPages) => {
         if (!e && this.files.get(a as number)?.writer) this.touchIno(node!.ino, id);
+        if (!e && dropPages) this.dropPages(node!.ino);
         done(e);
       });
       case Op.RELEASE: return ops.release(path, a as number, (e) => { this.closedFile(a as number); done(e); });
-      case Op.FSYNC: return ops.fsync(path, a as number, b as number, done);
+      case Op.FSYNC: return ops.fsync(path, a as number, b as number, (e, dropPages) => {
+        if (!e && dropPages) this.dropPages(node!.ino);
+        done(e);
+      });
       // a: mode (FALLOC_FL_*), b: offset, c: length, d: the file handle.
       case Op.FALLOCATE:
         if (!ops.fallocate) return this.err(req, 95 /* EOPNOTSUPP */);
@@ -666,6 +679,9 @@ export class LowLevelServer {
           n.parent = newParent;
           n.name = newName;
           this.children.set(this.key(newParent, newName), n.id);
+          // A rename changes the inode's ctime: its other names (hard
+          // links, each a kernel node of its own) must not keep the old one.
+          this.touchIno(n.ino, n.id);
         }
         this.err(req, 0);
       });

@@ -125,6 +125,9 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
     if ((node.mode & S_ISGID) && ((node.mode & 0o010) || !callerInGroup(cred, node.gid))) kill |= S_ISGID;
     if (kill) engine.chmod(ino, node.mode & 0o7777 & ~kill);
   }
+  /** After a commit of ino: whether pages cached for its open readers are
+   * of an older version (they read the newest one; see handles.ts). */
+  const readersMoveOn = (ino: number): boolean => handles.committed(ino, engine.head.inode(ino)?.since ?? 0);
   /** Records an open engine handle and answers with its FUSE handle. */
   function opened(path: string, efh: number, append: boolean, cb: (err: number, fh?: number, reply?: never) => void): void {
     const ino = engine.inoOf(efh);
@@ -291,7 +294,9 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
 
     flush: (path, fh, cb) => answer('flush', path, cb, () => {
       const h = handles.get(fh);
-      if (h?.writer) engine.commit(h.efh);
+      if (!h?.writer) return false;
+      engine.commit(h.efh);
+      return readersMoveOn(h.ino);
     }),
 
     release: (path, fh, cb) => answer('release', path, cb, () => {
@@ -300,7 +305,12 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       if (efh !== undefined) engine.release(efh);
     }),
 
-    fsync: (path, _datasync, fh, cb) => answer('fsync', path, cb, () => { if (!tt.owns(fh)) engine.fsync(handle(fh).efh); }),
+    fsync: (path, _datasync, fh, cb) => answer('fsync', path, cb, () => {
+      if (tt.owns(fh)) return false;
+      const h = handle(fh);
+      engine.fsync(h.efh);
+      return h.writer && readersMoveOn(h.ino);
+    }),
     fsyncdir: (path, _datasync, _fh, cb) => answer('fsyncdir', path, cb, () => engine.sync()),
 
     truncate: (path, size, cb) => answer('truncate', path, cb, () => {

@@ -41,9 +41,11 @@ describe('amending the version just made', () => {
     expect(e.at({ label: 'here' }).stat('/g').mode & 0o777).toBe(0o644);
 
     e.writeFile('/h', 'z');
-    const r = e.open('/h', 'r'); // a reader pinned to the current commit
+    const opened = e.headCommit;
+    const r = e.open('/h', 'r'); // a reader has read the current commit's state
     e.chmod('/h', 0o600);
-    expect(e.fstat(r).mode & 0o777).toBe(0o644);
+    expect(e.at(opened).stat('/h').mode & 0o777).toBe(0o644);
+    expect(e.fstat(r).mode & 0o777).toBe(0o600); // (readers follow commits)
     e.release(r);
     expect(e.stat('/h').mode & 0o777).toBe(0o600);
   });

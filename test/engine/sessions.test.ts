@@ -35,7 +35,7 @@ describe('write sessions: branch on write, merge on close', () => {
     e.close();
   });
 
-  it('a concurrent reader sees the old version during a write, the new one after close', async () => {
+  it('a concurrent reader sees the old version during a write, the new one once it is committed', async () => {
     const e = await memStore();
     e.writeFile('/f', 'old content');
     const w = e.open('/f', 'r+');
@@ -45,11 +45,38 @@ describe('write sessions: branch on write, merge on close', () => {
     const r = e.open('/f');
     expect(e.read(r, 100, 0).toString()).toBe('old content');
     e.release(w);
-    expect(e.read(r, 100, 0).toString()).toBe('old content'); // a reader opened before is pinned
+    expect(e.read(r, 100, 0).toString()).toBe('NEW content'); // an open reader follows the commit
+    expect(e.fstat(r).size).toBe(11);
     e.release(r);
     const r2 = e.open('/f');
     expect(e.read(r2, 100, 0).toString()).toBe('NEW content');
     e.release(r2);
+    e.close();
+  });
+
+  it('an open reader follows appends (tail -f), but not a file that lost its last name or was replaced by rename', async () => {
+    const e = await memStore();
+    e.writeFile('/log', 'l0\n');
+    const r = e.open('/log');
+    expect(e.read(r, 100, 0).toString()).toBe('l0\n');
+    e.appendFile('/log', 'l1\n');
+    expect(e.fstat(r).size).toBe(6);
+    expect(e.read(r, 100, 3).toString()).toBe('l1\n'); // what fstat says is there can be read
+    const before = e.headCommit;
+    e.appendFile('/log', 'l2\n');
+    expect(e.at(before).readFile('/log').toString()).toBe('l0\nl1\n'); // history keeps each state
+    expect(e.read(r, 100, 0).toString()).toBe('l0\nl1\nl2\n');
+    // Replaced by rename (an editor's save): the descriptor holds the old inode.
+    e.writeFile('/new', 'replacement');
+    e.rename('/new', '/log');
+    expect(e.read(r, 100, 0).toString()).toBe('l0\nl1\nl2\n');
+    e.release(r);
+    // Unlinked while open: its descriptor reads what it was.
+    e.writeFile('/gone', 'still here');
+    const g = e.open('/gone');
+    e.unlink('/gone');
+    expect(e.read(g, 100, 0).toString()).toBe('still here');
+    e.release(g);
     e.close();
   });
 
