@@ -218,8 +218,12 @@ describe('history thinning', () => {
     clock.t += 1n * S;
     save(e, '/a', Buffer.from('a2 '.repeat(100)));
     const fh = e.open('/a', 'r');
+    expect(e.read(fh, 3, 0).toString()).toBe('a2 ');
     clock.t += 1n * S;
-    save(e, '/a', Buffer.from('a3 '.repeat(100)));
+    // An editor's save by rename: the descriptor keeps the inode it read
+    // (readers follow commits of their inode, not of the name).
+    save(e, '/a.tmp', Buffer.from('a3 '.repeat(100)));
+    e.rename('/a.tmp', '/a');
     e.maintenance.runAll();
     expect(e.read(fh, 3, 0).toString()).toBe('a2 ');
     e.release(fh);
