@@ -171,6 +171,20 @@ except OSError as e:
     expect(lines[1]).toBe("True ['a.txt', 'src'] one keep");
   });
 
+  it('a directory made just now (its name was answered absent a moment before) stays the working directory of a shell through a label and a rollback', async () => {
+    const m = await mountFresh();
+    // mkdir -p looks the name up first: "no such name", which the kernel may
+    // cache and the mount tracks. The label change dropped that name as a
+    // negative entry, which by then was the new directory: getcwd ENOENT.
+    const out = await sh(`mkdir -p fresh/dir && cd fresh/dir && echo x > f
+      node '${path.resolve('dist/cli/main.js')}' label first --store '${m.mnt}' > /dev/null
+      node -e 'console.log(process.cwd())'
+      echo y > f
+      node '${path.resolve('dist/cli/main.js')}' rollback --to first --store '${m.mnt}' > /dev/null
+      node -e 'console.log(process.cwd())'; cat f`, m.mnt);
+    expect(out).toBe(`${m.path('fresh', 'dir')}\n${m.path('fresh', 'dir')}\nx\n`);
+  });
+
   it('rollback of a 10,000-file tree to a label makes diff -r against a copy of that state empty', async () => {
     const m = await mountFresh();
     const src = await tempDir('mikofs-tt-src-');

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // mikofs command line. Each command lives in commands/<name>.ts and exports
 // `command` (a yargs CommandModule); this file only assembles them.
+import './cwd-check.js';
 import yargs, { type MiddlewareFunction } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';

@@ -60,7 +60,7 @@ export class LocalOps implements StoreOps {
   /** onTreeChange: called after the tree changed behind a mount's back
    * (restore, rollback, labels), so that it drops what the kernel cached. */
   constructor(readonly engine: Engine, readonly storePath: string, readonly mounted = false,
-    private readonly onTreeChange: () => void = () => {}) {}
+    private readonly onTreeChange: () => void | Promise<void> = () => {}) {}
 
   private commitInfo(id: number): CommitInfo {
     const c = this.engine.store.meta.getCommit(id) ?? fail('ENOENT', `no commit ${id}`);
@@ -84,7 +84,7 @@ export class LocalOps implements StoreOps {
     const c = this.engine.snapshot(p.message ?? null, p.label);
     this.engine.flush();
     // A new label is a new name (/@label, name@label) the kernel may hold as absent.
-    if (p.label !== undefined) this.onTreeChange();
+    if (p.label !== undefined) await this.onTreeChange();
     return this.commitInfo(c);
   }
 
@@ -106,11 +106,11 @@ export class LocalOps implements StoreOps {
     const c = this.point(p.at);
     this.engine.label(p.name, c);
     this.engine.flush();
-    this.onTreeChange();
+    await this.onTreeChange();
     return { name: p.name, ...this.commitInfo(c) };
   }
 
-  async labelDelete(p: { name: string }) { this.engine.deleteLabel(p.name); this.engine.flush(); this.onTreeChange(); }
+  async labelDelete(p: { name: string }) { this.engine.deleteLabel(p.name); this.engine.flush(); await this.onTreeChange(); }
 
   async labelList() {
     return this.engine.labels().map((l) => ({ name: l.name, ...this.commitInfo(l.commit) }));
@@ -144,7 +144,7 @@ export class LocalOps implements StoreOps {
     const at = this.point(p.at);
     const c = onPath(p.path, () => this.engine.history.restore(p.path, at));
     this.engine.flush();
-    this.onTreeChange();
+    await this.onTreeChange();
     return this.commitInfo(c);
   }
 
@@ -152,7 +152,7 @@ export class LocalOps implements StoreOps {
     const t0 = performance.now();
     const c = this.engine.history.rollback(this.point(p.to), p.message ?? `rollback to ${p.to}`);
     this.engine.flush();
-    this.onTreeChange();
+    await this.onTreeChange();
     return { ...this.commitInfo(c), elapsedMs: Math.round((performance.now() - t0) * 10) / 10 };
   }
 

@@ -293,7 +293,10 @@ export class History {
     const c = this.e.changeRaw('rollback', (c) => {
       for (const k of meta.changedKeys('dentries', b, t) as { parent: number; name: string }[]) {
         const r = meta.findDentry(b, k.parent, k.name, t);
-        if (r && r.until > t && r.ino !== null) meta.putDentry(b, c, k.parent, k.name, r.ino);
+        // (A name whose file has no version at t, as thinning before
+        // 2026-12-04 could leave, is not brought back: it would lead nowhere.)
+        const live = r && r.until > t && r.ino !== null && meta.getInode(b, r.ino, t) !== undefined;
+        if (live) meta.putDentry(b, c, k.parent, k.name, r!.ino!);
         else meta.endDentry(b, c, k.parent, k.name);
       }
       for (const k of meta.changedKeys('inodes', b, t) as { ino: number }[]) {

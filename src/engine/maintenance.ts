@@ -633,7 +633,10 @@ export class Maintenance {
               continue;
             }
             const k = b.kept[pi] ?? b.kept[0] ?? b.global;
-            const m = t !== 'dentries' && r.ino !== null ? b.masks.get(r.ino) : undefined;
+            // A name moves with its file: were a name's row pushed back to a
+            // kept commit inside the file's collapsed edits while the file's
+            // rows are not, that commit would list a name leading nowhere.
+            const m = r.ino !== null ? b.masks.get(r.ino) : undefined;
             const s = k.atMasked(r.since, m);
             if (r.until === LIVE) {
               if (s !== r.since) this.apply(t, b.id, r, 'move', s, LIVE, dry, acc);

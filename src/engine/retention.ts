@@ -170,7 +170,8 @@ export function keptByTiers(commits: CommitInfo[], t: TierNs, nowNs: bigint, rap
  * within the window and no protected (labelled, snapshot) commit lies in
  * between. commits: oldest first. Returns each dropped commit with its file
  * and that next write: between the two, the file's dropped version is seen
- * by no one (other files' commits in between show its previous version). */
+ * by no one: other files' commits in between show its previous version,
+ * names included (a file the dropped edits created is absent there). */
 export function rapidDrops(
   commits: CommitInfo[], writes: Map<number, number>, windowNs: bigint, isProtected: (id: number) => boolean,
 ): Map<number, { ino: number; next: number }> {

@@ -159,6 +159,8 @@ export interface LowLevelBinding {
   /** Queue an invalidation: off -1 = attributes, 0 = attributes and data;
    * with a name: the entry `name` in directory `id`. */
   ll_notify(handle: unknown, id: number, off: number, name: string | undefined): void;
+  /** Queued invalidations not yet written to the kernel (patch v10). */
+  ll_notify_pending?(handle: unknown): number;
   ll_reply_err(req: number, errno: number): void;
   ll_reply_entry(req: number, id: number, entryTimeout: number, attrTimeout: number): void;
   ll_reply_create(req: number, id: number, entryTimeout: number, attrTimeout: number, fh: number, openFlags: number): void;

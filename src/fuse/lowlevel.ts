@@ -183,7 +183,11 @@ export class LowLevelServer {
   invalidateAll(stillNamed?: (dirIno: number, name: string, ino: number) => boolean): void {
     if (!this.handle) return;
     const now = Date.now();
-    for (const a of this.absent.values()) if (a.until > now) this.b.ll_notify(this.handle, a.parent, -1, a.name);
+    // A name answered absent and made since (mkdir -p, a create, a rename
+    // onto it) is a positive entry in the kernel now: the node loop below
+    // decides about it. Dropping it here as a negative one dropped the
+    // directory a shell had just cd'ed into (getcwd: ENOENT).
+    for (const [k, a] of this.absent) if (a.until > now && !this.children.has(k)) this.b.ll_notify(this.handle, a.parent, -1, a.name);
     this.absent.clear();
     for (const n of this.nodes.values()) {
       // Attributes at once (before the control socket answers), pages and
@@ -196,6 +200,19 @@ export class LowLevelServer {
       if (!(dirIno && ino && stillNamed?.(dirIno, n.name, ino))) this.b.ll_notify(this.handle, n.parent, -1, n.name);
     }
     this.b.ll_notify(this.handle, ROOT, 0, undefined);
+  }
+
+  /** Resolves once the kernel has received every invalidation queued so
+   * far (the notifier thread writes them; the main thread goes on serving
+   * requests meanwhile, which a notice may wait for). A rollback through
+   * the control socket is answered after this, so no name it dropped can
+   * be looked up after the command returned. Gives up after maxMs. */
+  async settled(maxMs = 2000): Promise<void> {
+    const pending = this.b.ll_notify_pending;
+    if (!this.handle || !pending) return;
+    for (const t0 = Date.now(); pending.call(this.b, this.handle) > 0 && Date.now() - t0 < maxMs;) {
+      await new Promise((r) => setTimeout(r, 1));
+    }
   }
 
   /** Drops what the kernel caches of history (names, attributes, pages):
@@ -243,6 +260,7 @@ export class LowLevelServer {
     const k = this.key(parent, name);
     const id = this.children.get(k);
     let n = id === undefined ? undefined : this.nodes.get(id);
+    if (!n) this.absent.delete(k);
     if (!n || n.ino !== ino) {
       if (n) this.detach(n);
       n = { id: this.nextNode++, parent, name, nlookup: 0, ino: 0, open: 0, hidden: false };

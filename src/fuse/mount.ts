@@ -171,7 +171,8 @@ export async function serve(o: ServeOptions): Promise<Mounted> {
     const stillNamed = (dir: number, name: string, ino: number) => {
       try { return engine.head.lookup(dir, name) === ino; } catch { return false; }
     };
-    control = await ControlServer.start(new LocalOps(engine, o.store, true, () => server.invalidateAll(stillNamed)), socketPathOf(o.store));
+    const treeChanged = () => { server.invalidateAll(stillNamed); return server.settled(); };
+    control = await ControlServer.start(new LocalOps(engine, o.store, true, treeChanged), socketPathOf(o.store));
   } catch (e) {
     o.log(`control socket unavailable (${(e as Error).message}); history commands cannot reach this mount`);
   }

@@ -84,6 +84,16 @@ describe('history commands on a store file', () => {
     expect(err).toBe('exit 0\n');
   });
 
+  it('run from a directory that was removed: one line saying so, no stack trace', async () => {
+    const dir = path.join(tmpDir(), 'gone');
+    const r = await new Promise<{ code: number; err: string }>((resolve) => {
+      execFile('bash', ['-c', `mkdir "${dir}" && cd "${dir}" && rmdir "${dir}" && "${process.execPath}" "${CLI}" log`],
+        (e, _out, err) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, err }));
+    });
+    expect(r.code).toBe(1);
+    expect(r.err).toBe('mikofs: the current directory is gone (ENOENT); cd to an existing directory and try again\n');
+  });
+
   it('diff gives paths and unified diffs', async () => {
     const d = await json(['diff', `c${c1}`, 'now', '--store', store]);
     expect(d.entries).toEqual([
