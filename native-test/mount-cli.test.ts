@@ -38,6 +38,32 @@ describe('mikofs mount', () => {
     expect(await run('mountpoint', ['-q', other]).then((x) => x.code)).not.toBe(0);
   });
 
+  it('waits for a CLI command that has the store open (a cron snapshot), not for another mount', async () => {
+    const m = await mountFresh();
+    await m.umount();
+    // A process holding the store for writing as a CLI command does.
+    const hold = (holder: string) => spawnTracked(process.execPath, ['--input-type=module', '-e', `
+      const { openStore } = await import(${JSON.stringify(path.resolve('dist/index.js'))});
+      const e = await openStore(${JSON.stringify(m.store)}, { holder: ${JSON.stringify(holder)} });
+      console.log('holding');
+      setTimeout(() => { e.close(); console.log('closed'); }, 1500);
+    `]);
+    const cli = hold('mikofs snapshot');
+    await waitLine(cli, /holding/);
+    const t0 = Date.now();
+    const r = await mikofs('mount', m.store, m.mnt);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(Date.now() - t0).toBeGreaterThan(500); // it waited for the close
+    await m.umount();
+    const other = hold('mount at /elsewhere');
+    await waitLine(other, /holding/);
+    const refused = await mikofs('mount', m.store, m.mnt);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('mount at /elsewhere');
+    await waitLine(other, /closed/);
+  });
+
   it('refuses a missing, non-directory, non-empty or mounted mountpoint', async () => {
     const m = await mountFresh();
     const d = m.dir;

@@ -5,3 +5,4 @@ export { WriteSession } from './write-session.js';
 export { Tree, ROOT_INO } from './tree.js';
 export { History, type LogEntry, type FileVersion, type DiffEntry } from './history.js';
 export { parseTimeSpec, isoOfNs, type TimeSpec as PointSpec } from './timespec.js';
+export { StoreLockedError } from '../store/database.js';

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Engine } from '../engine/engine.js';
+import { StoreLockedError } from '../engine/index.js';
 import { capabilities, setContextSource } from './binding.js';
 import { LowLevelServer, type CacheTimes } from './lowlevel.js';
 import { makeOps, instrument } from './ops.js';
@@ -125,9 +126,25 @@ export function spinMicros(): number {
   return os.availableParallelism() > 1 ? 50 : 0;
 }
 
+/** How long a mount waits for a CLI command that has the store open for
+ * writing (a cron snapshot, a gc): CLI commands take turns the same way
+ * (cli/target.ts). Another mount holding it is refused at once. */
+const CLI_WAIT_MS = 10000;
+
+async function openTakingTurns(store: string, opts: { readonly: boolean; holder: string }): Promise<Engine> {
+  for (const t0 = Date.now(); ;) {
+    try {
+      return await Engine.open(store, opts);
+    } catch (e) {
+      if (!(e instanceof StoreLockedError) || !e.holder.startsWith('mikofs ') || Date.now() - t0 >= CLI_WAIT_MS) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 export async function serve(o: ServeOptions): Promise<Mounted> {
   checkMountpoint(o.mountpoint, o.nonempty);
-  const engine = await Engine.open(o.store, { readonly: o.readonly, holder: `mount at ${o.mountpoint}` });
+  const engine = await openTakingTurns(o.store, { readonly: o.readonly, holder: `mount at ${o.mountpoint}` });
   // What INIT agrees on is known once the server has mounted; the ops ask then.
   let mountedServer: LowLevelServer | null = null;
   let ops = makeOps(engine, {

@@ -23,7 +23,11 @@ export const MEMORY = ':memory:';
 export const APPLICATION_ID = 0x6d696b6f;
 
 export class StoreFormatError extends Error {}
-export class StoreLockedError extends Error {}
+/** The store is open for writing by another live process; `holder` says
+ * which (a mount, or a CLI command, which a mount waits for). */
+export class StoreLockedError extends Error {
+  constructor(message: string, readonly holder = '') { super(message); }
+}
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 

@@ -198,7 +198,7 @@ export class Store {
         const w = JSON.parse(raw) as WriterInfo;
         if (w.pid !== process.pid && w.host === os.hostname() && alive(w.pid)) {
           throw new StoreLockedError(
-            `store ${this.file} is already open for writing by process ${w.pid} (${w.holder}, since ${w.since})`);
+            `store ${this.file} is already open for writing by process ${w.pid} (${w.holder}, since ${w.since})`, w.holder);
         }
       }
       const me: WriterInfo = { pid: process.pid, host: os.hostname(), holder, since: new Date().toISOString() };
