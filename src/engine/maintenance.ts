@@ -462,8 +462,13 @@ export class Maintenance {
       if (rapidNs > 0n && oldestAll >= 0) {
         const recent = commits.slice(oldestAll);
         const kinds = new Map(recent.map((c) => [c.id, c.kind]));
-        for (const r of this.sql.inodeVersionsSince(b.id, recent[0].id)) if (kinds.get(r.since) === 'write') writes.set(r.since, r.ino);
-        rapid = rapidDrops(recent, writes, rapidNs, isProt);
+        const emptied = new Set<number>();
+        for (const r of this.sql.inodeVersionsSince(b.id, recent[0].id)) {
+          if (kinds.get(r.since) !== 'write') continue;
+          writes.set(r.since, r.ino);
+          if (r.size === 0) emptied.add(r.since);
+        }
+        rapid = rapidDrops(recent, writes, rapidNs, isProt, emptied);
         yield;
       }
       const protIds = commits.filter((c) => isProt(c.id)).map((c) => c.id);

@@ -174,17 +174,26 @@ export function keptByTiers(commits: CommitInfo[], t: TierNs, nowNs: bigint, rap
  * names included (a file the dropped edits created is absent there). */
 export function rapidDrops(
   commits: CommitInfo[], writes: Map<number, number>, windowNs: bigint, isProtected: (id: number) => boolean,
+  emptied: { has(id: number): boolean } = new Set<number>(),
 ): Map<number, { ino: number; next: number }> {
   const drop = new Map<number, { ino: number; next: number }>();
   if (windowNs <= 0n) return drop;
   const nextWrite = new Map<number, CommitInfo>(); // ino -> the next write commit seen (walking back)
+  const afterNext = new Map<number, CommitInfo | undefined>(); // ino -> the write after that
   let lastProtected = Number.POSITIVE_INFINITY;    // smallest protected id above the cursor
   for (let i = commits.length - 1; i >= 0; i--) {
     const c = commits[i];
     const ino = c.kind === 'write' ? writes.get(c.id) : undefined;
     if (ino !== undefined) {
       const n = nextWrite.get(ino);
-      if (n && !isProtected(c.id) && n.timeNs - c.timeNs <= windowNs && !(lastProtected < n.id)) drop.set(c.id, { ino, next: n.id });
+      // A save followed by an emptied file (O_TRUNC, as `>` or dd open it,
+      // committed by a close before the new content is written) goes only
+      // if the new content follows in the window too: if the writer died
+      // in between, the emptied file's previous content is the last good
+      // one, and history must keep it.
+      const by = n && emptied.has(n.id) ? afterNext.get(ino) : n;
+      if (n && by && !isProtected(c.id) && by.timeNs - c.timeNs <= windowNs && !(lastProtected < by.id)) drop.set(c.id, { ino, next: n.id });
+      afterNext.set(ino, n);
       nextWrite.set(ino, c);
     }
     if (isProtected(c.id)) lastProtected = c.id;

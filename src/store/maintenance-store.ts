@@ -89,7 +89,7 @@ export class MaintenanceStore {
       forkCommits: p('SELECT DISTINCT fork_commit FROM branches WHERE fork_commit IS NOT NULL').pluck(),
       // The file each write commit wrote: its regular-file inode versions
       // (the same commit may also move a directory's times).
-      writesSince: p(`SELECT since, ino FROM inodes WHERE branch_id = ? AND since >= ? AND (mode & ${0o170000}) = ${0o100000}`),
+      writesSince: p(`SELECT since, ino, size FROM inodes WHERE branch_id = ? AND since >= ? AND (mode & ${0o170000}) = ${0o100000}`),
       deleteCommit: p('DELETE FROM commits WHERE id = ?'),
       nameOfIno: p('SELECT parent, name FROM dentries INDEXED BY dentries_by_ino WHERE branch_id = ? AND ino = ? ORDER BY until DESC, since DESC LIMIT 1'),
       // no-history purge of one inode
@@ -184,8 +184,8 @@ export class MaintenanceStore {
   labelCommits(): number[] { return this.s.labelCommits.all() as number[]; }
   forkCommits(): number[] { return this.s.forkCommits.all() as number[]; }
   /** (commit, ino) of every inode version begun at or after a commit. */
-  inodeVersionsSince(branch: number, since: number): { since: number; ino: number }[] {
-    return this.s.writesSince.all(branch, since) as { since: number; ino: number }[];
+  inodeVersionsSince(branch: number, since: number): { since: number; ino: number; size: number }[] {
+    return this.s.writesSince.all(branch, since) as { since: number; ino: number; size: number }[];
   }
   deleteCommit(id: number): void { this.s.deleteCommit.run(id); }
   /** The most recent name an inode had on a branch (parent, name). */

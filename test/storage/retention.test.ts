@@ -51,6 +51,31 @@ describe('retention policy pieces', () => {
   });
 });
 
+describe('rapid edits and emptied files', () => {
+  it('a save followed by an emptied file (O_TRUNC) is kept until the new content follows', () => {
+    const c = (id: number, ms: number) => ({ id, timeNs: T0 + BigInt(ms) * 1000000n, kind: 'write' });
+    const writes = new Map([[1, 10], [2, 10], [3, 10]]);
+    // v1, then the file emptied 1 s later, and nothing more (the writer died).
+    expect([...rapidDrops([c(1, 0), c(2, 1000)], writes, 5n * S, () => false, new Set([2])).keys()]).toEqual([]);
+    // v1, emptied, then v2: the emptied version and v1 collapse into v2.
+    expect([...rapidDrops([c(1, 0), c(2, 1000), c(3, 1001)], writes, 5n * S, () => false, new Set([2])).keys()].sort()).toEqual([1, 2]);
+    // ...but not when v2 comes after the window of v1.
+    expect([...rapidDrops([c(1, 0), c(2, 4000), c(3, 6000)], writes, 5n * S, () => false, new Set([2])).keys()]).toEqual([2]);
+  });
+
+  it('a crash between dd\'s O_TRUNC and its data leaves the previous content in history', async () => {
+    const { e, clock } = await clockStore();
+    save(e, '/ow', Buffer.from('v154 fsynced'));
+    clock.t += 1n * S;
+    e.release(e.open('/ow', 'w')); // emptied, committed by a close; then the writer died
+    clock.t += 10n * S;
+    e.maintenance.runAll();
+    expect(e.readFile('/ow').length).toBe(0);
+    expect(e.history.fileVersions('/ow').map((v) => v.stat.size)).toEqual([12, 0]);
+    e.close();
+  });
+});
+
 describe('history thinning', () => {
   it('keeps labelled and snapshotted states for ever and thins the rest by age', async () => {
     const { e, clock } = await clockStore();
