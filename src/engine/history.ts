@@ -241,6 +241,28 @@ export class History {
       if (isDir(na.mode)) return true;
       return na.rdev === nb.rdev && !!na.target === !!nb.target && (!na.target || na.target.equals(nb.target!));
     };
+    /** One name, a different inode at each point: what differs between the
+     * two, by name, as git compares trees (a directory removed and made
+     * again with the same files shows nothing but what changed in it). An
+     * inode under a name at both points is left to the loop below. */
+    const pair = (x: number, nx: InodeRow, y: number, ny: InodeRow, path: string): void => {
+      if (isDir(nx.mode) && isDir(ny.mode)) {
+        if ((nx.mode & 0o7777) !== (ny.mode & 0o7777)) add(path, 'changed', 'dir');
+        const ea = new Map(a.entries(x).map((e) => [e.name, e.ino]));
+        const eb = new Map(b.entries(y).map((e) => [e.name, e.ino]));
+        for (const [name, cx] of ea) {
+          const cy = eb.get(name);
+          if (cy === undefined) subtree(a, cx, join(path, name), 'removed');
+          else if (cy !== cx) pair(cx, a.inode(cx)!, cy, b.inode(cy)!, join(path, name));
+        }
+        for (const [name, cy] of eb) if (!ea.has(name)) subtree(b, cy, join(path, name), 'added');
+      } else if (!isDir(nx.mode) && !isDir(ny.mode) && kindOf(nx) === kindOf(ny)) {
+        if (!sameNode(x, nx, y, ny)) add(path, 'changed', kindOf(ny));
+      } else {
+        subtree(a, x, path, 'removed');
+        subtree(b, y, path, 'added');
+      }
+    };
     const changed = new Set([
       ...this.meta.inodesChangedBetween(this.branch, lo, hi),
       ...this.meta.dentryParentsBetween(this.branch, lo, hi),
@@ -258,13 +280,7 @@ export class History {
         for (const [name, x] of ea) {
           const y = eb.get(name);
           if (y === undefined) subtree(a, x, join(path, name), 'removed');
-          else if (y !== x) {
-            const nx = a.inode(x)!, ny = b.inode(y)!;
-            if (isDir(nx.mode) || isDir(ny.mode) || !sameNode(x, nx, y, ny)) {
-              if (kindOf(nx) === kindOf(ny) && !isDir(nx.mode)) add(join(path, name), 'changed', kindOf(ny));
-              else { subtree(a, x, join(path, name), 'removed'); subtree(b, y, join(path, name), 'added'); }
-            }
-          }
+          else if (y !== x) pair(x, a.inode(x)!, y, b.inode(y)!, join(path, name));
         }
         for (const [name, y] of eb) if (!ea.has(name)) subtree(b, y, join(path, name), 'added');
         if ((na.mode & 0o7777) !== (nb.mode & 0o7777) && path !== '/') add(path, 'changed', 'dir');

@@ -141,6 +141,21 @@ describe('history operations', () => {
       'removed /da', 'removed /da/s', 'removed /da/s/f', 'added /db', 'added /s2', 'added /s2/f']);
   });
 
+  it('diff of a directory removed and made again, or restored, shows only what differs in it', async () => {
+    const e = await memStore();
+    e.mkdir('/r'); e.mkdir('/r/s'); e.writeFile('/r/f', 'same'); e.writeFile('/r/s/x', 'x'); e.writeFile('/r/old', 'o');
+    const p = e.headCommit;
+    e.unlink('/r/s/x'); e.rmdir('/r/s'); e.unlink('/r/f'); e.unlink('/r/old'); e.rmdir('/r');
+    e.mkdir('/r'); e.mkdir('/r/s'); e.writeFile('/r/f', 'same'); e.writeFile('/r/s/x', 'changed'); e.writeFile('/r/new', 'n');
+    expect(e.history.diff(p, e.headCommit).map((d) => `${d.change} ${d.path}`)).toEqual([
+      'added /r/new', 'removed /r/old', 'changed /r/s/x']);
+    e.chmod('/r', 0o700);
+    expect(e.history.diff(p, e.headCommit).map((d) => `${d.change} ${d.path}`)).toContain('changed /r');
+    // A restored directory is a new one (new inodes) with the old content.
+    e.history.restore('/r', p);
+    expect(e.history.diff(p, e.headCommit)).toEqual([]);
+  });
+
   it('diff lists added, removed and changed paths', async () => {
     const e = await memStore();
     e.mkdir('/src'); e.writeFile('/src/a', 'a'); e.writeFile('/src/b', 'b'); e.writeFile('/keep', 'k');
