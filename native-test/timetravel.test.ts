@@ -245,4 +245,28 @@ except OSError as e:
     // the store file is not opened by a second writer meanwhile
     expect(fs.existsSync(m.store + '.sock')).toBe(true);
   });
+
+  it('inside a mount, a path argument is a path in the store, the mount is found without its registry record, and a store kept on the mount is its own', async () => {
+    const m = await mountFresh();
+    await fsp.mkdir(m.path('hv'));
+    await fsp.writeFile(m.path('hv', 'secret'), 'v1\n');
+    const cli = (args: string[], env: NodeJS.ProcessEnv = ENV) => run(process.execPath, [path.resolve('dist/cli/main.js'), ...args], { cwd: m.path('hv'), env });
+    // "/hv/secret" names the file in the store of the mount we are in.
+    const log = await cli(['log', '/hv/secret', '--json']);
+    expect(log.stderr).toBe('');
+    expect(JSON.parse(log.stdout).length).toBe(1);
+    // Another runtime directory (another login, sudo): no registry record,
+    // the mount table still names the store, whose socket answers.
+    const other = await cli(['log', '--json'], { ...ENV, XDG_RUNTIME_DIR: await tempDir('mikofs-rt-') });
+    expect(other.stderr).toBe('');
+    expect(JSON.parse(other.stdout)[0].changes.map((c: { path: string }) => c.path)).toContain('/hv/secret');
+    // A store file kept on the mount is acted on itself, not the mount's store.
+    expect((await cli(['init', 'inner.mikofs'])).code).toBe(0);
+    const snap = await cli(['snapshot', '--store', 'inner.mikofs', '--label', 'nest', '--json']);
+    expect(snap.stderr).toBe('');
+    const outer = JSON.parse((await cli(['label', '--list', '--json'])).stdout).map((l: { name: string }) => l.name);
+    expect(outer).not.toContain('nest');
+    const inner = JSON.parse((await cli(['label', '--list', '--json', '--store', 'inner.mikofs'])).stdout).map((l: { name: string }) => l.name);
+    expect(inner).toEqual(['nest']);
+  });
 });

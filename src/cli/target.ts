@@ -14,19 +14,41 @@ import { UsageError } from './errors.js';
 
 export interface Target { ops: StoreOps; close(): void; where: string }
 
+/** A mount as the CLI reaches it: the registry's record, or (a mount of
+ * another user, another runtime directory) only what the mount table says. */
+type FoundMount = Pick<MountRecord, 'mountpoint' | 'store'> & { pid?: number };
+
 /** The live mikofs mount serving a path (a mountpoint or any path inside
- * one). Reads only the mount table and the registry, never the mount. */
-function findMount(p: string): MountRecord | undefined {
+ * one). Reads only the mount table and the registry, never the mount. A
+ * path inside the mount is never read as a store file of its own (a store
+ * kept on a mikofs mount is named by a path inside that mount): `file`
+ * true asks only for a mount at exactly p. */
+function findMount(p: string, file = false): FoundMount | undefined {
   let table = '';
   try { table = fs.readFileSync('/proc/self/mountinfo', 'utf8'); } catch { return undefined; }
   const hits = parseMountinfo(table).filter((m) => m.fstype === FSTYPE)
-    .filter((m) => p === m.mountpoint || p.startsWith(m.mountpoint === '/' ? '/' : m.mountpoint + '/'))
+    .filter((m) => p === m.mountpoint || (!file && p.startsWith(m.mountpoint === '/' ? '/' : m.mountpoint + '/')))
     .sort((a, b) => b.mountpoint.length - a.mountpoint.length);
   for (const m of hits) {
     const rec = readRecord(m.mountpoint);
     if (rec) return rec;
   }
-  return undefined;
+  // No record we can see: the mount table still names its store (fsname).
+  const m = hits[0];
+  return m && m.source.startsWith('/') ? { mountpoint: m.mountpoint, store: m.source } : undefined;
+}
+
+/** What a command's path argument says about the store, when --store is
+ * not given: a path on a mikofs mount names that mount; anything else
+ * ("/docs/a.txt") is a path inside the store of the current directory. */
+export function storeOfPathArg(store: string | undefined, p: string | undefined): string | undefined {
+  if (store !== undefined || p === undefined) return store;
+  return findMount(path.resolve(p)) ? p : undefined;
+}
+
+/** Whether p is a regular file (a store file, even one kept on a mount). */
+function isFile(p: string): boolean {
+  try { return fs.statSync(p).isFile(); } catch { return false; }
 }
 
 async function viaSocket(socket: string, where: string): Promise<Target | undefined> {
@@ -57,11 +79,15 @@ async function direct(file: string, write: boolean): Promise<Target> {
 
 export async function openTarget(storeArg: string | undefined, write: boolean): Promise<Target> {
   const p = path.resolve(storeArg ?? process.cwd());
-  const mount = findMount(p);
+  const mount = findMount(p, storeArg !== undefined && isFile(p));
   if (mount) {
     const socket = socketPathOf(mount.store);
     const t = await viaSocket(socket, mount.mountpoint);
     if (t) return t;
+    if (mount.pid === undefined) {
+      throw new UsageError(`the mount at ${mount.mountpoint} (store ${mount.store}) cannot be reached from here: ` +
+        `its control socket ${socket} is not open to this user (mounted by another user?)`);
+    }
     throw new UsageError(`the mount at ${mount.mountpoint} (process ${mount.pid}) does not answer on ${socket}`);
   }
   const file = unmountedStoreFile(storeArg, p);
@@ -75,7 +101,7 @@ export async function openTarget(storeArg: string | undefined, write: boolean): 
  * themselves beside any mount (verify). */
 export function storeFileOf(storeArg: string | undefined): string {
   const p = path.resolve(storeArg ?? process.cwd());
-  return findMount(p)?.store ?? unmountedStoreFile(storeArg, p);
+  return findMount(p, storeArg !== undefined && isFile(p))?.store ?? unmountedStoreFile(storeArg, p);
 }
 
 /** The store file --store names (p: it resolved) when no mount holds it:

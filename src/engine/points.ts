@@ -37,5 +37,6 @@ const INT64_MAX = (1n << 63n) - 1n;
 
 function commitAtNs(store: Store, branch: number, ns: bigint): number {
   if (ns > INT64_MAX) ns = INT64_MAX; // the far future is the newest state
+  if (ns < 0n) fail('ENOENT', 'before the first commit'); // (1000000w ago: before 1970)
   return store.meta.commitAtTime(branch, ns) ?? fail('ENOENT', 'before the first commit');
 }

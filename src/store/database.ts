@@ -1,6 +1,7 @@
 // Opening a store file: pragmas, migrations, the single-writer lock.
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inlineSum } from './hash.js';
@@ -54,13 +55,8 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   if (opts.readonly && !memory && !fs.existsSync(file)) {
     throw new StoreFormatError(`no store at ${file}`);
   }
-  // SQLite keeps a database's WAL and its index beside the *name* it was
-  // opened by: through a second name (a hard link) a writer would keep a
-  // second log of the same file, and the two would overwrite each other's
-  // pages (and the writer lock, a row written through the first log, would
-  // not be seen through the second until a checkpoint). One name only.
+  let st: fs.Stats | undefined;
   if (!memory) {
-    let st: fs.Stats | undefined;
     try { st = fs.statSync(file); } catch { /* a new store */ }
     // A file of no bytes is not a store, whatever SQLite would make of it
     // (it would take it as a new database): stores are made at new paths.
@@ -78,7 +74,17 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   }
   let db: Db;
   try {
-    db = new Database(file, { readonly: !!opts.readonly && !memory, fileMustExist: !!opts.readonly });
+    // A new store is private to its owner (0600, and SQLite gives its WAL
+    // and index the same mode): the file holds every version of every file,
+    // so anyone who can read it reads past the permissions the mount
+    // enforces. chmod widens it for those who want that.
+    const creating = !memory && !st && !opts.readonly && isMainThread;
+    const umask = creating ? process.umask(0o077) : undefined;
+    try {
+      db = new Database(file, { readonly: !!opts.readonly && !memory, fileMustExist: !!opts.readonly });
+    } finally {
+      if (umask !== undefined) process.umask(umask);
+    }
   } catch (e) {
     throw openError(e, file);
   }
@@ -141,7 +147,10 @@ function openError(e: unknown, file: string): unknown {
   if (code === 'SQLITE_CANTOPEN') {
     const dir = path.dirname(path.resolve(file));
     let why = 'check that its directory is writable';
-    if (!fs.existsSync(dir)) why = `${dir} does not exist`;
+    let unreadable = false;
+    try { fs.accessSync(file, fs.constants.R_OK); } catch (err) { unreadable = (err as NodeJS.ErrnoException).code === 'EACCES'; }
+    if (unreadable) why = 'permission denied (the store file is not readable by this user)';
+    else if (!fs.existsSync(dir)) why = `${dir} does not exist`;
     else {
       try { fs.accessSync(dir, fs.constants.W_OK); } catch (err) {
         why = (err as NodeJS.ErrnoException).code === 'EROFS' ? `${dir} is on a read-only file system` : `${dir} is not writable`;

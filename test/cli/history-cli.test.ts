@@ -94,6 +94,19 @@ describe('history commands on a store file', () => {
     expect(r.err).toBe('mikofs: the current directory is gone (ENOENT); cd to an existing directory and try again\n');
   });
 
+  it('a store is made readable by its owner only (it holds every version of every file)', async () => {
+    const fs = await import('node:fs');
+    expect(fs.statSync(store).mode & 0o777).toBe(0o600);
+  });
+
+  it('a time before 1970 is before the first commit, said in one line', async () => {
+    for (const args of [['log', '--since', '1000000w'], ['diff', '1000000w'], ['label', 'x', '--at', '1000000w']]) {
+      const r = await mikofs([...args, '--store', store]);
+      expect(r.code).toBe(1);
+      expect(r.err).toBe('mikofs: ENOENT: before the first commit\n');
+    }
+  });
+
   it('diff gives paths and unified diffs', async () => {
     const d = await json(['diff', `c${c1}`, 'now', '--store', store]);
     expect(d.entries).toEqual([

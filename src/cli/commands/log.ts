@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { quotePath } from '../format.js';
 import { run, UsageError } from '../errors.js';
-import { openTarget, storeOption, pointArg } from '../target.js';
+import { openTarget, storeOption, pointArg, storeOfPathArg } from '../target.js';
 import { printJson } from '../store-arg.js';
 import { insidePath } from '../inside.js';
 
@@ -24,7 +24,7 @@ export const command: CommandModule<object, Args> = {
     })
     .option('json', { type: 'boolean', default: false }),
   handler: (a) => run(async () => {
-    const t = await openTarget(a.store ?? a.path, false);
+    const t = await openTarget(storeOfPathArg(a.store, a.path), false);
     try {
       const lines = await t.ops.log({ path: a.path === undefined ? undefined : insidePath(a.path, t), since: a.since, until: a.until, limit: a.limit });
       if (a.json) { printJson(lines); return; }

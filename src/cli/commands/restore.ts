@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { run } from '../errors.js';
-import { openTarget, storeOption, pointArg } from '../target.js';
+import { openTarget, storeOption, pointArg, storeOfPathArg } from '../target.js';
 import { printJson } from '../store-arg.js';
 import { insidePath } from '../inside.js';
 
@@ -15,7 +15,7 @@ export const command: CommandModule<object, Args> = {
     .option('store', storeOption)
     .option('json', { type: 'boolean', default: false }),
   handler: (a) => run(async () => {
-    const t = await openTarget(a.store ?? a.path, true);
+    const t = await openTarget(storeOfPathArg(a.store, a.path), true);
     try {
       const p = insidePath(a.path, t);
       const c = await t.ops.restore({ path: p, at: a.at });
