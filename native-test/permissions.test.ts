@@ -15,6 +15,7 @@ cd "$1"
 mkdir pub && chmod 1777 pub && touch pub/rootfile
 echo secret > secret && chmod 600 secret
 echo public > public && chmod 644 public
+/usr/bin/python3 -c "import os; os.setxattr('public', 'trusted.t', b'1'); os.setxattr('public', 'user.u', b'2')"
 echo ww > ww && chmod 666 ww
 mkdir closed && chmod 750 closed && echo x > closed/f
 mkdir sg && chgrp 100 sg && chmod 2777 sg
@@ -44,6 +45,7 @@ err mkdir y
 err cat secret
 err cat link-to-secret
 err cat public
+err /usr/bin/python3 -c "import os; print(sorted(os.listxattr('public')))"
 err sh -c 'echo no > public'
 err sh -c 'echo yes >> ww'
 err touch ww
@@ -102,6 +104,7 @@ describe('permissions for a non-root user', () => {
     expect(actual.split('\n')).toEqual(expected.split('\n'));
     expect(actual).toContain('Permission denied');
     expect(actual).toContain('Operation not permitted');
+    expect(actual).toContain("['user.u']"); // trusted.* names are root's to see
   });
 
   it('writing to or truncating a setuid file as another user clears setuid (and group-executable setgid)', async () => {

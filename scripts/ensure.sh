@@ -13,8 +13,10 @@ command -v fusermount >/dev/null 2>&1 || missing+=(fuse)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v make >/dev/null 2>&1 || missing+=(make)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
+# Commands, by name or by path (/usr/bin/python3: the system's, which any
+# user can run, not a per-user one first on PATH); the package is the name.
 for extra in ${MIKOFS_EXTRA_PACKAGES:-}; do
-  command -v "$extra" >/dev/null 2>&1 || missing+=("$extra")
+  command -v "$extra" >/dev/null 2>&1 || missing+=("$(basename "$extra")")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "mikofs: installing ${missing[*]} (apt)" >&2

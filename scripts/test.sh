@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: engine unit tests, then native tests on real FUSE mounts.
 # Installs what it needs first (libfuse2, fuse, npm ci, build).
-MIKOFS_EXTRA_PACKAGES="git python3" source "$(dirname "${BASH_SOURCE[0]}")/ensure.sh"
+MIKOFS_EXTRA_PACKAGES="git python3 /usr/bin/python3" source "$(dirname "${BASH_SOURCE[0]}")/ensure.sh"
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 status=0

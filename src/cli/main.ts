@@ -36,7 +36,7 @@ const cli = yargs(hideBin(process.argv))
   // of an array that the command would read as one strange value; options
   // declared as lists (retention --rule ...) still collect every value.
   .middleware(lastValueWins as unknown as MiddlewareFunction, true)
-  .demandCommand(1, 'Name a command; see mikofs --help.')
+  .demandCommand(1, 'name a command')
   .recommendCommands()
   .help()
   .alias('h', 'help')
@@ -46,7 +46,10 @@ const cli = yargs(hideBin(process.argv))
     if (err) {
       process.stderr.write(`mikofs: ${err.message}\n`);
     } else {
-      process.stderr.write(`mikofs: ${msg} (see mikofs --help)\n`);
+      // strict() + recommendCommands() say only "Did you mean log?" for an
+      // unknown command: say which word was not a command.
+      const text = /^Did you mean/.test(msg) ? `unknown command ${JSON.stringify(process.argv[2])}; d${msg.slice(1)}` : msg;
+      process.stderr.write(`mikofs: ${text} (see mikofs --help)\n`);
     }
     void y;
     process.exit(2);

@@ -78,6 +78,7 @@ async function direct(file: string, write: boolean): Promise<Target> {
 }
 
 export async function openTarget(storeArg: string | undefined, write: boolean): Promise<Target> {
+  if (storeArg !== undefined && storeArg.trim() === '') throw new UsageError('--store needs a value: a store file, or a mountpoint');
   const p = path.resolve(storeArg ?? process.cwd());
   const mount = findMount(p, storeArg !== undefined && isFile(p));
   if (mount) {
@@ -100,6 +101,7 @@ export async function openTarget(storeArg: string | undefined, write: boolean): 
  * directory, else the default store), for commands that read the file
  * themselves beside any mount (verify). */
 export function storeFileOf(storeArg: string | undefined): string {
+  if (storeArg !== undefined && storeArg.trim() === '') throw new UsageError('--store needs a value: a store file, or a mountpoint');
   const p = path.resolve(storeArg ?? process.cwd());
   return findMount(p, storeArg !== undefined && isFile(p))?.store ?? unmountedStoreFile(storeArg, p);
 }

@@ -430,7 +430,10 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
     },
     listxattr: (path, cb) => answer('listxattr', path, cb, () => {
       const r = ns.route(path);
-      return r.kind === 'live' ? engine.listxattr(r.path) : r.kind === 'view' ? tt.listxattr(r.v) : [];
+      const names = r.kind === 'live' ? engine.listxattr(r.path) : r.kind === 'view' ? tt.listxattr(r.v) : [];
+      // trusted.* is listed to CAP_SYS_ADMIN only, as ext4 does (the kernel
+      // refuses the values to others, but the names would show).
+      return callerCred().uid === 0 ? names : names.filter((n) => !n.startsWith('trusted.'));
     }),
     removexattr: (path, name, cb) => answer('removexattr', path, cb, () => {
       if (isAcl(name)) fail('ENOTSUP');
