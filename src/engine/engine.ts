@@ -32,10 +32,10 @@ function isZero(b: Buffer): boolean {
 }
 
 /** An open file handle. Writers own a WriteSession; readers read the
- * file's newest committed version: each read() is of one version whole,
- * and a commit between two reads (a writer's close, an append by `>>`) is
- * seen by the next one, as `tail -f` and SQLite's read-only connections
- * expect of a file system. */
+ * file's newest committed version: each read() here is of one version
+ * whole, and a commit between two reads (a writer's close, an append by
+ * `>>`) is seen by the next one, as `tail -f` and SQLite's read-only
+ * connections expect of a file system. */
 interface OpenFile {
   ino: number;
   flags: number;

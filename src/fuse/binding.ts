@@ -159,6 +159,8 @@ export interface LowLevelBinding {
   /** Queue an invalidation: off -1 = attributes, 0 = attributes and data;
    * with a name: the entry `name` in directory `id`. */
   ll_notify(handle: unknown, id: number, off: number, name: string | undefined): void;
+  /** Answers a FLUSH/FSYNC once node `id`'s pages are dropped (patch v11). */
+  ll_reply_err_inval?(handle: unknown, req: number, err: number, id: number): void;
   /** Queued invalidations not yet written to the kernel (patch v10). */
   ll_notify_pending?(handle: unknown): number;
   ll_reply_err(req: number, errno: number): void;

@@ -298,13 +298,19 @@ export class LowLevelServer {
     for (const id of s) if (id !== but) this.b.ll_notify(this.handle, id, -1, undefined);
   }
 
-  /** Drops the pages the kernel caches for ino's nodes (a commit that its
-   * open readers now read: handles.ts). Queued to the notifier thread, so
-   * a reader may still read an old page in the instant after the close. */
-  private dropPages(ino: number): void {
-    const s = this.byIno.get(ino);
-    if (!s || !this.handle) return;
-    for (const id of s) this.b.ll_notify(this.handle, id, 0, undefined);
+  /** Answers a FLUSH or FSYNC that committed a version ino's open readers
+   * follow (handles.ts) once the kernel has dropped the pages it cached for
+   * every node of ino: the close returns only when no old page can be read
+   * (the notifier thread drops them and answers, since a reader holding a
+   * page lock may wait for a READ this thread has yet to serve). */
+  private replyAfterDroppingAll(req: number, ino: number): void {
+    const ids = [...(this.byIno.get(ino) ?? [])];
+    const last = ids.pop();
+    if (last === undefined || !this.handle) return this.err(req, 0);
+    for (const id of ids) this.b.ll_notify(this.handle, id, 0, undefined);
+    if (this.b.ll_reply_err_inval) return this.b.ll_reply_err_inval(this.handle, req, 0, last);
+    this.b.ll_notify(this.handle, last, 0, undefined);
+    this.err(req, 0);
   }
 
   /** Answers a write of n bytes at `at` to ino once the kernel dropped the
@@ -617,12 +623,12 @@ export class LowLevelServer {
       }
       case Op.FLUSH: return ops.flush(path, a as number, (e, dropPages) => {
         if (!e && this.files.get(a as number)?.writer) this.touchIno(node!.ino, id);
-        if (!e && dropPages) this.dropPages(node!.ino);
+        if (!e && dropPages) return this.replyAfterDroppingAll(req, node!.ino);
         done(e);
       });
       case Op.RELEASE: return ops.release(path, a as number, (e) => { this.closedFile(a as number); done(e); });
       case Op.FSYNC: return ops.fsync(path, a as number, b as number, (e, dropPages) => {
-        if (!e && dropPages) this.dropPages(node!.ino);
+        if (!e && dropPages) return this.replyAfterDroppingAll(req, node!.ino);
         done(e);
       });
       // a: mode (FALLOC_FL_*), b: offset, c: length, d: the file handle.
