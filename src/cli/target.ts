@@ -43,7 +43,7 @@ function findMount(p: string, file = false): FoundMount | undefined {
  * ("/docs/a.txt") is a path inside the store of the current directory. */
 export function storeOfPathArg(store: string | undefined, p: string | undefined): string | undefined {
   if (store !== undefined || p === undefined) return store;
-  return findMount(path.resolve(p)) ? p : undefined;
+  return findMount(path.resolve(p))?.mountpoint;
 }
 
 /** Whether p is a regular file (a store file, even one kept on a mount). */

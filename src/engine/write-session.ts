@@ -95,6 +95,12 @@ export class WriteSession {
   /** Lowest size set by truncate since the last commit (null: none). */
   truncatedTo: number | null = null;
   size: number;
+  /** The end of what this session wrote or extended to since the last
+   * commit. Without a truncation, the merged size is this or the file's
+   * current committed size, whichever is larger: `size` also carries the
+   * size the file had when the session began, which a rollback behind its
+   * back may have made wrong (it came back as a run of zeros). */
+  private grownTo = 0;
   mtime: bigint | null = null;
   changed = false;
   /** The commit that created the file, when this session's handle did. */
@@ -160,6 +166,7 @@ export class WriteSession {
       off += n;
     }
     if (pos + data.length > this.size) this.size = pos + data.length;
+    if (pos + data.length > this.grownTo) this.grownTo = pos + data.length;
     this.mtime = now;
     this.changed = true;
     if (this.partialBytes > PARTIAL_LIMIT) this.stagePartials();
@@ -190,6 +197,7 @@ export class WriteSession {
   truncate(size: number, now: bigint): void {
     this.host.settle(this);
     const cs = this.host.chunkSize;
+    if (size > this.size && size > this.grownTo) this.grownTo = size;
     if (size < this.size) {
       this.truncatedTo = this.truncatedTo === null ? size : Math.min(this.truncatedTo, size);
       for (const [idx, d] of this.dirty) {
@@ -265,7 +273,7 @@ export class WriteSession {
     this.host.settle(this);
     const cs = this.host.chunkSize;
     const curSize = this.truncatedTo === null ? cur.size : Math.min(cur.size, this.truncatedTo);
-    const finalSize = this.truncatedTo === null ? Math.max(cur.size, this.size) : this.size;
+    const finalSize = this.truncatedTo === null ? Math.max(cur.size, this.grownTo) : this.size;
     const touched = new Set<number>([...this.dirty.keys(), ...this.staged.keys()]);
     // The chunk holding a truncation point, or the old end when extending,
     // must be rewritten so stale bytes past the end never reappear.
@@ -302,6 +310,7 @@ export class WriteSession {
     this.staged.clear();
     this.truncatedTo = null;
     this.partialBytes = 0;
+    this.grownTo = 0;
     this.size = committedSize;
     this.changed = false;
     this.mtime = null;

@@ -80,6 +80,21 @@ describe('write sessions: branch on write, merge on close', () => {
     e.close();
   });
 
+  it('a write session open across a rollback merges onto the rolled-back content, at its size', async () => {
+    const e = await memStore();
+    e.writeFile('/f', 'A'.repeat(10000));
+    e.label('l');
+    e.writeFile('/f', 'B'.repeat(30000));
+    const w = e.open('/f', 'r+');
+    e.write(w, Buffer.from('W'.repeat(100)), 0);
+    e.history.rollback(e.resolvePoint('l'));
+    e.write(w, Buffer.from('X'.repeat(10)), 100);
+    e.release(w);
+    // (the 30000 bytes the file had when the session began came back as zeros)
+    expect(e.readFile('/f').toString()).toBe('W'.repeat(100) + 'X'.repeat(10) + 'A'.repeat(9890));
+    e.close();
+  });
+
   it('abort leaves the old version', async () => {
     const e = await memStore();
     const old = bytes(2 * e.chunkSize, 9);
