@@ -28,6 +28,7 @@
 //    answers are tracked: the kernel keeps no list of its negative entries).
 // An open file that is unlinked (or replaced by rename) is hidden as
 // `.fuse_hidden…` exactly as libfuse does (namespace.ts knows that name).
+import fs from 'node:fs';
 import type { FuseOps, FuseStat, OpenReply, CallerContext } from './binding.js';
 import { loadLowLevel, type LowLevelBinding } from './binding.js';
 
@@ -50,6 +51,17 @@ const SET_MODE = 1, SET_UID = 2, SET_GID = 4, SET_SIZE = 8, SET_ATIME = 16, SET_
 const S_IFMT = 0o170000, S_IFDIR = 0o040000;
 /** The engine's root inode, and the first inode number of history trees. */
 const ROOT_INO = 1, HISTORY_INO = 0x80000000;
+
+/** libfuse prints why a mount failed to stderr (a background mount's log):
+ * the error itself says only "fuse_mount failed". Name the usual causes. */
+function explainMountFailure(e: Error): Error {
+  if (!/fuse_mount failed/.test(e.message)) return e;
+  let why = 'libfuse printed the reason (run with -f, or see --log)';
+  try { fs.accessSync('/dev/fuse', fs.constants.R_OK | fs.constants.W_OK); } catch (err) {
+    why = `/dev/fuse is not usable (${(err as NodeJS.ErrnoException).code}): load the fuse module (modprobe fuse) or run where FUSE is allowed`;
+  }
+  return Object.assign(new Error(`${e.message}: ${why}`), { code: 'EIO' });
+}
 
 export interface CacheTimes {
   /** Seconds the kernel may keep a name of the live tree. */
@@ -122,7 +134,7 @@ export class LowLevelServer {
       try {
         this.handle = this.b.ll_mount(mountpoint, options.join(','), this.dispatch, this.ctx, this.attr, this.times);
         if (spinUs > 0) this.b.ll_spin?.(this.handle, spinUs);
-      } catch (e) { reject(e); }
+      } catch (e) { reject(explainMountFailure(e as Error)); }
     });
   }
 

@@ -99,6 +99,20 @@ describe('history commands on a store file', () => {
     expect(fs.statSync(store).mode & 0o777).toBe(0o600);
   });
 
+  it('usage errors are one line with exit status 2', async () => {
+    const cases: [string[], string][] = [
+      [[], 'mikofs: name a command (see mikofs --help)\n'],
+      [['lgo'], 'mikofs: unknown command "lgo"; did you mean log? (see mikofs --help)\n'],
+      [['snapshot', '--store', store, '-m'], 'mikofs: Not enough arguments following: m\n'],
+      [['retention', '--store', store, '--rule', 'x=1h,2h,3h,4h'], 'mikofs: --rule takes three durations at most (KEEPALL,HOURLY,DAILY), not "x=1h,2h,3h,4h"\n'],
+      [['log', '--store', ''], 'mikofs: --store needs a value: a store file, or a mountpoint\n'],
+    ];
+    for (const [args, err] of cases) {
+      const r = await mikofs(args);
+      expect([r.code, r.err]).toEqual([2, err]);
+    }
+  });
+
   it('a time before 1970 is before the first commit, said in one line', async () => {
     for (const args of [['log', '--since', '1000000w'], ['diff', '1000000w'], ['label', 'x', '--at', '1000000w']]) {
       const r = await mikofs([...args, '--store', store]);

@@ -29,7 +29,9 @@ function show(p: RetentionPolicy): string {
 function parseRule(text: string): RetentionRule {
   const i = text.lastIndexOf('=');
   if (i <= 0) throw new UsageError(`--rule takes PATTERN=KEEPALL,HOURLY,DAILY (e.g. 'logs/**=1h,1d,0'), not ${JSON.stringify(text)}`);
-  const [keepAll, hourly, daily] = text.slice(i + 1).split(',');
+  const parts = text.slice(i + 1).split(',');
+  if (parts.length > 3) throw new UsageError(`--rule takes three durations at most (KEEPALL,HOURLY,DAILY), not ${JSON.stringify(text)}`);
+  const [keepAll, hourly, daily] = parts;
   const r: RetentionRule = { pattern: text.slice(0, i) };
   if (keepAll) r.keepAll = keepAll;
   if (hourly) r.hourly = hourly;

@@ -11,7 +11,7 @@ export const command: CommandModule<object, Args> = {
   builder: (y) => y
     .option('to', { type: 'string', nargs: 1, coerce: pointArg('to'), demandOption: true, describe: 'time, commit (c123) or label' })
     .option('store', storeOption)
-    .option('message', { alias: 'm', type: 'string' })
+    .option('message', { alias: 'm', type: 'string', requiresArg: true, describe: 'why (recorded with the commit)' })
     .option('json', { type: 'boolean', default: false }),
   handler: (a) => run(async () => {
     const t = await openTarget(a.store, true);

@@ -11,7 +11,7 @@ export const command: CommandModule<object, Args> = {
   builder: (y) => y
     .option('store', storeOption)
     .option('label', { type: 'string', describe: 'name the snapshot (a label)' })
-    .option('message', { alias: 'm', type: 'string', describe: 'why this point matters' })
+    .option('message', { alias: 'm', type: 'string', requiresArg: true, describe: 'why this point matters' })
     .option('json', { type: 'boolean', default: false }),
   handler: (a) => run(async () => {
     const t = await openTarget(a.store, true);
