@@ -241,13 +241,14 @@ export class History {
       if (isDir(na.mode)) return true;
       return na.rdev === nb.rdev && !!na.target === !!nb.target && (!na.target || na.target.equals(nb.target!));
     };
-    /** One name, a different inode at each point: what differs between the
-     * two, by name, as git compares trees (a directory removed and made
-     * again with the same files shows nothing but what changed in it). An
-     * inode under a name at both points is left to the loop below. */
+    /** What differs between inode x at `from` and y at `to` under one name
+     * (x may be y: a directory that stayed), by name, as git compares trees
+     * (a directory removed and made again with the same files shows nothing
+     * but what changed in it). A child under a name at both points is left
+     * to the loop below. */
     const pair = (x: number, nx: InodeRow, y: number, ny: InodeRow, path: string): void => {
       if (isDir(nx.mode) && isDir(ny.mode)) {
-        if ((nx.mode & 0o7777) !== (ny.mode & 0o7777)) add(path, 'changed', 'dir');
+        if ((nx.mode & 0o7777) !== (ny.mode & 0o7777) && path !== '/') add(path, 'changed', 'dir');
         const ea = new Map(a.entries(x).map((e) => [e.name, e.ino]));
         const eb = new Map(b.entries(y).map((e) => [e.name, e.ino]));
         for (const [name, cx] of ea) {
@@ -275,15 +276,7 @@ export class History {
         // here); its own entries compare only where it stayed.
         const path = this.pathOf(ino, to);
         if (path === undefined || path !== this.pathOf(ino, from)) continue;
-        const ea = new Map(a.entries(ino).map((e) => [e.name, e.ino]));
-        const eb = new Map(b.entries(ino).map((e) => [e.name, e.ino]));
-        for (const [name, x] of ea) {
-          const y = eb.get(name);
-          if (y === undefined) subtree(a, x, join(path, name), 'removed');
-          else if (y !== x) pair(x, a.inode(x)!, y, b.inode(y)!, join(path, name));
-        }
-        for (const [name, y] of eb) if (!ea.has(name)) subtree(b, y, join(path, name), 'added');
-        if ((na.mode & 0o7777) !== (nb.mode & 0o7777) && path !== '/') add(path, 'changed', 'dir');
+        pair(ino, na, ino, nb, path);
       } else if (na && nb && !sameNode(ino, na, ino, nb)) {
         // Every name it has at both points (a hard link's other names too).
         const before = new Set(this.pathsOf(ino, from));

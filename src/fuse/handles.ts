@@ -194,13 +194,14 @@ export class Handles {
 
   /** ino's committed content changed (a writer's close or fsync). Readers
    * follow the newest version (engine.ts), so pages the kernel cached for
-   * open readers are stale: their entries take `version` (what they cache
+   * open readers are stale: their entries take the new version (what they cache
    * from now on) and the answer is true when the kernel must drop ino's
    * pages. Session pages (borrowers open) and idle entries are left: the
    * next open compares versions and drops them then. */
-  committed(ino: number, version: number): boolean {
+  committed(ino: number, versionOf: () => number): boolean {
     const keys = this.byIno.get(ino);
-    if (!keys) return false;
+    if (!keys) return false; // (every close of an uncached file: no lookup)
+    const version = versionOf();
     let stale = false;
     for (const key of keys) {
       const c = this.cache.get(key)!;

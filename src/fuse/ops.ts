@@ -127,7 +127,7 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
   }
   /** After a commit of ino: whether pages cached for its open readers are
    * of an older version (they read the newest one; see handles.ts). */
-  const readersMoveOn = (ino: number): boolean => handles.committed(ino, engine.head.inode(ino)?.since ?? 0);
+  const readersMoveOn = (ino: number): boolean => handles.committed(ino, () => engine.head.inode(ino)?.since ?? 0);
   /** Records an open engine handle and answers with its FUSE handle. */
   function opened(path: string, efh: number, append: boolean, cb: (err: number, fh?: number, reply?: never) => void): void {
     const ino = engine.inoOf(efh);
