@@ -153,15 +153,30 @@ print(libc.listxattr(f.encode(), None, 0))
 os.symlink('x', os.path.join(d, 'l'))
 print(e(lambda: os.setxattr(os.path.join(d, 'l'), 'user.a', b'1', 0, follow_symlinks=False)))
 print(e(os.setxattr, f, 'system.posix_acl_access', bytes([2, 0, 0, 0])))
-# Namespaces as ext4 keeps them: others ENOTSUP, a bare prefix EINVAL.
-print(*[e(os.setxattr, f, n, b'1') for n in ['foo.bar', 'plain', 'system.bogus', 'user.']])
+# Namespaces as ext4 keeps them: others ENOTSUP, a bare prefix EINVAL,
+# for every call.
+bad = ['foo.bar', 'plain', 'system.bogus', 'user.']
+print(*[e(os.setxattr, f, n, b'1') for n in bad])
+print(*[e(os.getxattr, f, n) for n in bad])
+print(*[e(os.removexattr, f, n) for n in bad])
 os.setxattr(f, 'trusted.t', b'1'); os.setxattr(f, 'security.s', b'2')
 print(sorted(os.listxattr(f)))
+# Through a descriptor of a file whose name is gone, and not the file that
+# took the name since.
+g = os.path.join(d, 'g'); open(g, 'w').close(); os.setxattr(g, 'user.old', b'1')
+fd = os.open(g, os.O_RDONLY); os.unlink(g)
+open(g, 'w').close(); os.setxattr(g, 'user.new', b'2')
+os.setxattr(fd, 'user.more', b'3')
+print(os.getxattr(fd, 'user.old'), sorted(os.listxattr(fd)), sorted(os.listxattr(g)))
+os.removexattr(fd, 'user.old'); print(os.listxattr(fd))
+os.close(fd)
 EOF`);
     expect(out).toBe([
       'ENODATA', "['user.a', 'user.b']", 'EEXIST', 'ENODATA', "b'22' 3000", 'ENODATA', "['user.b']",
       '-1 ERANGE', '3000', '-1 ERANGE', '7', 'EPERM', 'ENOTSUP',
-      'ENOTSUP ENOTSUP ENOTSUP EINVAL', "['security.s', 'trusted.t', 'user.b']", '',
+      'ENOTSUP ENOTSUP ENOTSUP EINVAL', 'ENOTSUP ENOTSUP ENOTSUP EINVAL', 'ENOTSUP ENOTSUP ENOTSUP EINVAL',
+      "['security.s', 'trusted.t', 'user.b']",
+      "b'1' ['user.more', 'user.old'] ['user.new']", "['user.more']", '',
     ].join('\n'));
   });
 
@@ -218,5 +233,60 @@ EOF`);
       '1', '3 644 4', '3 644 4', '3 644 4', '3 600 19', '3 600 19', '3 600 19', '2 600 19', '2 600 19',
       'same-inode', '2 600 19 a', '2 600 19 d', '1 d', 'same-ctime-after-rename', '',
     ].join('\n'));
+  });
+
+  // Found by running the same calls on ext4 (2026-12-04): an fsync or a
+  // forked child's exit emptied an unlinked temporary file under its writer,
+  // and a truncation followed by growth brought old 512 KiB chunks back.
+  it('temporary files and truncate-then-grow read back as on a local filesystem', async () => {
+    const m = await mountFresh();
+    const plainRoot = await tempDir();
+    const script = (dir: string) => sh(`python3 - ${dir} <<'EOF'
+import os, sys, tempfile
+d = sys.argv[1]
+# tempfile.TemporaryFile: create, unlink, write, fsync, a child exits.
+with tempfile.TemporaryFile(dir=d) as t:
+    t.write(b'x' * 10000); t.flush(); os.fsync(t.fileno())
+    if os.fork() == 0: os._exit(0)
+    os.wait()
+    t.write(b'END'); t.flush(); t.seek(0)
+    r = t.read(); print(len(r), r[-4:])
+# Committed content, unlinked, patched in place.
+p = os.path.join(d, 'c'); open(p, 'wb').write(b'committed')
+fd = os.open(p, os.O_RDWR); os.unlink(p)
+os.pwrite(fd, b'NEW', 0); os.fsync(fd)
+print(os.pread(fd, 100, 0), os.fstat(fd).st_size); os.close(fd)
+# Truncated, then grown past chunks it does not write again.
+cs = 524288
+for how in ['otrunc-write', 'ftruncate-write', 'ftruncate-up', 'otrunc-fallocate']:
+    p = os.path.join(d, how); open(p, 'wb').write(b'X' * (3 * cs + 7))
+    fd = os.open(p, os.O_RDWR | (os.O_TRUNC if how.startswith('otrunc') else 0))
+    if how == 'otrunc-write': os.pwrite(fd, b'q', cs + 1000)
+    if how == 'ftruncate-write': os.ftruncate(fd, 100); os.pwrite(fd, b'q', 3 * cs + 5)
+    if how == 'ftruncate-up': os.ftruncate(fd, 0); os.ftruncate(fd, 3 * cs)
+    if how == 'otrunc-fallocate': os.posix_fallocate(fd, 0, 3 * cs)
+    os.close(fd)
+    c = open(p, 'rb').read(); print(how, len(c), c.count(b'X'))
+EOF`);
+    try {
+      const expected = await script(plainRoot);
+      expect(expected).toBe([
+        "10003 b'xEND'", "b'NEWmitted' 9",
+        'otrunc-write 525289 0', 'ftruncate-write 1572870 100', 'ftruncate-up 1572864 0', 'otrunc-fallocate 1572864 0', '',
+      ].join('\n'));
+      expect(await script(m.mnt)).toBe(expected);
+      await m.remount();
+      expect(await sh(`cd ${m.mnt} && for f in otrunc-write ftruncate-write ftruncate-up otrunc-fallocate; do echo $f $(tr -cd X < $f | wc -c); done; ls -a`))
+        .toBe('otrunc-write 0\nftruncate-write 100\nftruncate-up 0\notrunc-fallocate 0\n.\n..\nftruncate-up\nftruncate-write\notrunc-fallocate\notrunc-write\n');
+    } finally {
+      await fsp.rm(plainRoot, { recursive: true, force: true });
+    }
+  });
+
+  it('a time beyond what 64-bit nanoseconds hold is clamped to the nearest end, never wrapped', async () => {
+    const m = await mountFresh();
+    const out = await sh(`cd ${m.mnt} && touch a b c && touch -d '2300-01-01 UTC' a && touch -d '1600-01-01 UTC' b &&
+      touch -d '2262-04-11 23:47:16 UTC' c && stat -c '%n %Y' a b c`);
+    expect(out).toBe('a 9223372036\nb -9223372037\nc 9223372036\n');
   });
 });

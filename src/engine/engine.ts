@@ -22,6 +22,17 @@ import path from 'node:path';
 /** Extended attribute namespaces stored (see setxattr). */
 const XATTR_NAMESPACES = ['user.', 'trusted.', 'security.'];
 
+/** What is wrong with an extended attribute name, as ext4 answers every
+ * xattr call: too long or empty ERANGE, a namespace it does not keep
+ * ENOTSUP (system.* names are the kernel's: ACLs, refused by the FUSE
+ * adapter, see ops.ts), a prefix alone EINVAL. null: a good name. */
+export function xattrNameError(name: string): 'ERANGE' | 'ENOTSUP' | 'EINVAL' | null {
+  if (!name || Buffer.byteLength(name) > 255) return 'ERANGE';
+  const ns = XATTR_NAMESPACES.find((x) => name.startsWith(x));
+  if (ns === undefined) return 'ENOTSUP';
+  return name.length === ns.length ? 'EINVAL' : null;
+}
+
 const O_ACCMODE = 3, O_WRONLY = 1, O_RDWR = 2, O_TRUNC = 0o1000, O_APPEND = 0o2000, O_CREAT = 0o100, O_EXCL = 0o200;
 const DAY_NS = 86400n * 1000000000n;
 const ZERO_CHUNK_CACHE = new Map<number, Buffer>();
@@ -257,13 +268,17 @@ export class Engine implements SessionHost {
   readlink(p: string): string { return this.head.readlink(p); }
   readFile(p: string): Buffer { return this.head.readFile(p); }
   exists(p: string): boolean { return this.head.exists(p); }
-  getxattr(p: string, name: string): Buffer { return this.head.getxattr(p, name); }
+  getxattr(p: string | number, name: string): Buffer { return this.xattr(p, name) ?? fail('ENODATA'); }
   /** getxattr without the ENODATA exception: null when absent. */
-  xattr(p: string, name: string): Buffer | null { return this.head.xattr(p, name); }
+  xattr(p: string | number, name: string): Buffer | null {
+    const bad = xattrNameError(name);
+    if (bad) fail(bad);
+    return this.head.xattr(p, name);
+  }
   /** False when no file of this store, at any time, has had an attribute
    * called name (getxattr of it is then ENODATA wherever the path leads). */
   mayHaveXattr(name: string): boolean { return this.store.meta.mayHaveXattr(name); }
-  listxattr(p: string): string[] { return this.head.listxattr(p); }
+  listxattr(p: string | number): string[] { return this.head.listxattr(p); }
 
   /** Log, per-file versions, diff, restore, rollback. */
   get history(): History { return new History(this); }
@@ -539,18 +554,12 @@ export class Engine implements SessionHost {
     this.commitSession(s);
   }
 
-  setxattr(p: string, name: string, value: Buffer, flags = 0): void {
-    if (!name || Buffer.byteLength(name) > 255) fail('ERANGE');
-    // The namespaces a Linux filesystem keeps (as ext4 does): any other
-    // prefix is ENOTSUP, a prefix alone EINVAL. system.* names are the
-    // kernel's (ACLs: refused by the FUSE adapter, see ops.ts).
-    const ns = XATTR_NAMESPACES.find((x) => name.startsWith(x));
-    if (ns === undefined) fail('ENOTSUP');
-    if (name.length === ns.length) fail('EINVAL');
+  setxattr(p: string | number, name: string, value: Buffer, flags = 0): void {
+    const bad = xattrNameError(name);
+    if (bad) fail(bad);
     if (value.length > 65536) fail('E2BIG');
-    const ino = this.head.resolve(p);
-    let exists = true;
-    try { this.head.getxattr(p, name); } catch { exists = false; }
+    const ino = typeof p === 'number' ? p : this.head.resolve(p);
+    const exists = this.head.xattr(ino, name) !== null;
     if ((flags & XATTR_CREATE) && exists) fail('EEXIST');
     if ((flags & XATTR_REPLACE) && !exists) fail('ENODATA');
     const node = this.head.mustInode(ino);
@@ -560,9 +569,9 @@ export class Engine implements SessionHost {
     });
   }
 
-  removexattr(p: string, name: string): void {
-    const ino = this.head.resolve(p);
-    this.head.getxattr(p, name); // ENODATA when absent
+  removexattr(p: string | number, name: string): void {
+    const ino = typeof p === 'number' ? p : this.head.resolve(p);
+    this.getxattr(ino, name); // ENOTSUP/EINVAL for a bad name, ENODATA when absent
     const node = this.head.mustInode(ino);
     this.change('op', (c) => {
       if (this.inherits) this.store.meta.putXattr(this.branchId, c, ino, name, null);
@@ -663,7 +672,8 @@ export class Engine implements SessionHost {
   write(fh: number, data: Buffer, position: number): number {
     const of = this.fd(fh);
     if (!of.session) fail('EBADF');
-    if (!isReg(this.head.mustInode(of.ino).mode)) fail('EINVAL');
+    const node = this.head.inode(of.ino); // none: removed by a rollback, still open
+    if (node && !isReg(node.mode)) fail('EINVAL');
     const pos = of.flags & O_APPEND ? of.session.size : position;
     if (pos + data.length > Number.MAX_SAFE_INTEGER) fail('EFBIG');
     if (!this.store.space.admitData(data.length)) fail('ENOSPC');
@@ -689,7 +699,7 @@ export class Engine implements SessionHost {
     const KEEP_SIZE = 1, PUNCH_HOLE = 2, ZERO_RANGE = 16;
     const of = this.fd(fh);
     if (!of.session) fail('EBADF');
-    if (!isReg(this.head.mustInode(of.ino).mode)) fail('ENODEV');
+    if (!isReg((this.head.inode(of.ino) ?? of.session.node).mode)) fail('ENODEV');
     if (offset < 0 || length <= 0) fail('EINVAL');
     if (mode & ~(KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE)) fail('ENOTSUP');
     if ((mode & PUNCH_HOLE) && !(mode & KEEP_SIZE)) fail('ENOTSUP');
@@ -717,7 +727,8 @@ export class Engine implements SessionHost {
   /** Attributes as this handle sees them (a writer sees its own size). */
   fstat(fh: number): Stat {
     const of = this.fd(fh);
-    const node = of.pinned ? this.followCommits(of).mustInode(of.ino) : this.head.mustInode(of.ino);
+    const node = of.pinned ? this.followCommits(of).mustInode(of.ino)
+      : this.head.inode(of.ino) ?? of.session?.node ?? fail('ENOENT');
     const st = statOf(node, this.chunkSize);
     if (of.session && of.session.changed) {
       st.size = of.session.size;
@@ -752,7 +763,8 @@ export class Engine implements SessionHost {
     if (!of) return;
     this.fds.delete(fh);
     if (of.session) {
-      if (of.session.changed) this.commitSession(of.session);
+      const node = this.head.inode(of.ino);
+      if (of.session.changed && node && node.nlink > 0) this.commitSession(of.session);
       else this.discardSession(of.session);
     } else if (of.read && this.writable) {
       this.touchAtime(of.ino);
@@ -796,7 +808,11 @@ export class Engine implements SessionHost {
     const cs = this.chunkSize;
     const meta = this.store.meta;
     const cur0 = this.head.inode(s.ino);
-    if (!cur0 || cur0.nlink === 0) { this.discardSession(s); s.reset(0); return; }
+    // A file with no name left (unlinked, or gone with a rollback) has
+    // nothing to merge onto: what its writers wrote stays theirs, readable
+    // through their descriptors, until the last one closes (release drops
+    // it), as an unlinked file's data does on any file system.
+    if (!cur0 || cur0.nlink === 0) return;
     this.settle(s); // every staged chunk stored, or its failure known
     if (s.lost) {
       const code = s.lost;
@@ -846,7 +862,7 @@ export class Engine implements SessionHost {
         for (const idx of touched) {
           if (idx >= nChunks) continue;
           let hash = s.stagedWhole(idx, plan) ?? null;
-          if (!hash) {
+          if (!hash && !s.mergedHole(idx, plan)) {
             const data = s.mergedChunk(idx, plan);
             hash = isZero(data) ? null : this.store.chunks.put(data);
           }
@@ -862,6 +878,7 @@ export class Engine implements SessionHost {
       // not when it is committed; ctime never goes back.
       const ctime = mtime > cur.ctime ? mtime : cur.ctime;
       this.putInode(c, { ...cur, size: finalSize, mtime, ctime, inline });
+      s.node = this.head.mustInode(s.ino);
       if (s.branchId !== null) meta.dropSession(s.branchId);
     });
     s.branchId = null;

@@ -279,13 +279,13 @@ export class Tree {
     return this.readContent(n, 0, n.size);
   }
 
-  getxattr(path: string, name: string): Buffer {
+  getxattr(path: string | number, name: string): Buffer {
     return this.xattr(path, name) ?? fail('ENODATA');
   }
 
   /** An attribute's value, or null (no throw: absence is the common answer). */
-  xattr(path: string, name: string): Buffer | null {
-    const ino = this.resolve(path);
+  xattr(path: string | number, name: string): Buffer | null {
+    const ino = typeof path === 'number' ? path : this.resolve(path);
     for (const { branch, upto } of this.chain) {
       const row = this.meta.getXattr(branch, ino, name, upto);
       if (row) {
@@ -296,8 +296,8 @@ export class Tree {
     return null;
   }
 
-  listxattr(path: string): string[] {
-    return this.listxattrIno(this.resolve(path)).map((x) => x.name);
+  listxattr(path: string | number): string[] {
+    return this.listxattrIno(typeof path === 'number' ? path : this.resolve(path)).map((x) => x.name);
   }
 
   listxattrIno(ino: number): { name: string; value: Buffer }[] {

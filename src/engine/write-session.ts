@@ -121,7 +121,12 @@ export class WriteSession {
 
   constructor(readonly host: SessionHost, readonly ino: number, committed: InodeRow) {
     this.size = committed.size;
+    this.node = committed;
   }
+
+  /** The file's committed inode as this session last knew it: what its
+   * descriptors stat when a rollback took the file away while it was open. */
+  node: InodeRow;
 
   /** Bytes of chunk idx as the session sees them before its own dirty bytes:
    * committed content (cut at a truncation), or the staged chunk. */
@@ -275,11 +280,15 @@ export class WriteSession {
     const curSize = this.truncatedTo === null ? cur.size : Math.min(cur.size, this.truncatedTo);
     const finalSize = this.truncatedTo === null ? Math.max(cur.size, this.grownTo) : this.size;
     const touched = new Set<number>([...this.dirty.keys(), ...this.staged.keys()]);
-    // The chunk holding a truncation point, or the old end when extending,
-    // must be rewritten so stale bytes past the end never reappear.
-    if (curSize < cur.size || finalSize > curSize) {
-      if (curSize % cs !== 0 && curSize < finalSize) touched.add(Math.floor(curSize / cs));
-      if (curSize < cur.size && curSize % cs !== 0) touched.add(Math.floor(curSize / cs));
+    // The chunk holding the old end, when extending, must be rewritten so
+    // stale bytes past the end never reappear.
+    if (curSize % cs !== 0 && curSize < finalSize) touched.add(Math.floor(curSize / cs));
+    // After a truncation, every old chunk from the cut up to the new end
+    // (the file may have grown again since) holds bytes that are gone: the
+    // ones the session did not write again become zeros (holes).
+    if (curSize < cur.size) {
+      const end = Math.min(Math.ceil(cur.size / cs), Math.ceil(finalSize / cs));
+      for (let i = Math.floor(curSize / cs); i < end; i++) touched.add(i);
     }
     return { finalSize, curSize, touched };
   }
@@ -289,6 +298,13 @@ export class WriteSession {
   stagedWhole(idx: number, plan: MergePlan): Buffer | undefined {
     if (this.dirty.has(idx) || (idx + 1) * this.host.chunkSize > plan.finalSize) return undefined;
     return this.staged.get(idx);
+  }
+
+  /** Whether chunk idx of the merged result is all zeros without reading
+   * it: this session wrote nothing there and it lies past the committed
+   * content it keeps (cut by a truncation, or never written). */
+  mergedHole(idx: number, plan: MergePlan): boolean {
+    return !this.dirty.has(idx) && !this.staged.has(idx) && idx * this.host.chunkSize >= plan.curSize;
   }
 
   /** Bytes of chunk idx in the merged result, trimmed to finalSize. */

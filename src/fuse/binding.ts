@@ -49,6 +49,12 @@ export interface FuseOps {
   chownIno?(ino: number, uid: number, gid: number, cb: Cb): void;
   truncateIno?(ino: number, size: number, cb: Cb): void;
   utimensIno?(ino: number, atime: NativeTime, mtime: NativeTime, cb: Cb): void;
+  /** Extended attributes of a live inode by number: also reached through a
+   * descriptor of a file that has no name any more (fgetxattr after unlink). */
+  getxattrIno?(ino: number, name: string, cb: ValueCb<Buffer | null>): void;
+  listxattrIno?(ino: number, cb: ValueCb<string[]>): void;
+  setxattrIno?(ino: number, name: string, value: Buffer, flags: number, cb: Cb): void;
+  removexattrIno?(ino: number, name: string, cb: Cb): void;
   /** cb's `dropPages`: the flush committed a version that open readers
    * follow, and the pages the kernel cached for them must go. */
   flush(path: string, fh: number, cb: (err: number, dropPages?: boolean) => void): void;

@@ -537,6 +537,7 @@ export class LowLevelServer {
       return this.b.ll_reply_open(req, dh, 0);
     }
     if (op === Op.RELEASEDIR) { this.dirs.delete(a as number); return this.err(req, 0); }
+    if (op >= Op.SETXATTR && op <= Op.REMOVEXATTR) return this.xattr(op, req, node, a, b, c);
     const path = this.path(id);
     if (op === Op.READDIR) return this.readdir(req, path, a as number, b as number, c as number);
     if (path === null) return this.err(req, ENOENT);
@@ -656,15 +657,30 @@ export class LowLevelServer {
           v[5] = s.files; v[6] = s.ffree; v[7] = s.favail; v[8] = s.fsid; v[9] = s.flag; v[10] = s.namemax;
           this.b.ll_reply_statfs(req, v);
         });
-      case Op.SETXATTR: return ops.setxattr(path, a as string, b as Buffer, 0, c as number, done);
-      case Op.GETXATTR:
-        return ops.getxattr(path, a as string, 0, (e, v) => this.sized(req, e, v === undefined || v === null ? null : v, b as number));
-      case Op.LISTXATTR:
-        return ops.listxattr(path, (e, names) =>
-          this.sized(req, e, names ? Buffer.from(names.map((x) => x + '\0').join('')) : Buffer.alloc(0), a as number));
-      case Op.REMOVEXATTR: return ops.removexattr(path, a as string, done);
       case Op.ACCESS: return ops.access(path, a as number, done);
       default: return this.err(req, 38 /* ENOSYS */);
+    }
+  }
+
+  /** Extended attributes: a live inode by number (its descriptors reach it
+   * after its last name went, and no other file that took the name since),
+   * anything else (history) by path. */
+  private xattr(op: number, req: number, node: Node, a: unknown, b: unknown, c: unknown): void {
+    const ops = this.ops;
+    const ino = this.liveIno(node);
+    const byIno = ino !== 0 && ops.getxattrIno && ops.listxattrIno && ops.setxattrIno && ops.removexattrIno;
+    const path = byIno ? '' : this.path(node.id);
+    if (path === null) return this.err(req, ENOENT);
+    const done = (e: number) => this.err(req, e);
+    const value = (e: number, v?: Buffer | null) => this.sized(req, e, v ?? null, b as number);
+    const list = (e: number, names?: string[]) =>
+      this.sized(req, e, names ? Buffer.from(names.map((x) => x + '\0').join('')) : Buffer.alloc(0), a as number);
+    switch (op) {
+      case Op.SETXATTR:
+        return byIno ? ops.setxattrIno!(ino, a as string, b as Buffer, c as number, done) : ops.setxattr(path, a as string, b as Buffer, 0, c as number, done);
+      case Op.GETXATTR: return byIno ? ops.getxattrIno!(ino, a as string, value) : ops.getxattr(path, a as string, 0, value);
+      case Op.LISTXATTR: return byIno ? ops.listxattrIno!(ino, list) : ops.listxattr(path, list);
+      default: return byIno ? ops.removexattrIno!(ino, a as string, done) : ops.removexattr(path, a as string, done);
     }
   }
 

@@ -15,7 +15,8 @@ import type { Engine } from '../engine/engine.js';
 import type { Cred, Stat } from '../engine/types.js';
 import { S_IFDIR, S_IFMT, S_ISGID, S_ISUID } from '../engine/types.js';
 import { fail } from '../engine/errors.js';
-import { errnoOf, isFault } from './errno.js';
+import { xattrNameError } from '../engine/engine.js';
+import { E, errnoOf, isFault } from './errno.js';
 import { toFuseStat, toFuseStatfs, toTimeSpec, direntStat } from './attr.js';
 import { callerCred, callerProcess, callerInGroup } from './context.js';
 import { Namespace, type Route } from './namespace.js';
@@ -64,6 +65,19 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
   /** A path's target for attribute ops, which the engine takes by path or ino. */
   const target = (r: Route): string | number => (r.kind === 'live' ? r.path : r.kind === 'view' ? fail('EROFS') : r.ino);
   const tt = ns.history;
+  /** getxattr answered without resolving anything: a bad name (the errno
+   * ext4 gives), an ACL (`ls -l` asks every file for one), or a name no
+   * file has (`ls -l` and every cached write ask for security.*). */
+  function xattrShortcut(name: string, cb: ValueCb<Buffer | null>): boolean {
+    const bad = isAcl(name) ? 'ENOTSUP' : xattrNameError(name);
+    if (bad) { cb(-E[bad]); return true; }
+    if (!engine.mayHaveXattr(name)) { cb(0, null); return true; }
+    return false;
+  }
+  /** trusted.* is listed to CAP_SYS_ADMIN only, as ext4 does (the kernel
+   * refuses the values to others, but the names would show). */
+  const visibleXattrs = (names: string[]): string[] =>
+    (callerCred().uid === 0 ? names : names.filter((n) => !n.startsWith('trusted.')));
   const statOf = (r: Route): Stat =>
     (r.kind === 'live' ? engine.stat(r.path) : r.kind === 'view' ? tt.stat(r.v) : engine.head.statIno(r.ino));
   /** Commits what open writers of the file wrote so far (see header). */
@@ -417,11 +431,7 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       engine.setxattr(live(ns.route(path)), name, Buffer.from(value), flags);
     }),
     getxattr: (path, name, _position, cb) => {
-      // `ls -l` asks every file for its ACL: answered without an exception.
-      if (isAcl(name)) { cb(-ENOTSUP); return; }
-      // `ls -l` and every cached write ask for security.* names no file has:
-      // answered without resolving the path (live or in history).
-      if (!engine.mayHaveXattr(name)) { cb(0, null); return; }
+      if (xattrShortcut(name, cb)) return;
       answer('getxattr', path, cb, () => {
         const r = ns.route(path);
         // null: no such attribute (ENODATA), without an exception per file.
@@ -430,14 +440,31 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
     },
     listxattr: (path, cb) => answer('listxattr', path, cb, () => {
       const r = ns.route(path);
-      const names = r.kind === 'live' ? engine.listxattr(r.path) : r.kind === 'view' ? tt.listxattr(r.v) : [];
-      // trusted.* is listed to CAP_SYS_ADMIN only, as ext4 does (the kernel
-      // refuses the values to others, but the names would show).
-      return callerCred().uid === 0 ? names : names.filter((n) => !n.startsWith('trusted.'));
+      return visibleXattrs(r.kind === 'live' ? engine.listxattr(r.path) : r.kind === 'view' ? tt.listxattr(r.v) : []);
     }),
     removexattr: (path, name, cb) => answer('removexattr', path, cb, () => {
       if (isAcl(name)) fail('ENOTSUP');
       engine.removexattr(live(ns.route(path)), name);
+    }),
+
+    // The same by inode number (live inodes only; see binding.ts).
+    getxattrIno: (ino, name, cb) => {
+      if (xattrShortcut(name, cb)) return;
+      answer('getxattr', `inode ${ino}`, cb, () => { ns.touch(); return engine.xattr(ino, name); });
+    },
+    listxattrIno: (ino, cb) => answer('listxattr', `inode ${ino}`, cb, () => {
+      ns.touch();
+      return visibleXattrs(engine.listxattr(ino));
+    }),
+    setxattrIno: (ino, name, value, flags, cb) => answer('setxattr', `inode ${ino}`, cb, () => {
+      if (isAcl(name)) fail('ENOTSUP');
+      ns.touch();
+      engine.setxattr(ino, name, Buffer.from(value), flags);
+    }),
+    removexattrIno: (ino, name, cb) => answer('removexattr', `inode ${ino}`, cb, () => {
+      if (isAcl(name)) fail('ENOTSUP');
+      ns.touch();
+      engine.removexattr(ino, name);
     }),
   };
 }

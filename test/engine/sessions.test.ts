@@ -186,4 +186,51 @@ describe('write sessions: branch on write, merge on close', () => {
     expect(e.exists('/f')).toBe(false);
     e.close();
   });
+
+  it('a file unlinked while open keeps what its writer writes through fsync and commits, until the last close', async () => {
+    const e = await memStore();
+    e.writeFile('/f', 'committed');
+    const w = e.open('/f', 'r+');
+    e.unlink('/f');
+    e.write(w, Buffer.from('NEW'), 0);
+    e.fsync(w); // tmpfile(): unlink, write, fsync, read back
+    expect(e.read(w, 100, 0).toString()).toBe('NEWmitted');
+    expect(e.fstat(w).size).toBe(9);
+    e.commit(w); // another descriptor of it closed (a forked child exiting)
+    e.write(w, Buffer.from('MORE'), 9);
+    expect(e.read(w, 100, 0).toString()).toBe('NEWmittedMORE');
+    e.release(w);
+    expect(e.exists('/f')).toBe(false);
+    // A temporary file that never had content in the tree.
+    const t = e.open('/t', 'w+');
+    e.unlink('/t');
+    const data = bytes(e.chunkSize + 10000, 9);
+    e.write(t, data, 0);
+    e.fsync(t);
+    expect(e.read(t, data.length, 0).equals(data)).toBe(true);
+    e.release(t);
+    e.close();
+  });
+
+  it('a truncation and then growth leave zeros, never the old bytes, where the session did not write again', async () => {
+    const e = await memStore();
+    const cs = e.chunkSize;
+    const cases: [string, (fh: number) => void, number][] = [
+      ['O_TRUNC then a write in the second chunk', (fh) => e.write(fh, Buffer.from('q'), cs + 1000), 0],
+      ['truncate to 100 then a write in the fourth chunk', (fh) => { e.ftruncate(fh, 100); e.write(fh, Buffer.from('q'), 3 * cs + 5); }, 100],
+      ['truncate to 0 then up to three chunks', (fh) => { e.ftruncate(fh, 0); e.ftruncate(fh, 3 * cs); }, 0],
+      ['O_TRUNC then fallocate of three chunks', (fh) => e.fallocate(fh, 0, 0, 3 * cs), 0],
+    ];
+    for (const [what, edit, kept] of cases) {
+      const old = Buffer.alloc(3 * cs + 7, 'X');
+      e.writeFile('/f', old);
+      const fh = e.open('/f', what.startsWith('O_TRUNC') ? 'w' : 'r+');
+      edit(fh);
+      e.release(fh);
+      const now = e.readFile('/f');
+      const stale = now.reduce((n, b) => n + (b === 0x58 ? 1 : 0), 0);
+      expect(stale, what).toBe(kept);
+    }
+    e.close();
+  });
 });
