@@ -632,14 +632,16 @@ export class Engine implements SessionHost {
   }
 
   /** Moves a reader on to its file's newest committed version, if one was
-   * committed since it last looked. A file whose last name went keeps the
-   * version it had (its descriptors read what it was, as on any file
-   * system; nothing can change it any more). */
+   * committed since it last looked. A file whose last name went reads its
+   * last content (the version with no name has it, and is never retired
+   * while open; nothing can change it any more), also when commits came
+   * between this reader's last read and the unlink. One taken away by a
+   * rollback keeps what this reader last saw. */
   private followCommits(of: OpenFile): Tree {
     const t = of.pinned as Tree;
     if (of.pinnedAt === this.store.headCommit) return t;
     const now = this.head.inode(of.ino);
-    if (!now || now.nlink === 0) return t;
+    if (!now) return t;
     if (now.since === t.mustInode(of.ino).since) { of.pinnedAt = this.store.headCommit; return t; }
     this.pin(of, now);
     return of.pinned as Tree;

@@ -40,6 +40,10 @@ export interface StoreOptions {
   groupCommitStreamMs?: number;
   /** Who holds the store open for writing, shown to a refused second writer. */
   holder?: string;
+  /** The chunk size of a new store (a store keeps the one it was made
+   * with): at least INLINE_MAX. Tests use small chunks to cross many chunk
+   * boundaries with little data. */
+  chunkSize?: number;
   /** Wall clock in nanoseconds since the epoch (default: the system clock).
    * Tests and benchmarks inject one to drive time-based history policies. */
   clock?: () => bigint;
@@ -110,6 +114,7 @@ export class Store {
   private mainBranch = 1;
   private checkpointer: Checkpointer | null = null;
   private readonly clock: (() => bigint) | null;
+  private readonly newChunkSize: number | undefined;
   /** Hashes on another thread: full chunks of write sessions, and chunks
    * read ahead (ChunkStore.prefetch); each result goes to its submitter. */
   private hasherInstance: ParallelHasher<HashDone> | null = null;
@@ -126,6 +131,7 @@ export class Store {
     this.groupCommitMs = opts.groupCommitMs ?? 5;
     this.groupCommitStreamMs = Math.max(this.groupCommitMs, opts.groupCommitStreamMs ?? 5 * this.groupCommitMs);
     this.clock = opts.clock ?? null;
+    this.newChunkSize = opts.chunkSize;
     this.space = new SpaceGuard(this.memory || this.readonly ? null : path.dirname(path.resolve(file)), opts.space);
     // The WAL keeps the size of the last burst of writes until the
     // checkpointer cuts it back after a second of quiet: on a full disk that
@@ -217,7 +223,7 @@ export class Store {
     if (this.readonly) throw new Error('store is not initialized');
     this.db.transaction(() => {
       const now = this.clock ? this.clock() : BigInt(Date.now()) * 1000000n;
-      this.meta.setMeta('chunk_size', DEFAULT_CHUNK_SIZE);
+      this.meta.setMeta('chunk_size', Math.max(INLINE_MAX, this.newChunkSize ?? DEFAULT_CHUNK_SIZE));
       this.meta.setMeta('created', new Date().toISOString());
       const main = this.meta.insertBranch('main', 'main', null, null, now, null);
       const c = this.meta.insertCommit(main, now, 'init', 'create filesystem');
