@@ -43,6 +43,10 @@ describe('integrity', () => {
     ].join('\n'));
     const log = fs.readFileSync(m.log, 'utf8');
     expect(log).toContain(`EIO: chunk ${hash.toString('hex')} does not match its address`);
+    // Logged once, however often it is read (two files and a retry read it
+    // here), and as one line, not a stack trace per read.
+    expect(log.split(hash.toString('hex')).length - 1).toBe(1);
+    expect(log).not.toMatch(/^\s+at /m);
     expect(log).toMatch(/EIO: inline content of inode \d+ \(the version of c\d+\) does not match its checksum/);
 
     const v = await mikofs('verify', '--store', m.mnt);

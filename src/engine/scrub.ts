@@ -64,7 +64,12 @@ export function scrub(e: Engine, progress?: (p: ScrubProgress) => void): ScrubRe
     since: u.since,
     until: u.until === LIVE ? null : u.until,
   });
-  const versionsOf = (hash: Buffer): HurtVersion[] => s.uses(hash).map((u) => versionOf(u));
+  // A chunk covers its own size of the file (a file's last chunk is short);
+  // a missing one, up to a whole chunk.
+  const versionsOf = (hash: Buffer): HurtVersion[] => {
+    const length = Math.min(e.chunkSize, e.store.chunks.row(hash)?.size ?? e.chunkSize);
+    return s.uses(hash).map((u) => versionOf(u, length));
+  };
   const problems: ScrubProblem[] = [
     ...r.chunks.bad.map((b) => ({ hash: b.hash.toString('hex'), problem: 'corrupt' as const, why: b.why, versions: versionsOf(b.hash) })),
     ...r.missing.map((h) => ({ hash: h.toString('hex'), problem: 'missing' as const, why: 'is named by a file version but not stored', versions: versionsOf(h) })),

@@ -28,9 +28,10 @@ export function errnoOf(e: unknown): number {
   return E.EIO;
 }
 
-/** Whether an error is a fault worth logging, not an ordinary POSIX answer. */
+/** Whether an error is a fault worth logging, not an ordinary POSIX answer
+ * (nor corruption the store has logged once already: EIO). */
 export function isFault(e: unknown): boolean {
-  return !(e instanceof FsError) && !isDiskFull(e);
+  return !(e instanceof FsError) && !isDiskFull(e) && (e as { reported?: unknown } | null)?.reported !== true;
 }
 
 /** SQLite could not grow the store (ENOSPC): the disk's state, not a bug;

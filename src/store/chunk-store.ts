@@ -23,13 +23,14 @@ export function setCorruptionLogger(fn: (msg: string) => void): void { corruptio
 function report(e: ChunkCorruptError): ChunkCorruptError { return reportCorruption(e.hash.toString('hex'), e); }
 
 /** Logs a corruption once per key (a chunk, an inline version) per process,
- * and returns the error for the caller to throw. */
-export function reportCorruption<E extends Error>(key: string, e: E): E {
+ * and returns the error for the caller to throw, marked `reported` so that
+ * no caller logs it again (a program retrying a read must not flood the log). */
+export function reportCorruption<E extends Error>(key: string, e: E): E & { reported: true } {
   if (!reported.has(key)) {
     reported.add(key);
     try { corruptionLog(`EIO: ${e.message}`); } catch { /* logging must not mask the error */ }
   }
-  return e;
+  return Object.assign(e, { reported: true as const });
 }
 
 /** How a chunk is stored (for maintenance and statistics). */

@@ -126,7 +126,17 @@ export function spaceReport(db: Db, file: string | null, nowNs: bigint, opts: { 
 
   const refBytes = pluck('SELECT sum(c.size) FROM extents e JOIN chunks c ON c.hash = e.hash') ?? 0;
   const distinctBytes = pluck('SELECT sum(size) FROM chunks c WHERE EXISTS (SELECT 1 FROM extents e WHERE e.hash = c.hash)') ?? 0;
-  const versionsBytes = pluck(`SELECT sum(size) FROM inodes WHERE (mode & 61440) = 32768 AND until > since AND nlink > 0`) ?? 0;
+  // A file's content versions: its first row, and every row that changed
+  // its size, its inline bytes or one of its chunks (a chmod, a link or a
+  // rename makes a row with the same content: not another copy of it).
+  const versionsBytes = pluck(`SELECT sum(v.size) FROM (
+      SELECT branch_id, ino, since, size, lag(size) OVER w AS psize, inline_sum, lag(inline_sum) OVER w AS psum,
+        row_number() OVER w AS n
+      FROM inodes WHERE (mode & 61440) = 32768 AND until > since AND nlink > 0
+      WINDOW w AS (PARTITION BY branch_id, ino ORDER BY since)) v
+    LEFT JOIN (SELECT DISTINCT branch_id, ino, since FROM extents) x
+      ON x.branch_id = v.branch_id AND x.ino = v.ino AND x.since = v.since
+    WHERE v.n = 1 OR v.psize <> v.size OR v.psum IS NOT v.inline_sum OR x.ino IS NOT NULL`) ?? 0;
   const commits = db.prepare('SELECT count(*) AS n, min(time_ns) AS lo, max(time_ns) AS hi FROM commits').safeIntegers(true)
     .get() as { n: bigint; lo: bigint | null; hi: bigint | null };
 

@@ -67,20 +67,29 @@ export class Scrubber {
     const bad: BadChunk[] = [];
     let checked = 0, bytes = 0, after = 0;
     for (;;) {
-      let rows: { id: number; hash: Buffer; size: number }[];
-      try { rows = this.batch.all(after, last, BATCH) as typeof rows; } catch (e) {
-        // The chunks table's own b-tree is damaged past this row: quick_check
-        // has said where; what lies beyond cannot be reached in order.
-        structure.push(`the chunk scan stopped after chunk row ${after}: ${(e as Error).message}`);
-        break;
+      let rows: { id: number; hash: Buffer; size: number }[] = [];
+      // One read transaction per batch: the chunks listed and the reads of
+      // them (and of their delta bases) see one state of the file, so a gc
+      // beside the scan cannot make a chunk it frees look missing.
+      const own = !this.db.inTransaction; // (a caller's transaction is one state already)
+      if (own) this.db.exec('BEGIN');
+      try {
+        try { rows = this.batch.all(after, last, BATCH) as typeof rows; } catch (e) {
+          // The chunks table's own b-tree is damaged past this row: quick_check
+          // has said where; what lies beyond cannot be reached in order.
+          structure.push(`the chunk scan stopped after chunk row ${after}: ${(e as Error).message}`);
+          break;
+        }
+        for (const r of rows) {
+          const why = this.chunks.check(r.hash);
+          if (why !== null) bad.push({ hash: r.hash, why });
+          checked++;
+          bytes += r.size;
+        }
+      } finally {
+        if (own) this.db.exec('COMMIT');
       }
       if (!rows.length) break;
-      for (const r of rows) {
-        const why = this.chunks.check(r.hash);
-        if (why !== null) bad.push({ hash: r.hash, why });
-        checked++;
-        bytes += r.size;
-      }
       after = rows[rows.length - 1].id;
       progress({ stage: 'chunks', done: checked, total });
     }

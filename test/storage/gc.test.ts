@@ -171,6 +171,15 @@ describe('space report', () => {
     expect(r.savings.deltaBytes).toBe(r.chunks.byEncoding.delta.rawBytes - r.chunks.byEncoding.delta.storedBytes);
     expect(r.history.byLabel).toEqual([{ label: 'mid', commit: e.resolvePoint('mid'), storedBytes: expect.any(Number) }]);
     expect(r.history.byLabel[0].storedBytes).toBeGreaterThan(0);
+    // Every content version in full: a.txt six times, r.bin once, small three
+    // times; the chmods, the link and the rename below copy no content.
+    const versions = 6 * 600 * 1024 + 100 * 1024 + 3 * 1000;
+    expect(r.savings.allVersionsBytes).toBe(versions);
+    for (const m of [0o600, 0o644, 0o600]) { clock.t += MIN; e.chmod('/r.bin', m); }
+    e.link('/a.txt', '/a-link.txt');
+    e.rename('/small', '/small2');
+    e.flush();
+    expect(spaceReport(e.store.db, null, e.store.now()).savings.allVersionsBytes).toBe(versions);
     e.close();
   });
 });
