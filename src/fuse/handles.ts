@@ -9,7 +9,8 @@
 // data (`a >> log & b >> log`). Readers are isolated from all of them: a
 // reader sees the content committed when it opened; the shared session is
 // committed when any writer closes a descriptor (flush) or fsyncs, and
-// released with the last writer.
+// released when the last writer, and the last reader borrowing it (below),
+// has closed.
 //
 // Page cache. The kernel page cache is shared by all handles of a kernel
 // inode, so at the kernel level:
@@ -136,6 +137,10 @@ export class Handles {
         reply = { directIo: false, keepCache: false }; // kernel drops other versions' pages
       }
       if (!reply.directIo) this.borrowers.set(ino, (this.borrowers.get(ino) ?? 0) + 1);
+      // It reads through the writers' engine handle: that stays open until
+      // the borrower closes too, after the last writer.
+      const s = this.writers.get(ino);
+      if (s) s.refs++;
     } else if (opts.writer) {
       reply = { directIo: true, keepCache: true };
       const s = this.writers.get(ino);
@@ -176,19 +181,23 @@ export class Handles {
         const n = (this.borrowers.get(h.ino) ?? 1) - 1;
         if (n > 0) this.borrowers.set(h.ino, n); else this.borrowers.delete(h.ino);
       }
-      return undefined;
+      return this.unref(h);
     }
-    if (h.writer) {
-      const s = this.writers.get(h.ino);
-      if (s && --s.refs > 0) return undefined;
-      this.writers.delete(h.ino);
-      this.mapped.delete(h.ino);
-      return h.efh;
-    }
+    if (h.writer) return this.unref(h);
     if (!h.reply.directIo) {
       const c = this.cache.get(h.key);
       if (c) c.readers--;
     }
+    return h.efh;
+  }
+
+  /** One user fewer of ino's shared engine handle (its writers and the
+   * readers borrowing it); the handle to release when it was the last. */
+  private unref(h: Handle): number | undefined {
+    const s = this.writers.get(h.ino);
+    if (s && --s.refs > 0) return undefined;
+    this.writers.delete(h.ino);
+    this.mapped.delete(h.ino);
     return h.efh;
   }
 

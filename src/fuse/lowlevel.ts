@@ -40,6 +40,9 @@ const Op = {
   LISTXATTR: 26, REMOVEXATTR: 27, ACCESS: 28, CREATE: 29, DESTROY: 30, FALLOCATE: 31,
 } as const;
 const ROOT = 1;
+/** Requests about an open file that its handle identifies, or (setattr)
+ * its handle or live inode number. */
+const HANDLE_OPS = new Set<number>([Op.READ, Op.WRITE, Op.FLUSH, Op.RELEASE, Op.FSYNC, Op.FALLOCATE, Op.SETATTR]);
 const join = (dir: string, name: string): string => (dir === '/' ? '/' + name : dir + '/' + name);
 const ENOENT = 2, EIO = 5, ENODATA = 61, ERANGE = 34;
 const O_ACCMODE = 3;
@@ -538,9 +541,15 @@ export class LowLevelServer {
     }
     if (op === Op.RELEASEDIR) { this.dirs.delete(a as number); return this.err(req, 0); }
     if (op >= Op.SETXATTR && op <= Op.REMOVEXATTR) return this.xattr(op, req, node, a, b, c);
-    const path = this.path(id);
+    let path = this.path(id);
     if (op === Op.READDIR) return this.readdir(req, path, a as number, b as number, c as number);
-    if (path === null) return this.err(req, ENOENT);
+    if (path === null) {
+      // A descriptor outlives every name of its file, and the directory
+      // where it was hidden (replaced by a rename, removed): what is done
+      // through it goes by its handle, the path only names it in the log.
+      if (!HANDLE_OPS.has(op)) return this.err(req, ENOENT);
+      path = `(inode ${node.ino}, no name)`;
+    }
     const done = (e: number) => this.err(req, e);
 
     switch (op) {
@@ -719,25 +728,39 @@ export class LowLevelServer {
     const from = this.childPath(parent, name);
     const to = this.childPath(newParent, newName);
     if (from === null || to === null) return this.err(req, ENOENT);
+    // Two names of one file (hard links are kernel nodes of their own, so
+    // the kernel cannot tell): rename does nothing, and both names stay.
+    const src = this.nodes.get(this.children.get(this.key(parent, name)) ?? 0);
+    const dst = this.nodes.get(this.children.get(this.key(newParent, newName)) ?? 0);
+    if (src && dst && src !== dst && this.liveIno(src) !== 0 && src.ino === dst.ino) {
+      this.moved(parent, name, newParent, newName); // as the kernel now sees it
+      return this.err(req, 0);
+    }
     this.hideIfOpen(newParent, newName, (e) => {
       if (e) return this.err(req, e);
       this.ops.rename(from, to, (e2: number) => {
         if (e2) return this.err(req, e2);
-        this.dropName(newParent, newName);
-        const id = this.children.get(this.key(parent, name));
-        const n = id === undefined ? undefined : this.nodes.get(id);
-        if (n) {
-          this.detach(n);
-          n.parent = newParent;
-          n.name = newName;
-          this.children.set(this.key(newParent, newName), n.id);
-          // A rename changes the inode's ctime: its other names (hard
-          // links, each a kernel node of its own) must not keep the old one.
-          this.touchIno(n.ino, n.id);
-        }
+        const n = this.moved(parent, name, newParent, newName);
+        // A rename changes the inode's ctime: its other names (hard
+        // links, each a kernel node of its own) must not keep the old one.
+        if (n) this.touchIno(n.ino, n.id);
         this.err(req, 0);
       });
     });
+  }
+
+  /** The node table after a rename: the kernel moved the source's node to
+   * the new name, and the node that had it is gone from it. */
+  private moved(parent: number, name: string, newParent: number, newName: string): Node | undefined {
+    this.dropName(newParent, newName);
+    const n = this.nodes.get(this.children.get(this.key(parent, name)) ?? 0);
+    if (n) {
+      this.detach(n);
+      n.parent = newParent;
+      n.name = newName;
+      this.children.set(this.key(newParent, newName), n.id);
+    }
+    return n;
   }
 
   private setattr(req: number, node: Node, path: string, mask: number, fh: number): void {

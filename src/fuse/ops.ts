@@ -119,7 +119,9 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
   function callerView(st: Stat, lookup = false): Stat {
     const efh = handles.writerOf(st.ino);
     if (efh === undefined) return st;
-    if (handles.writesTo(st.ino, callerProcess())) return engine.fstat(efh);
+    // A file with no name left is what its session holds (nothing of it is
+    // committed any more): that is what its descriptors must see.
+    if (st.nlink === 0 || handles.writesTo(st.ino, callerProcess())) return engine.fstat(efh);
     if (handles.sizeMustCoverWriter(st.ino, lookup)) {
       const own = engine.fstat(efh);
       if (own.size > st.size) return { ...st, size: own.size, blocks: own.blocks };

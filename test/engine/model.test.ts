@@ -19,7 +19,8 @@ import { tmpDir } from '../helpers.js';
 const CS = 8192;
 const O_RDWR = 2, O_CREAT = 0o100, O_TRUNC = 0o1000, O_APPEND = 0o2000;
 const KEEP_SIZE = 1, PUNCH_HOLE = 2, ZERO_RANGE = 16;
-const NAMES = ['a', 'b', 'c', 'd'];
+const DIRS = ['d', 'e', 'f'];
+const LEAVES = ['a', 'b', 'c'];
 
 class Rng {
   constructor(private x: number) {}
@@ -50,18 +51,34 @@ interface Writer { fh: number; ino: number; work: Buffer; append: boolean }
 interface Reader { fh: number; ino: number }
 
 class Model {
+  /** Every file's path (hard links: several paths, one inode) and the directories. */
   names = new Map<string, number>();
+  dirs = new Set<string>();
+  xattrs = new Map<number, Map<string, string>>();
   committed = new Map<number, Buffer>();
   writers = new Map<number, Writer>(); // by model inode
   readers: Reader[] = [];
   labels = new Map<string, Map<string, Buffer>>();
+  labelDirs = new Map<string, Set<string>>();
   private nextIno = 1;
   linked(ino: number): boolean { return [...this.names.values()].includes(ino); }
   create(name: string): number {
     const ino = this.nextIno++;
     this.names.set(name, ino);
     this.committed.set(ino, Buffer.alloc(0));
+    this.xattrs.set(ino, new Map());
     return ino;
+  }
+  /** A path where a file may be: the root, or a directory that exists. */
+  filePath(r: Rng): string | null {
+    const dir = r.pick(['', ...this.dirs]);
+    return dir === '' ? r.pick(LEAVES) : `${dir}/${r.pick(LEAVES)}`;
+  }
+  listing(dir: string): string[] {
+    const pre = dir === '' ? '' : dir + '/';
+    const out = [...this.names.keys()].filter((n) => n.startsWith(pre) && !n.slice(pre.length).includes('/')).map((n) => n.slice(pre.length));
+    if (dir === '') out.push(...this.dirs);
+    return out.sort();
   }
   commit(w: Writer): void { if (this.linked(w.ino)) this.committed.set(w.ino, Buffer.from(w.work)); }
 }
@@ -87,7 +104,7 @@ async function run(seed: number, steps: number): Promise<void> {
       const op = r.int(100);
       const writers = [...m.writers.values()];
       if (op < 12) { // open a writer
-        const name = r.pick(NAMES);
+        const name = m.filePath(r)!;
         const existing = m.names.get(name);
         if (existing !== undefined && m.writers.has(existing)) continue;
         const trunc = r.int(4) === 0, append = r.int(5) === 0;
@@ -143,14 +160,44 @@ async function run(seed: number, steps: number): Promise<void> {
         const i = r.int(m.readers.length);
         e.release(m.readers[i].fh);
         m.readers.splice(i, 1);
-      } else if (op < 87 && m.names.size) { // unlink
+      } else if (op < 86 && m.names.size) { // unlink
         const name = r.pick([...m.names.keys()]);
         e.unlink('/' + name);
         m.names.delete(name);
-      } else if (op < 90 && m.names.size) { // rename, maybe over another file
-        const from = r.pick([...m.names.keys()]), to = r.pick(NAMES);
+      } else if (op < 88 && m.names.size) { // rename, maybe over another file (or a hard link of itself)
+        const from = r.pick([...m.names.keys()]), to = m.filePath(r)!;
         e.rename('/' + from, '/' + to);
-        if (from !== to) { m.names.set(to, m.names.get(from)!); m.names.delete(from); }
+        if (from !== to && m.names.get(from) !== m.names.get(to)) { m.names.set(to, m.names.get(from)!); m.names.delete(from); }
+      } else if (op < 89 && m.names.size) { // a hard link
+        const from = r.pick([...m.names.keys()]), to = m.filePath(r)!;
+        if (m.names.has(to)) { expect(() => e.link('/' + from, '/' + to)).toThrow(/EEXIST/); continue; }
+        e.link('/' + from, '/' + to);
+        m.names.set(to, m.names.get(from)!);
+        expect(e.stat('/' + to).nlink, where(step, 'nlink')).toBe([...m.names.values()].filter((i) => i === m.names.get(from)).length);
+      } else if (op < 90) { // a directory made, removed or renamed
+        const d = r.pick(DIRS);
+        const has = m.dirs.has(d), empty = m.listing(d).length === 0;
+        if (!has) { e.mkdir('/' + d); m.dirs.add(d); continue; }
+        if (r.int(2)) {
+          if (!empty) { expect(() => e.rmdir('/' + d)).toThrow(/ENOTEMPTY/); continue; }
+          e.rmdir('/' + d); m.dirs.delete(d);
+          continue;
+        }
+        const to = r.pick(DIRS);
+        if (to === d || (m.dirs.has(to) && m.listing(to).length)) continue;
+        e.rename('/' + d, '/' + to); // open descriptors below it go along
+        m.dirs.delete(d); m.dirs.add(to);
+        for (const [n, ino] of [...m.names]) {
+          if (n.startsWith(d + '/')) { m.names.delete(n); m.names.set(to + n.slice(d.length), ino); }
+        }
+      } else if (op < 91 && m.names.size) { // an extended attribute set or removed
+        const name = r.pick([...m.names.keys()]);
+        const x = m.xattrs.get(m.names.get(name)!)!;
+        const key = r.pick(['user.a', 'user.b']);
+        if (x.has(key) && r.int(2)) { e.removexattr('/' + name, key); x.delete(key); } else {
+          const v = `v${step}`;
+          e.setxattr('/' + name, key, Buffer.from(v)); x.set(key, v);
+        }
       } else if (op < 92 && m.names.size) { // truncate by path, no writer open on it
         const name = r.pick([...m.names.keys()]);
         const ino = m.names.get(name)!;
@@ -158,14 +205,17 @@ async function run(seed: number, steps: number): Promise<void> {
         const n = randomSize(m.committed.get(ino)!);
         e.truncate('/' + name, n);
         m.committed.set(ino, resized(m.committed.get(ino)!, n));
-      } else if (op < 95) { // a whole file, as a new open reads it
+      } else if (op < 95) { // every file, as a new open reads it, and every directory
         for (const [name, ino] of m.names) {
           expect(e.readFile('/' + name).equals(m.committed.get(ino)!), where(step, `readFile ${name}`)).toBe(true);
+          expect(e.listxattr('/' + name).sort(), where(step, `xattrs ${name}`)).toEqual([...m.xattrs.get(ino)!.keys()].sort());
         }
+        for (const d of ['', ...m.dirs]) expect(e.readdir('/' + d).map((x) => x.name).sort(), where(step, `readdir /${d}`)).toEqual(m.listing(d));
       } else if (op < 97) { // a labelled snapshot
         const label = `s${step}`;
         e.snapshot(null, label);
         m.labels.set(label, new Map([...m.names].map(([n, ino]) => [n, Buffer.from(m.committed.get(ino)!)])));
+        m.labelDirs.set(label, new Set(m.dirs));
       } else if (op < 99) { // background maintenance, all of it
         e.maintenance.runAll();
       } else { // close the store and open it again
@@ -178,13 +228,18 @@ async function run(seed: number, steps: number): Promise<void> {
     e.maintenance.runAll();
     e.close();
     e = await open();
-    expect(e.readdir('/').map((d) => d.name).sort(), `seed ${seed}: names`).toEqual([...m.names.keys()].sort());
+    for (const d of ['', ...m.dirs]) expect(e.readdir('/' + d).map((x) => x.name).sort(), `seed ${seed}: /${d}`).toEqual(m.listing(d));
     for (const [name, ino] of m.names) {
       expect(e.readFile('/' + name).equals(m.committed.get(ino)!), `seed ${seed}: final ${name}`).toBe(true);
     }
     for (const [label, tree] of m.labels) {
       const v = e.at({ label });
-      expect(v.readdir('/').map((d) => d.name).sort(), `seed ${seed}: ${label} names`).toEqual([...tree.keys()].sort());
+      const root = [...tree.keys()].filter((n) => !n.includes('/')).concat([...m.labelDirs.get(label)!]).sort();
+      expect(v.readdir('/').map((d) => d.name).sort(), `seed ${seed}: ${label} names`).toEqual(root);
+      for (const d of m.labelDirs.get(label)!) {
+        const below = [...tree.keys()].filter((n) => n.startsWith(d + '/')).map((n) => n.slice(d.length + 1)).sort();
+        expect(v.readdir('/' + d).map((x) => x.name).sort(), `seed ${seed}: ${label} /${d}`).toEqual(below);
+      }
       for (const [name, want] of tree) expect(v.readFile('/' + name).equals(want), `seed ${seed}: ${label} ${name}`).toBe(true);
     }
     const check = scrub(e);
