@@ -463,12 +463,14 @@ export class Maintenance {
         const recent = commits.slice(oldestAll);
         const kinds = new Map(recent.map((c) => [c.id, c.kind]));
         const emptied = new Set<number>();
+        const created = new Set<number>();
         for (const r of this.sql.inodeVersionsSince(b.id, recent[0].id)) {
           if (kinds.get(r.since) !== 'write') continue;
           writes.set(r.since, r.ino);
           if (r.size === 0) emptied.add(r.since);
+          if (r.first) created.add(r.since);
         }
-        rapid = rapidDrops(recent, writes, rapidNs, isProt, emptied);
+        rapid = rapidDrops(recent, writes, rapidNs, isProt, emptied, created);
         yield;
       }
       const protIds = commits.filter((c) => isProt(c.id)).map((c) => c.id);

@@ -127,7 +127,8 @@ describe('history thinning', () => {
     save(e, '/doc.txt', Buffer.from('final'));
     e.maintenance.runAll();
     const versions = e.history.fileVersions('/doc.txt').map((v) => e.at(v.commit).readFile('/doc.txt').toString());
-    expect(versions).toEqual(['draft 4', 'draft 9', 'final']);
+    // The file's creation stays (see rapidDrops); drafts 1-3 and 5-8 go.
+    expect(versions).toEqual(['draft 0', 'draft 4', 'draft 9', 'final']);
     expect(e.at({ label: 'sent' }).readFile('/doc.txt').toString()).toBe('draft 4');
     for (let i = 0; i < 10; i++) expect(e.readFile(`/other${i}.txt`).toString()).toBe(`other ${i}`);
     // A dropped commit id is gone; a time inside the thinned region means the
@@ -188,7 +189,7 @@ describe('history thinning', () => {
       drain();
     }
     const versions = e.history.fileVersions('/draft.txt').map((v) => e.at(v.commit).readFile('/draft.txt').toString().slice(0, 20));
-    expect(versions).toEqual(kept.map((k) => (k + k).slice(0, 20)));
+    expect(versions).toEqual(['round 0 draft 0 ', ...kept].map((k) => (k + k).slice(0, 20)));
     expect(e.at({ label: 'r1' }).readFile('/draft.txt').toString()).toMatch(/^round 1 draft 4 /);
     for (let r = 0; r < 4; r++) expect(e.readFile(`/log${r}.txt`).toString()).toBe(`log ${r} 4`);
     expect(e.store.db.prepare('SELECT count(*) FROM chunk_todo').pluck().get()).toBe(0);
@@ -277,14 +278,34 @@ describe('history thinning', () => {
       expect(() => sound(c)).not.toThrow();
     }
     // Each kept state shows every file as it was before its collapsed edits
-    // (a file those edits created is absent), never a name without a file.
-    if (e.store.meta.getCommit(afterMkdir)) expect(sound(afterMkdir)).toEqual(['/d']);
+    // (its creation is kept), never a name without a file.
+    if (e.store.meta.getCommit(afterMkdir)) expect(sound(afterMkdir)).toEqual(['/d', '/f=v1:1']);
     if (e.store.meta.getCommit(afterMkdir2)) expect(sound(afterMkdir2)).toContain('/old=base:1');
     // Rolling back to a kept state in the middle gives a tree with no dead entries.
     const mid = [afterMkdir, afterLink].find((c) => e.store.meta.getCommit(c));
     expect(mid).toBeDefined();
     e.history.rollback(mid!);
     for (const { name } of e.readdir('/')) expect(e.stat(`/${name}`).nlink).toBeGreaterThan(0);
+    e.close();
+  });
+
+  it('an editor\'s save (a new file renamed over the old) then a save in place, within the window: the name is never missing', async () => {
+    const { e, clock } = await clockStore();
+    save(e, '/b.txt', Buffer.from('w1'));
+    clock.t += 7n * S;
+    save(e, '/b.txt.new', Buffer.from('w2'));
+    e.rename('/b.txt.new', '/b.txt');
+    clock.t += S / 2n;
+    save(e, '/other.txt', Buffer.from('other'));
+    const between = e.headCommit;
+    clock.t += S / 2n;
+    save(e, '/b.txt', Buffer.from('w3'));
+    clock.t += 2n * S;
+    e.maintenance.runAll();
+    expect(e.store.meta.getCommit(between)).toBeDefined(); // another file's save: kept
+    expect(e.at(between).readFile('/b.txt').toString()).toBe('w2');
+    e.history.rollback(between);
+    expect(e.readFile('/b.txt').toString()).toBe('w2');
     e.close();
   });
 
