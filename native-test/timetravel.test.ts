@@ -185,6 +185,37 @@ except OSError as e:
     expect(out).toBe(`${m.path('fresh', 'dir')}\n${m.path('fresh', 'dir')}\nx\n`);
   });
 
+  it('opens with O_CREAT racing rollbacks that remove the file create it, never fail with ENOENT', async () => {
+    const m = await mountFresh();
+    await sh('mkdir d && for i in $(seq 0 99); do echo $i > d/keep$i; done', m.mnt);
+    expect((await mikofs('snapshot', '--label', 'L', '--store', m.mnt)).code).toBe(0);
+    // A writer saving d/f (absent at L) and making more files to roll back.
+    const p = spawnTracked('python3', ['-c', `
+import os, sys, errno
+d = sys.argv[1]; n = bad = 0
+while not os.path.exists(os.path.join(d, '..', 'stop')):
+    n += 1
+    try:
+        fd = os.open(os.path.join(d, 'f'), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.write(fd, b'x' * 1000); os.close(fd)
+        for i in range(5): open(os.path.join(d, 'new%d' % i), 'w').write('n')
+    except OSError as e:
+        bad += 1; print(errno.errorcode[e.errno], e, flush=True)
+print('done', n, bad, flush=True)
+`, m.path('d')]);
+    const lines: string[] = [];
+    p.stdout!.on('data', (d) => lines.push(...String(d).split('\n').filter(Boolean)));
+    for (let i = 0; i < 12; i++) {
+      expect((await mikofs('rollback', '--to', 'L', '--store', m.mnt)).code).toBe(0);
+      await sleep(50 + 30 * (i % 4));
+    }
+    await fsp.writeFile(m.path('stop'), '');
+    while (!lines.some((l) => l.startsWith('done'))) await sleep(20);
+    // (before 2026-12-04: about one ENOENT per rollback)
+    expect(lines.filter((l) => !l.startsWith('done'))).toEqual([]);
+    expect(Number(lines.at(-1)!.split(' ')[1])).toBeGreaterThan(100);
+  });
+
   it('rollback of a 10,000-file tree to a label makes diff -r against a copy of that state empty', async () => {
     const m = await mountFresh();
     const src = await tempDir('mikofs-tt-src-');

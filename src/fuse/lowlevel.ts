@@ -44,7 +44,7 @@ const ROOT = 1;
  * its handle or live inode number. */
 const HANDLE_OPS = new Set<number>([Op.READ, Op.WRITE, Op.FLUSH, Op.RELEASE, Op.FSYNC, Op.FALLOCATE, Op.SETATTR]);
 const join = (dir: string, name: string): string => (dir === '/' ? '/' + name : dir + '/' + name);
-const ENOENT = 2, EIO = 5, ENODATA = 61, ERANGE = 34;
+const ENOENT = 2, EIO = 5, ENODATA = 61, ERANGE = 34, ESTALE = 116;
 const O_ACCMODE = 3;
 /** Negative entries tracked at most (beyond: answered uncached). */
 const MAX_ABSENT = 16384;
@@ -589,6 +589,12 @@ export class LowLevelServer {
       case Op.OPEN: {
         const flags = a as number;
         return ops.open(path, flags, (e, fh, reply) => {
+          // The kernel found the name (its lookup, or a cached entry) and the
+          // file has gone since (a rollback or restore between the two):
+          // ESTALE makes it walk the path again asking afresh, and then fail
+          // with ENOENT, create the file (O_CREAT, which OPEN does not
+          // carry), or open what the name leads to now.
+          if (e === -ENOENT || e === ENOENT) return this.err(req, ESTALE);
           if (e || fh === undefined) return this.err(req, e || EIO);
           const writer = (flags & O_ACCMODE) !== 0;
           this.opened(node, fh, writer);
@@ -601,6 +607,8 @@ export class LowLevelServer {
         const name = a as string;
         const p = join(path, name);
         return ops.create(p, b as number, (e, fh, reply) => {
+          // Likewise for a directory gone since the kernel looked it up.
+          if (e === -ENOENT || e === ENOENT) return this.err(req, ESTALE);
           if (e || fh === undefined) return this.err(req, e || EIO);
           ops.fgetattr(p, fh, (e2, st) => {
             if (e2 || !st) { ops.release(p, fh, () => {}); return this.err(req, e2 || EIO); }
