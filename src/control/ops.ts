@@ -8,6 +8,8 @@ import type { MaintenanceReport, GcPlan, StageProgress } from '../engine/mainten
 import type { RetentionPolicy } from '../engine/retention.js';
 import { spaceReport, spaceReportInWorker, type SpaceReport } from '../store/space.js';
 import fs from 'node:fs';
+import { HistoryWorker, type HistoryMethod } from './history-worker.js';
+import type { RollbackPlan } from '../engine/history.js';
 
 export interface CommitInfo { commit: number; time: string }
 export interface LabelInfo { name: string; commit: number; time: string }
@@ -116,12 +118,31 @@ export class LocalOps implements StoreOps {
     return this.engine.labels().map((l) => ({ name: l.name, ...this.commitInfo(l.commit) }));
   }
 
-  async log(p: { path?: string; since?: string; until?: string; limit?: number }) {
+  private historyWorker: HistoryWorker | null = null;
+  /** Thinning passes that changed rows, counted (see rollback). */
+  private thinned = 0;
+  private thinWatch = false;
+  /** A mounted store's read-only history commands run on a worker thread
+   * (history-worker.ts), not on the thread serving FUSE; undefined: here. */
+  private offThread<T>(method: HistoryMethod, params: unknown): Promise<T> | undefined {
+    const st = this.engine.store;
+    if (!this.mounted || st.memory || !HistoryWorker.available()) return undefined;
+    if (!this.thinWatch && !st.readonly) { this.thinWatch = true; this.engine.maintenance.onThinned(() => { this.thinned++; }); }
+    this.engine.flush(); // what the worker's connection must see
+    this.historyWorker ??= new HistoryWorker(st.file);
+    return this.historyWorker.run(method, params) as Promise<T>;
+  }
+
+  async log(p: { path?: string; since?: string; until?: string; limit?: number }): Promise<LogLine[]> {
+    const away = this.offThread<LogLine[]>('log', p);
+    if (away) return away;
     const entries = onPath(p.path ?? '/', () => this.engine.history.log({ path: p.path, sinceNs: this.ns(p.since), untilNs: this.ns(p.until), limit: p.limit }));
     return entries.map((e) => ({ commit: e.commit, time: isoOfNs(e.timeNs), kind: e.kind, message: e.message, changes: e.changes }));
   }
 
-  async diff(p: { from: string; to?: string; path?: string }) {
+  async diff(p: { from: string; to?: string; path?: string }): Promise<{ from: CommitInfo; to: CommitInfo; entries: DiffLine[] }> {
+    const away = this.offThread<{ from: CommitInfo; to: CommitInfo; entries: DiffLine[] }>('diff', p);
+    if (away) return away;
     const from = this.point(p.from), to = this.point(p.to);
     const path = p.path ?? '/';
     const entries = onPath(path, () => this.engine.history.diff(from, to, path));
@@ -132,7 +153,9 @@ export class LocalOps implements StoreOps {
     return { from: this.commitInfo(from), to: this.commitInfo(to), entries };
   }
 
-  async readAt(p: { at: string; path: string; maxBytes?: number }) {
+  async readAt(p: { at: string; path: string; maxBytes?: number }): Promise<string | null> {
+    const away = this.offThread<string | null>('readAt', p);
+    if (away) return away;
     const v = this.engine.at(this.point(p.at));
     if (!v.exists(p.path)) return null;
     const st = v.stat(p.path);
@@ -148,9 +171,19 @@ export class LocalOps implements StoreOps {
     return this.commitInfo(c);
   }
 
+  /** rollback's search of history, read-only (run on the history worker). */
+  async rollbackPlan(p: { t: number }): Promise<RollbackPlan> { return this.engine.history.rollbackPlan(p.t); }
+
   async rollback(p: { to: string; message?: string }) {
     const t0 = performance.now();
-    const c = this.engine.history.rollback(this.point(p.to), p.message ?? `rollback to ${p.to}`);
+    const t = this.point(p.to);
+    // What changed since t is found on the worker (seconds on a long
+    // history); here only what changed since its answer is looked at.
+    // A thinning pass in between may have moved rows: then all of it here.
+    const thinned = this.thinned;
+    let plan = await this.offThread<RollbackPlan>('rollbackPlan', { t })?.catch(() => undefined);
+    if (this.thinned !== thinned) plan = undefined;
+    const c = this.engine.history.rollback(t, p.message ?? `rollback to ${p.to}`, plan);
     this.engine.flush();
     await this.onTreeChange();
     return { ...this.commitInfo(c), elapsedMs: Math.round((performance.now() - t0) * 10) / 10 };

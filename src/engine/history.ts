@@ -31,6 +31,37 @@ export interface FileVersion {
 
 export interface DiffEntry { path: string; change: 'added' | 'removed' | 'changed'; kind: 'file' | 'dir' | 'other' }
 
+/** What a rollback to t changes (History.rollbackPlan), as of commit head.
+ * Plain data: it crosses a worker boundary (Buffers arrive as Uint8Arrays). */
+export interface RollbackPlan {
+  t: number;
+  head: number;
+  dentries: { parent: number; name: string; ino: number | null }[];
+  inodes: InodeRow[];
+  extents: { ino: number; idx: number; hash: Uint8Array | null }[];
+  xattrs: { ino: number; name: string; value: Uint8Array | null }[];
+}
+
+const emptyPlan = (t: number): RollbackPlan => ({ t, head: t, dentries: [], inodes: [], extents: [], xattrs: [] });
+
+/** An inode row as the store takes it (Buffers, not the Uint8Arrays a
+ * worker's message carries). */
+function inodeRow(n: InodeRow): InodeRow {
+  const buf = (v: Uint8Array | null) => (v === null || Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+  return { ...n, target: buf(n.target), inline: buf(n.inline) };
+}
+
+function sameInode(a: InodeRow, b: InodeRow): boolean {
+  for (const k of Object.keys(a) as (keyof InodeRow)[]) {
+    if (k === 'since' || k === 'until') continue;
+    const x = a[k], y = b[k];
+    if (x instanceof Uint8Array || y instanceof Uint8Array) {
+      if (!(x instanceof Uint8Array && y instanceof Uint8Array && Buffer.compare(x, y) === 0)) return false;
+    } else if (x !== y) return false;
+  }
+  return true;
+}
+
 export class History {
   constructor(private readonly e: Engine) {}
 
@@ -291,7 +322,12 @@ export class History {
 
   /** The whole branch back to its state at commit t, as one new commit.
    * Costs the number of rows that differ: no content is copied. */
-  rollback(t: number, message: string | null = null): number {
+  /** Returns the whole tree to commit t as one new commit. Finding what
+   * changed since t reads every row version made since (seconds on a store
+   * with a hundred thousand commits after t): `plan` (rollbackPlan, made by
+   * a read-only engine elsewhere, e.g. a worker thread) has done that up to
+   * its own head commit, and only what changed after that is looked at here. */
+  rollback(t: number, message: string | null = null, plan?: RollbackPlan): number {
     const meta = this.meta, b = this.branch;
     if (this.e.chain.length > 1) fail('ENOTSUP', 'rollback of a forked branch');
     const head = this.e.headCommit;
@@ -299,33 +335,110 @@ export class History {
     // Back to the newest state (a time after it, `now`): nothing to undo,
     // and no commit that would say otherwise.
     if (t === head) return head;
+    const from = plan && plan.t === t && plan.head >= t && plan.head <= head ? plan : emptyPlan(t);
     const c = this.e.changeRaw('rollback', (c) => {
-      for (const k of meta.changedKeys('dentries', b, t) as { parent: number; name: string }[]) {
-        const r = meta.findDentry(b, k.parent, k.name, t);
-        // (A name whose file has no version at t, as thinning before
-        // 2026-12-04 could leave, is not brought back: it would lead nowhere.)
-        const live = r && r.until > t && r.ino !== null && meta.getInode(b, r.ino, t) !== undefined;
-        if (live) meta.putDentry(b, c, k.parent, k.name, r!.ino!);
-        else meta.endDentry(b, c, k.parent, k.name);
+      const after = {
+        dentries: new Set((meta.changedKeys('dentries', b, from.head) as { parent: number; name: string }[]).map((k) => `${k.parent}/${k.name}`)),
+        inodes: new Set((meta.changedKeys('inodes', b, from.head) as { ino: number }[]).map((k) => k.ino)),
+        extents: new Set((meta.changedKeys('extents', b, from.head) as { ino: number; idx: number }[]).map((k) => `${k.ino}/${k.idx}`)),
+        xattrs: new Set((meta.changedKeys('xattrs', b, from.head) as { ino: number; name: string }[]).map((k) => `${k.ino}/${k.name}`)),
+      };
+      const at = this.valuesAt(t);
+      // What the plan found, unless it changed again since the plan's head.
+      for (const d of from.dentries) if (!after.dentries.has(`${d.parent}/${d.name}`)) at.dentry(c, d.parent, d.name, d.ino);
+      for (const n of from.inodes) if (!after.inodes.has(n.ino)) meta.putInode(b, c, inodeRow(n));
+      for (const x of from.extents) if (!after.extents.has(`${x.ino}/${x.idx}`)) at.extent(c, x.ino, x.idx, x.hash === null ? null : Buffer.from(x.hash));
+      for (const x of from.xattrs) if (!after.xattrs.has(`${x.ino}/${x.name}`)) at.xattr(c, x.ino, x.name, x.value === null ? null : Buffer.from(x.value));
+      // Everything changed since the plan's head (since t without a plan).
+      for (const k of after.dentries) { const i = k.indexOf('/'); at.dentry(c, Number(k.slice(0, i)), k.slice(i + 1)); }
+      for (const ino of after.inodes) {
+        const n = at.inode(ino, LIVE - 1);
+        if (n) meta.putInode(b, c, n);
       }
-      for (const k of meta.changedKeys('inodes', b, t) as { ino: number }[]) {
-        const r = meta.getInode(b, k.ino, t);
-        if (r && r.until > t) meta.putInode(b, c, r);
-        else meta.putInode(b, c, { ...meta.getInode(b, k.ino, LIVE - 1)!, nlink: 0 });
-      }
-      for (const k of meta.changedKeys('extents', b, t) as { ino: number; idx: number }[]) {
-        const r = meta.getExtent(b, k.ino, k.idx, t);
-        if (r && r.until > t) meta.putExtent(b, c, k.ino, k.idx, r.hash);
-        else meta.endExtent(b, c, k.ino, k.idx);
-      }
-      for (const k of meta.changedKeys('xattrs', b, t) as { ino: number; name: string }[]) {
-        const r = meta.getXattr(b, k.ino, k.name, t);
-        if (r && r.until > t && r.value) meta.putXattr(b, c, k.ino, k.name, r.value);
-        else meta.endXattr(b, c, k.ino, k.name);
-      }
+      for (const k of after.extents) { const [ino, idx] = k.split('/').map(Number); at.extent(c, ino, idx); }
+      for (const k of after.xattrs) { const i = k.indexOf('/'); at.xattr(c, Number(k.slice(0, i)), k.slice(i + 1)); }
       return c;
     }, message);
     return c;
+  }
+
+  /** What rollback(t) must change, as seen at this engine's head: every key
+   * changed since t whose value at t differs from its value now, with its
+   * value at t. Reads only. */
+  rollbackPlan(t: number): RollbackPlan {
+    const meta = this.meta, b = this.branch;
+    const head = this.e.headCommit;
+    const plan = emptyPlan(t);
+    plan.head = head;
+    if (t >= head) return plan;
+    const at = this.valuesAt(t);
+    for (const k of meta.changedKeys('dentries', b, t) as { parent: number; name: string }[]) {
+      const then = at.dentryIno(k.parent, k.name);
+      const r = meta.findDentry(b, k.parent, k.name, head);
+      const now = r && r.until > head ? r.ino : null;
+      if (then !== now) plan.dentries.push({ parent: k.parent, name: k.name, ino: then });
+    }
+    for (const k of meta.changedKeys('inodes', b, t) as { ino: number }[]) {
+      const then = at.inode(k.ino, head);
+      const r = meta.getInode(b, k.ino, head);
+      if (then && (!r || r.until <= head || !sameInode(then, r))) plan.inodes.push(then);
+    }
+    for (const k of meta.changedKeys('extents', b, t) as { ino: number; idx: number }[]) {
+      const then = at.extentHash(k.ino, k.idx);
+      const r = meta.getExtent(b, k.ino, k.idx, head);
+      const now = r && r.until > head ? r.hash : null;
+      if (!(then === null ? now === null : now !== null && then.equals(now))) plan.extents.push({ ino: k.ino, idx: k.idx, hash: then });
+    }
+    for (const k of meta.changedKeys('xattrs', b, t) as { ino: number; name: string }[]) {
+      const then = at.xattrValue(k.ino, k.name);
+      const r = meta.getXattr(b, k.ino, k.name, head);
+      const now = r && r.until > head && r.value ? r.value : null;
+      if (!(then === null ? now === null : now !== null && then.equals(now))) plan.xattrs.push({ ino: k.ino, name: k.name, value: then });
+    }
+    return plan;
+  }
+
+  /** Values of keys at commit t, and how to write them as of commit c. */
+  private valuesAt(t: number) {
+    const meta = this.meta, b = this.branch;
+    const dentryIno = (parent: number, name: string): number | null => {
+      const r = meta.findDentry(b, parent, name, t);
+      // (A name whose file has no version at t, as thinning before
+      // 2026-12-04 could leave, is not brought back: it would lead nowhere.)
+      return r && r.until > t && r.ino !== null && meta.getInode(b, r.ino, t) !== undefined ? r.ino : null;
+    };
+    const extentHash = (ino: number, idx: number): Buffer | null => {
+      const r = meta.getExtent(b, ino, idx, t);
+      return r && r.until > t ? r.hash : null;
+    };
+    const xattrValue = (ino: number, name: string): Buffer | null => {
+      const r = meta.getXattr(b, ino, name, t);
+      return r && r.until > t && r.value ? r.value : null;
+    };
+    return {
+      dentryIno, extentHash, xattrValue,
+      /** The inode at t; or, made since and still there at `now`, its
+       * version then with no links; null when it was at neither (a file
+       * made and deleted since t needs nothing). */
+      inode: (ino: number, now: number): InodeRow | null => {
+        const r = meta.getInode(b, ino, t);
+        if (r && r.until > t) return r;
+        const n = meta.getInode(b, ino, now);
+        return n && n.until > now && n.nlink > 0 ? { ...n, nlink: 0 } : null;
+      },
+      dentry: (c: number, parent: number, name: string, ino: number | null = dentryIno(parent, name)) => {
+        if (ino !== null) meta.putDentry(b, c, parent, name, ino);
+        else meta.endDentry(b, c, parent, name);
+      },
+      extent: (c: number, ino: number, idx: number, hash: Buffer | null = extentHash(ino, idx)) => {
+        if (hash) meta.putExtent(b, c, ino, idx, hash);
+        else meta.endExtent(b, c, ino, idx);
+      },
+      xattr: (c: number, ino: number, name: string, value: Buffer | null = xattrValue(ino, name)) => {
+        if (value) meta.putXattr(b, c, ino, name, value);
+        else meta.endXattr(b, c, ino, name);
+      },
+    };
   }
 
   /** Brings `path` back as it was at commit t, as one new commit: a copy of

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { memStore, bytes } from '../helpers.js';
-import { parseTimeSpec } from '../../src/index.js';
+import path from 'node:path';
+import { memStore, bytes, tmpDir } from '../helpers.js';
+import { parseTimeSpec, openStore } from '../../src/index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const code = (fn: () => unknown) => { try { fn(); } catch (e) { return (e as { code: string }).code; } return 'OK'; };
@@ -190,6 +191,50 @@ describe('history operations', () => {
     expect(e.stat('/app').nlink).toBe(2);
     // and history is not rewritten: the broken state is still readable
     expect(e.at(before).readFile('/app/f3').toString()).toBe('broken');
+  });
+
+  it('rollback with a plan made by a read-only engine beside it (a mount\'s worker), then more changes: the same tree as without', async () => {
+    const dir = tmpDir();
+    const run = async (withPlan: boolean) => {
+      const file = path.join(dir, `s${withPlan ? 1 : 0}.mikofs`);
+      const e = await openStore(file, { groupCommitMs: 0 });
+      e.mkdir('/app');
+      for (let i = 0; i < 20; i++) e.writeFile(`/app/f${i}`, `v1 ${i}`);
+      e.setxattr('/app/f1', 'user.k', Buffer.from('then'));
+      e.label('good');
+      const good = e.headCommit;
+      // Made and deleted since: nothing to undo for them.
+      for (let i = 0; i < 30; i++) { e.writeFile(`/tmp${i}`, 'x'); e.unlink(`/tmp${i}`); }
+      e.writeFile('/app/f3', 'broken'); e.unlink('/app/f4'); e.mkdir('/app/junk'); e.writeFile('/app/junk/x', 'x');
+      e.rename('/app/f5', '/app/f5.moved'); e.chmod('/app/f6', 0o600); e.setxattr('/app/f1', 'user.k', Buffer.from('now'));
+      let plan;
+      if (withPlan) {
+        const r = await openStore(file, { readonly: true, checkpointer: false });
+        plan = r.history.rollbackPlan(good);
+        r.close();
+        // Plain data, as a worker's message delivers it.
+        plan = structuredClone(plan);
+        expect(plan.inodes.length).toBeLessThan(10); // not one row per file made and deleted since
+      }
+      // Changes after the plan was made, some to keys it holds.
+      e.writeFile('/app/f3', 'broken again'); e.writeFile('/app/f7', 'changed late'); e.writeFile('/late', 'late');
+      const rows = e.store.db.prepare('SELECT count(*) FROM inodes').pluck().get() as number;
+      e.history.rollback(good, null, plan);
+      const added = (e.store.db.prepare('SELECT count(*) FROM inodes').pluck().get() as number) - rows;
+      const tree = e.history.diff(good, e.headCommit);
+      const files = Object.fromEntries(e.readdir('/app').map((d) => [d.name, e.readFile(`/app/${d.name}`).toString()]));
+      const out = { tree, files, root: e.readdir('/').map((d) => d.name).sort(), x: e.getxattr('/app/f1', 'user.k').toString(), mode: e.stat('/app/f6').mode & 0o777, added };
+      e.close();
+      return out;
+    };
+    const without = await run(false), withPlan = await run(true);
+    expect(without.tree).toEqual([]);
+    expect(without.root).toEqual(['app']);
+    expect(without.files.f3).toBe('v1 3');
+    expect(without.x).toBe('then');
+    expect(without.mode).toBe(0o644);
+    expect(without.added).toBeLessThan(12); // (it wrote a row for each of the 30 files made and deleted since)
+    expect(withPlan).toEqual(without);
   });
 
   it('a view of the past reads files interleaved, piece by piece, exactly as they were', async () => {

@@ -1,0 +1,90 @@
+// The read-only history commands of a mounted store (log, diff, readAt),
+// answered on a worker thread with a read-only connection of its own: their
+// cost grows with the history they look through (seconds on a store with a
+// hundred thousand commits), and on the thread that serves FUSE every file
+// operation of the mount would wait for them. The mount flushes its group
+// commit before each request, so the worker's fresh connection sees every
+// change made so far. A new read-only engine per request: nothing it caches
+// can go stale between requests.
+import { parentPort, workerData, Worker } from 'node:worker_threads';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { openStore } from '../index.js';
+import { LocalOps } from './ops.js';
+
+export type HistoryMethod = 'log' | 'diff' | 'readAt' | 'rollbackPlan';
+interface Job { id: number; method: HistoryMethod; params: unknown }
+type Reply = { id: number; ok: unknown } | { id: number; err: { code?: string; message: string } };
+
+if (parentPort && (workerData as { mikofsHistory?: boolean } | null)?.mikofsHistory) {
+  const port = parentPort;
+  const file = (workerData as { file: string }).file;
+  port.on('message', (job: Job) => {
+    void (async () => {
+      let e: Awaited<ReturnType<typeof openStore>> | undefined;
+      let reply: Reply;
+      try {
+        e = await openStore(file, { readonly: true, checkpointer: false });
+        const ops = new LocalOps(e, file) as unknown as Record<HistoryMethod, (p: unknown) => Promise<unknown>>;
+        reply = { id: job.id, ok: await ops[job.method](job.params) };
+      } catch (err) {
+        const x = err as { code?: string; message?: string };
+        reply = { id: job.id, err: { code: x.code, message: x.message ?? String(err) } };
+      } finally {
+        e?.close();
+      }
+      port.postMessage(reply);
+    })();
+  });
+}
+
+/** One worker per mounted store, started on first use. */
+export class HistoryWorker {
+  private worker: Worker | null = null;
+  private next = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
+  constructor(private readonly file: string) {}
+
+  /** Whether it can run here: the compiled module exists (tests run the
+   * TypeScript sources, where the caller answers in-thread instead). */
+  static available(): boolean {
+    return fs.existsSync(fileURLToPath(import.meta.url)) && import.meta.url.endsWith('.js');
+  }
+
+  run(method: HistoryMethod, params: unknown): Promise<unknown> {
+    const w = this.start();
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      w.postMessage({ id, method, params } satisfies Job);
+    });
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(new URL(import.meta.url), { workerData: { mikofsHistory: true, file: this.file }, execArgv: [] });
+    w.unref(); // never what keeps the mount process alive
+    w.on('message', (r: Reply) => {
+      const p = this.pending.get(r.id);
+      if (!p) return;
+      this.pending.delete(r.id);
+      if ('ok' in r) p.resolve(r.ok);
+      else p.reject(Object.assign(new Error(r.err.message), { code: r.err.code }));
+    });
+    const lost = (err: Error) => {
+      this.worker = null;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    w.on('error', lost);
+    w.on('exit', (code) => lost(new Error(`the history worker exited (${code})`)));
+    this.worker = w;
+    return w;
+  }
+
+  close(): void {
+    void this.worker?.terminate();
+    this.worker = null;
+  }
+}
