@@ -110,6 +110,35 @@ EOF`);
     const m = await mountFresh();
     for (let run = 0; run < 5; run++) await sh(`rm -f ${m.mnt}/app.db*`).then(() => walRound(m.mnt));
   });
+
+  it.runIf(KERNEL_MAPS_DIRECT_IO)('a file made, grown and mapped (as SQLite makes its WAL index) survives another process stat-ing it meanwhile', async () => {
+    // (Until 2026-12-04 the stat was told the committed size, 0, between the
+    // writer's last extending write and its first touch of the mapping, and
+    // the kernel cut the file under the mapping: SIGBUS within seconds.)
+    const m = await mountFresh();
+    const out = await sh(`cd ${m.mnt}
+      python3 -c '
+import os, sys, time
+end = time.time() + 6
+while time.time() < end:
+    try: os.stat("f")
+    except FileNotFoundError: pass
+' &
+      S=$!
+      python3 -c '
+import mmap, os, time
+end = time.time() + 6; n = 0
+while time.time() < end:
+    fd = os.open("f", os.O_RDWR | os.O_CREAT, 0o644)
+    os.ftruncate(fd, 3)
+    for p in range(4095, 32768, 4096): os.pwrite(fd, b"\\0", p)
+    m = mmap.mmap(fd, 32768, mmap.MAP_SHARED)
+    for p in range(0, 32768, 4096): m[p] = 1
+    m.close(); os.close(fd); os.unlink("f"); n += 1
+print("rounds", n > 100)
+'; echo "exit $?"; wait $S`);
+    expect(out).toBe('rounds True\nexit 0\n');
+  });
 });
 
 async function walRound(mnt: string): Promise<void> {

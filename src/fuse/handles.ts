@@ -96,15 +96,11 @@ export class Handles {
   /** The engine handle all writers of ino share, if one is open. */
   writerOf(ino: number): number | undefined { return this.writers.get(ino)?.efh; }
 
-  /** Inodes whose writers read whole pages at page offsets: what a fault in
-   * a shared mapping asks for (their own reads, direct_io, come as asked). */
-  private mapped = new Set<number>();
-  markMapped(ino: number): void { if (this.writers.has(ino) && this.sharedMapsAllowed()) this.mapped.add(ino); }
   /** Whether others must be told a size at least the writer's: a writer of
-   * ino may have it mapped shared (always assumed for a name lookup), and
-   * the size the kernel is told is its one inode's for every process. */
-  sizeMustCoverWriter(ino: number, lookup: boolean): boolean {
-    return this.writers.has(ino) && (this.mapped.has(ino) || (lookup && this.sharedMapsAllowed()));
+   * ino may have it mapped shared, and the size the kernel is told is its
+   * one inode's for every process. */
+  sizeMustCoverWriter(ino: number): boolean {
+    return this.writers.has(ino) && this.sharedMapsAllowed();
   }
 
   /** Whether process `owner` has ino open for writing. */
@@ -197,7 +193,6 @@ export class Handles {
     const s = this.writers.get(h.ino);
     if (s && --s.refs > 0) return undefined;
     this.writers.delete(h.ino);
-    this.mapped.delete(h.ino);
     return h.efh;
   }
 

@@ -111,18 +111,19 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
    * mapping's cuts its pages: the mapping writer's next touch is SIGBUS
    * (seen with SQLite's WAL index when another process opened it). So when
    * a writer may have the file mapped, others see the committed content and
-   * attributes but never a size below the writer's: always in a name lookup
-   * (lookup: it lands in the kernel before the caller has opened anything,
-   * typically on the way to opening the file; a stat that follows asks again
-   * and gets its own view), and in a stat once the writer's reads show a
-   * mapping (Handles.markMapped). */
-  function callerView(st: Stat, lookup = false): Stat {
+   * attributes but never a size below the writer's, in a name lookup and in
+   * a stat alike: the cut comes from whichever answer reaches the kernel
+   * between the writer's last extending write and its first touch of the
+   * mapping (2026-12-04: a stat loop beside a writer that made, grew and
+   * mapped a file killed it within seconds; SQLite's processes opening and
+   * closing one WAL database, within 5 s). */
+  function callerView(st: Stat): Stat {
     const efh = handles.writerOf(st.ino);
     if (efh === undefined) return st;
     // A file with no name left is what its session holds (nothing of it is
     // committed any more): that is what its descriptors must see.
     if (st.nlink === 0 || handles.writesTo(st.ino, callerProcess())) return engine.fstat(efh);
-    if (handles.sizeMustCoverWriter(st.ino, lookup)) {
+    if (handles.sizeMustCoverWriter(st.ino)) {
       const own = engine.fstat(efh);
       if (own.size > st.size) return { ...st, size: own.size, blocks: own.blocks };
     }
@@ -172,7 +173,7 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       answer<FuseStat | null>('lookup', name, (e, st) => (e || st ? cb(e, st ?? undefined) : cb(-ENOENT)), () => {
         if (!ns.plainLookup(dir, name)) return routed();
         const ino = ns.lookup(dir, name);
-        if (ino !== undefined) return toFuseStat(callerView(engine.head.statIno(ino), true));
+        if (ino !== undefined) return toFuseStat(callerView(engine.head.statIno(ino)));
         return name.includes('@') ? routed() : null;
       });
     },
@@ -285,10 +286,6 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
           n = data.copy(buf, 0, 0, Math.min(len, data.length));
         } else {
           const h = handle(fh);
-          // A writer is opened direct_io: its own read(2) calls come with
-          // their own offsets and sizes; whole pages at page offsets are
-          // what a fault in a shared mapping of it asks for.
-          if (h.writer && pos % 4096 === 0 && len % 4096 === 0) handles.markMapped(h.ino);
           n = engine.readInto(h.efh, len === buf.length ? buf : buf.subarray(0, len), len, pos);
         }
       } catch (e) { cb(failed('read', path, e)); return; }
