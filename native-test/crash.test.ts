@@ -51,6 +51,10 @@ describe('crash of the mount process', () => {
     for (const w of writers) w.kill('SIGKILL');
     for (let i = 0; i < 250; i++) { try { process.kill(pid, 0); await sleep(20); } catch { break; } }
 
+    // A history command names the dead mount and what to do about it.
+    const h = await mikofs('log', '--store', m.mnt);
+    expect(h.code).not.toBe(0);
+    expect(h.stderr).toMatch(/^mikofs: the mount at .* is dead \(its process exited; store .*\): clear it with `mikofs umount .*`, then mount again\n$/);
     const u = await mikofs('umount', m.mnt);
     expect(u.stderr).toBe('');
     expect(u.code).toBe(0);

@@ -46,6 +46,11 @@ export function storeOfPathArg(store: string | undefined, p: string | undefined)
   return findMount(path.resolve(p))?.mountpoint;
 }
 
+/** A FUSE mount whose process is gone answers every call with ENOTCONN. */
+function isDead(mountpoint: string): boolean {
+  try { fs.statSync(mountpoint); return false; } catch (e) { return (e as NodeJS.ErrnoException).code === 'ENOTCONN'; }
+}
+
 /** Whether p is a regular file (a store file, even one kept on a mount). */
 function isFile(p: string): boolean {
   try { return fs.statSync(p).isFile(); } catch { return false; }
@@ -85,6 +90,10 @@ export async function openTarget(storeArg: string | undefined, write: boolean): 
     const socket = socketPathOf(mount.store);
     const t = await viaSocket(socket, mount.mountpoint);
     if (t) return t;
+    if (isDead(mount.mountpoint)) {
+      throw new UsageError(`the mount at ${mount.mountpoint} is dead (its process exited; store ${mount.store}): ` +
+        `clear it with \`mikofs umount ${mount.mountpoint}\`, then mount again`);
+    }
     if (mount.pid === undefined) {
       throw new UsageError(`the mount at ${mount.mountpoint} (store ${mount.store}) cannot be reached from here: ` +
         `its control socket ${socket} is not open to this user (mounted by another user?)`);

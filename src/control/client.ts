@@ -39,7 +39,9 @@ export class RemoteOps implements StoreOps {
       }
     });
     const failAll = (e: Error) => { for (const p of this.pending.values()) { clearTimeout(p.timer); p.reject(e); } this.pending.clear(); };
-    sock.on('error', failAll);
+    // The mount process died mid-request (ECONNRESET, EPIPE): say so.
+    sock.on('error', (e: NodeJS.ErrnoException) => failAll(e.code === 'ECONNRESET' || e.code === 'EPIPE'
+      ? new ControlError('EIO', 'the mount process closed the control connection (did it exit? see its log)') : e));
     sock.on('close', () => failAll(new ControlError('EIO', 'the mount process closed the control connection')));
   }
 
