@@ -44,9 +44,9 @@ describe('kernel caches on a mount', () => {
       const s = await m.opStats();
       return (s.getattr?.n ?? 0) + (s.getattrIno?.n ?? 0) + (s.lookupIno?.n ?? 0) + (s.readdir?.n ?? 0);
     };
-    await sh(`cd ${m.mnt} && mkdir d && for i in $(seq 1 30); do echo $i > d/f$i; done && echo zero > g`);
+    await sh(`cd ${m.mnt} && mkdir d && for i in $(seq 1 30); do echo $i > d/f$i; done`);
     await sleep(1100);
-    const past = new Date().toISOString(); // d and its files, g before its edits
+    const past = new Date().toISOString(); // d and its files, before g
     await sleep(1100);
     // g saved twice within 5 s: a rapid edit, whose first save thinning drops
     await sh(`cd ${m.mnt} && echo one > g`);
@@ -61,10 +61,10 @@ describe('kernel caches on a mount', () => {
     await sh(`ls -lR ${m.mnt}/.versions/${past}/d > /dev/null && stat -c %s ${m.mnt}/.versions/${mid}/g > /dev/null`);
     expect(await counts() - before).toBeLessThan(5); // served by the kernel
     // Thinning (mikofs gc through the control socket) drops the first save:
-    // the state at `mid` now shows g as it was before its collapsed edits.
+    // the state at `mid` is now the last surviving one before it, without g.
     const r = await mikofs('gc', '--store', m.mnt);
     expect(r.code).toBe(0);
-    expect(await sh(`stat -c %s ${m.mnt}/.versions/${mid}/g && cat ${m.mnt}/.versions/${mid}/g`)).toBe('5\nzero\n');
+    expect(await sh(`stat -c %s ${m.mnt}/.versions/${mid}/g 2>/dev/null || echo gone`)).toBe('gone\n');
     expect(await sh(`cat ${m.mnt}/g`)).toBe('two\n');
   });
 

@@ -463,14 +463,18 @@ export class Maintenance {
         const recent = commits.slice(oldestAll);
         const kinds = new Map(recent.map((c) => [c.id, c.kind]));
         const emptied = new Set<number>();
-        const created = new Set<number>();
         for (const r of this.sql.inodeVersionsSince(b.id, recent[0].id)) {
           if (kinds.get(r.since) !== 'write') continue;
           writes.set(r.since, r.ino);
           if (r.size === 0) emptied.add(r.since);
-          if (r.first) created.add(r.since);
         }
-        rapid = rapidDrops(recent, writes, rapidNs, isProt, emptied, created);
+        const renamed = new Map<number, number[]>();
+        if (writes.size) for (const r of this.sql.namesChangedSince(b.id, recent[0].id)) {
+          const l = renamed.get(r.ino);
+          if (l) l.push(r.c); else renamed.set(r.ino, [r.c]);
+        }
+        rapid = rapidDrops(recent, writes, rapidNs, isProt, emptied,
+          (ino, c, next) => renamed.get(ino)?.some((x) => x > c && x <= next) ?? false);
         yield;
       }
       const protIds = commits.filter((c) => isProt(c.id)).map((c) => c.id);

@@ -171,11 +171,12 @@ export function keptByTiers(commits: CommitInfo[], t: TierNs, nowNs: bigint, rap
  * between. commits: oldest first. Returns each dropped commit with its file
  * and that next write: between the two, the file's dropped version is seen
  * by no one: other files' commits in between show its previous version,
- * names included. A file's creation is never dropped. */
+ * names included. A version followed by a change of the file's names
+ * before its next save is never dropped. */
 export function rapidDrops(
   commits: CommitInfo[], writes: Map<number, number>, windowNs: bigint, isProtected: (id: number) => boolean,
   emptied: { has(id: number): boolean } = new Set<number>(),
-  created: { has(id: number): boolean } = new Set<number>(),
+  renamedBetween: (ino: number, c: number, next: number) => boolean = () => false,
 ): Map<number, { ino: number; next: number }> {
   const drop = new Map<number, { ino: number; next: number }>();
   if (windowNs <= 0n) return drop;
@@ -193,12 +194,14 @@ export function rapidDrops(
       // in between, the emptied file's previous content is the last good
       // one, and history must keep it.
       const by = n && emptied.has(n.id) ? afterNext.get(ino) : n;
-      // A file's creation stays (unlike a protected commit, it does not
-      // hold the rest back): the file may have taken the name of another
-      // (an editor's save renames a new file over the old one), and shown as
-      // not there yet, the name would lead nowhere in the states between (a
-      // rollback to one of them would delete it).
-      if (n && by && !isProtected(c.id) && !created.has(c.id) && by.timeNs - c.timeNs <= windowNs && !(lastProtected < by.id)) drop.set(c.id, { ino, next: n.id });
+      // A version whose file was renamed (linked, unlinked) before its next
+      // save stays (unlike a protected commit, it holds nothing else back):
+      // the file may have taken the name of another (an editor's save
+      // renames a new file over the old one), and shown as before its
+      // edits, not there yet, the name would lead nowhere in the states
+      // between (a rollback to one of them would delete it).
+      if (n && by && !isProtected(c.id) && by.timeNs - c.timeNs <= windowNs && !(lastProtected < by.id)
+        && !renamedBetween(ino, c.id, n.id)) drop.set(c.id, { ino, next: n.id });
       afterNext.set(ino, n);
       nextWrite.set(ino, c);
     }

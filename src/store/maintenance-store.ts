@@ -89,8 +89,10 @@ export class MaintenanceStore {
       forkCommits: p('SELECT DISTINCT fork_commit FROM branches WHERE fork_commit IS NOT NULL').pluck(),
       // The file each write commit wrote: its regular-file inode versions
       // (the same commit may also move a directory's times).
-      writesSince: p(`SELECT since, ino, size, NOT EXISTS (SELECT 1 FROM inodes o WHERE o.branch_id = i.branch_id AND o.ino = i.ino
-          AND o.since < i.since) AS first FROM inodes i WHERE branch_id = ? AND since >= ? AND (mode & ${0o170000}) = ${0o100000}`),
+      writesSince: p(`SELECT since, ino, size FROM inodes WHERE branch_id = ? AND since >= ? AND (mode & ${0o170000}) = ${0o100000}`),
+      namesChangedSince: p(`SELECT ino, since AS c FROM dentries WHERE branch_id = @b AND until = ${LIVE} AND since >= @t AND ino IS NOT NULL
+          UNION ALL SELECT ino, since AS c FROM dentries WHERE branch_id = @b AND until >= @t AND until < ${LIVE} AND since >= @t AND ino IS NOT NULL
+          UNION ALL SELECT ino, until AS c FROM dentries WHERE branch_id = @b AND until >= @t AND until < ${LIVE} AND ino IS NOT NULL`),
       deleteCommit: p('DELETE FROM commits WHERE id = ?'),
       nameOfIno: p('SELECT parent, name FROM dentries INDEXED BY dentries_by_ino WHERE branch_id = ? AND ino = ? ORDER BY until DESC, since DESC LIMIT 1'),
       // no-history purge of one inode
@@ -185,10 +187,14 @@ export class MaintenanceStore {
   labelCommits(): number[] { return this.s.labelCommits.all() as number[]; }
   forkCommits(): number[] { return this.s.forkCommits.all() as number[]; }
   /** (commit, ino) of every inode version begun at or after a commit. */
-  /** Regular files' versions begun at or after a commit; `first`: the
-   * file's first version (its creation). */
-  inodeVersionsSince(branch: number, since: number): { since: number; ino: number; size: number; first: number }[] {
-    return this.s.writesSince.all(branch, since) as { since: number; ino: number; size: number; first: number }[];
+  /** Regular files' versions begun at or after a commit. */
+  inodeVersionsSince(branch: number, since: number): { since: number; ino: number; size: number }[] {
+    return this.s.writesSince.all(branch, since) as { since: number; ino: number; size: number }[];
+  }
+  /** The commits at or after t at which a name of each inode was made or
+   * removed (created, renamed, linked, unlinked). */
+  namesChangedSince(branch: number, t: number): { ino: number; c: number }[] {
+    return this.s.namesChangedSince.all({ b: branch, t }) as { ino: number; c: number }[];
   }
   deleteCommit(id: number): void { this.s.deleteCommit.run(id); }
   /** The most recent name an inode had on a branch (parent, name). */
