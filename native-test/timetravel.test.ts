@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { mountFresh, mikofs, run, sh, sleep, spawnTracked, tempDir, useMounts, ENV } from './helpers/mount.js';
 
@@ -161,7 +162,7 @@ except OSError as e:
     print('error', e, flush=True)
 `, m.path('repo', 'src')]);
     const lines: string[] = [];
-    p.stdout!.on('data', (d) => lines.push(...String(d).split('\n').filter(Boolean)));
+    createInterface({ input: p.stdout! }).on('line', (l) => lines.push(l));
     while (lines.length < 1) await sleep(20);
     expect(lines[0]).toBe("['a.txt', 'b.txt', 'src']");
     const r = await mikofs('rollback', '--to', 'v1', '--store', m.mnt);
@@ -204,7 +205,7 @@ while not os.path.exists(os.path.join(d, '..', 'stop')):
 print('done', n, bad, flush=True)
 `, m.path('d')]);
     const lines: string[] = [];
-    p.stdout!.on('data', (d) => lines.push(...String(d).split('\n').filter(Boolean)));
+    createInterface({ input: p.stdout! }).on('line', (l) => lines.push(l));
     for (let i = 0; i < 12; i++) {
       expect((await mikofs('rollback', '--to', 'L', '--store', m.mnt)).code).toBe(0);
       await sleep(50 + 30 * (i % 4));
