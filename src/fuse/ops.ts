@@ -23,7 +23,7 @@ import { Namespace, type Route } from './namespace.js';
 import { Handles, type Handle } from './handles.js';
 import type { Cb, FuseOps, FuseStat, NativeTime, ValueCb } from './binding.js';
 
-const ENOTSUP = 95, ENOENT = 2;
+const ENOENT = 2;
 const O_ACCMODE = 3, O_WRONLY = 1, O_RDWR = 2, O_TRUNC = 0o1000, O_APPEND = 0o2000;
 const isAcl = (name: string) => name.startsWith('system.posix_acl_');
 /** Entries typed per event-loop turn (~8 us each). */
