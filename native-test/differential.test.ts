@@ -1,12 +1,14 @@
 // The same seeded random sequence of system calls (helpers/random-ops.py:
 // several descriptors per file, writes across 512 KiB chunks, truncations,
-// fsync, unlink/rename/link of open files, directories, xattrs, children
-// that exit) from one process, on a local directory and on a mount: every
-// result must be the same, and so must the tree after a remount. Sequences
-// that differed were bugs (2026-12-04: a descriptor whose hidden name's
-// directory was replaced answered ENOENT; rename of a name onto another name
-// of the same file dropped one; a descriptor read through the writers'
-// session answered EBADF once they closed; an unlinked file's size).
+// fsync, unlink/rename/link of open files, directories, xattrs, symlinks,
+// chmod, utime, truncate by path, children that exit) from one process, on
+// a local directory and on a mount: every result must be the same, and so
+// must the tree after a remount. Sequences that differed were bugs
+// (2026-12-04: a descriptor whose hidden name's directory was replaced
+// answered ENOENT; rename of a name onto another name of the same file
+// dropped one; a descriptor read through the writers' session answered
+// EBADF once they closed; an unlinked file's size; a writer did not see a
+// truncation of its file by path).
 // MIKOFS_DIFF_SEEDS=FROM-TO and MIKOFS_DIFF_STEPS=N run a longer search.
 import fsp from 'node:fs/promises';
 import path from 'node:path';

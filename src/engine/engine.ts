@@ -552,6 +552,9 @@ export class Engine implements SessionHost {
     const s = new WriteSession(this, ino, node);
     s.truncate(size, this.store.now());
     this.commitSession(s);
+    // A writer's session with nothing uncommitted reads and appends from
+    // here on at the new size (the FUSE layer commits writers first).
+    for (const of of this.fds.values()) if (of.session && of.ino === ino && !of.session.changed) of.session.reset(size);
   }
 
   setxattr(p: string | number, name: string, value: Buffer, flags = 0): void {

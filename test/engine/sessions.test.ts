@@ -1,6 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { memStore, bytes } from '../helpers.js';
 
+const O_APPEND_RW = 0o2002;
+
 describe('write sessions: branch on write, merge on close', () => {
   it('chunked writes out of order assemble correctly', async () => {
     const e = await memStore();
@@ -231,6 +233,21 @@ describe('write sessions: branch on write, merge on close', () => {
       const stale = now.reduce((n, b) => n + (b === 0x58 ? 1 : 0), 0);
       expect(stale, what).toBe(kept);
     }
+    e.close();
+  });
+
+  it('a truncation by path is what a writer with nothing uncommitted reads and appends at next', async () => {
+    const e = await memStore();
+    e.writeFile('/f', 'x'.repeat(50));
+    const w = e.open('/f', O_APPEND_RW);
+    e.ftruncate(w, 0);
+    e.commit(w);
+    e.truncate('/f', 100); // truncate(2) of the path by the same process
+    expect(e.fstat(w).size).toBe(100);
+    expect(e.read(w, 200, 34).length).toBe(66);
+    e.write(w, Buffer.from('end'), 0); // O_APPEND: after the 100 bytes
+    e.release(w);
+    expect(e.readFile('/f').length).toBe(103);
     e.close();
   });
 });
