@@ -383,17 +383,15 @@ export class History {
       const r = meta.getInode(b, k.ino, head);
       if (then && (!r || r.until <= head || !sameInode(then, r))) plan.inodes.push(then);
     }
+    const cur = this.valuesAt(head);
+    const same = (x: Buffer | null, y: Buffer | null) => (x === null ? y === null : y !== null && x.equals(y));
     for (const k of meta.changedKeys('extents', b, t) as { ino: number; idx: number }[]) {
       const then = at.extentHash(k.ino, k.idx);
-      const r = meta.getExtent(b, k.ino, k.idx, head);
-      const now = r && r.until > head ? r.hash : null;
-      if (!(then === null ? now === null : now !== null && then.equals(now))) plan.extents.push({ ino: k.ino, idx: k.idx, hash: then });
+      if (!same(then, cur.extentHash(k.ino, k.idx))) plan.extents.push({ ino: k.ino, idx: k.idx, hash: then });
     }
     for (const k of meta.changedKeys('xattrs', b, t) as { ino: number; name: string }[]) {
       const then = at.xattrValue(k.ino, k.name);
-      const r = meta.getXattr(b, k.ino, k.name, head);
-      const now = r && r.until > head && r.value ? r.value : null;
-      if (!(then === null ? now === null : now !== null && then.equals(now))) plan.xattrs.push({ ino: k.ino, name: k.name, value: then });
+      if (!same(then, cur.xattrValue(k.ino, k.name))) plan.xattrs.push({ ino: k.ino, name: k.name, value: then });
     }
     return plan;
   }
