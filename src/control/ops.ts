@@ -49,7 +49,7 @@ export interface GcResult {
   /** The database file (without its WAL), before and after. */
   fileBefore: number;
   fileAfter: number;
-  /** Its WAL before and after: a mounted store reuses it for new writes (emptied at unmount). */
+  /** Its WAL before and after: on a mounted store it holds what gc wrote until the checkpointer copies it in and cuts it back (seconds after the store goes idle). */
   walBefore: number;
   walAfter: number;
   vacuumed?: boolean;

@@ -212,6 +212,34 @@ export function rapidDrops(
 
 /** Sorted kept ids with "the first kept commit at or after x". Commits after
  * `maxSnap` (made while the pass runs) count as kept. */
+/** One file's intervals [a, b) of collapsed rapid edits, sorted and merged
+ * (overlapping or touching ones give the same answers merged), searched by
+ * bisection: a file saved 1,000 times has as many, and the thinning pass
+ * asks about every row of it (a scan of them per row took 25 s of a dry run
+ * on a store of 150,000 commits). */
+export class MaskSet {
+  private readonly starts: Float64Array;
+  private readonly ends: Float64Array;
+  constructor(intervals: Iterable<readonly [number, number]>) {
+    const sorted = [...intervals].filter(([a, b]) => a < b).sort((p, q) => p[0] - q[0]);
+    const starts: number[] = [], ends: number[] = [];
+    for (const [a, b] of sorted) {
+      const last = ends.length - 1;
+      if (last >= 0 && a <= ends[last]) ends[last] = Math.max(ends[last], b);
+      else { starts.push(a); ends.push(b); }
+    }
+    this.starts = Float64Array.from(starts);
+    this.ends = Float64Array.from(ends);
+  }
+  /** The end of the interval holding y, or -1 when none does. */
+  endOf(y: number): number {
+    const a = this.starts;
+    let lo = 0, hi = a.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (a[mid] <= y) lo = mid + 1; else hi = mid; }
+    return lo > 0 && y < this.ends[lo - 1] ? this.ends[lo - 1] : -1;
+  }
+}
+
 export class KeptSet {
   readonly ids: Float64Array;
   /** Commits below `from` were not examined: they all count as kept. */
@@ -221,13 +249,10 @@ export class KeptSet {
   has(x: number): boolean { return x > this.maxSnap || x < this.from || this.at(x) === x; }
   /** The first kept commit >= x outside the masked intervals [a, b) (one
    * file's collapsed rapid edits). */
-  atMasked(x: number, masks: [number, number][] | undefined): number {
+  atMasked(x: number, masks: MaskSet | undefined): number {
     let y = this.at(x);
     if (!masks) return y;
-    for (let moved = true; moved;) {
-      moved = false;
-      for (const [a, b] of masks) if (y >= a && y < b) { y = this.at(b); moved = true; }
-    }
+    for (let end = masks.endOf(y); end >= 0; end = masks.endOf(y)) y = this.at(end);
     return y;
   }
 

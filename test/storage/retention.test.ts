@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { clockStore, save, commitCount, S, MIN, HOUR, DAY, T0 } from './helpers.js';
-import { globToRegExp, parseDuration, rapidDrops, keptByTiers, tiersOf, DEFAULT_POLICY } from '../../src/engine/retention.js';
+import { globToRegExp, parseDuration, rapidDrops, keptByTiers, tiersOf, DEFAULT_POLICY, KeptSet, MaskSet } from '../../src/engine/retention.js';
 
 const code = (fn: () => unknown) => { try { fn(); } catch (e) { return (e as { code: string }).code; } return 'OK'; };
 
@@ -17,6 +17,32 @@ describe('retention policy pieces', () => {
     expect(m('/build/**', '/x/build/a')).toBe(false);
     expect(m('logs/*.log', '/logs/a.log')).toBe(true);
     expect(m('logs/*.log', '/logs/a/b.log')).toBe(false);
+  });
+
+  it('a file\'s masked intervals, bisected, answer as a scan of every interval does', () => {
+    // The scan (the code before the bisection): from the first kept commit,
+    // out of any interval holding it, again and again.
+    const scan = (k: KeptSet, x: number, masks: [number, number][]) => {
+      let y = k.at(x);
+      for (let moved = true; moved;) {
+        moved = false;
+        for (const [a, b] of masks) if (y >= a && y < b) { y = k.at(b); moved = true; }
+      }
+      return y;
+    };
+    let seed = 7;
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+    for (let round = 0; round < 200; round++) {
+      // As the planner makes them: kept commits between from and maxSnap.
+      const maxSnap = 250 + rnd(60), from = rnd(3) === 0 ? rnd(30) : 0;
+      const kept = new Set<number>();
+      for (let i = 0; i < 40; i++) kept.add(from + rnd(maxSnap - from + 1));
+      const k = new KeptSet(kept, maxSnap, from);
+      const masks: [number, number][] = [];
+      for (let i = rnd(30); i > 0; i--) { const a = 1 + rnd(320); masks.push([a, a + rnd(25)]); }
+      const set = new MaskSet(masks);
+      for (let x = 0; x <= 330; x++) expect(k.atMasked(x, set)).toBe(scan(k, x, masks));
+    }
   });
 
   it('durations', () => {

@@ -52,7 +52,7 @@ function describe(r: GcResult): string {
   for (const n of m.notes) out.push(`note: ${n}`);
   const withWal = (f: number, w: number) => humanBytes(f) + (w ? ` + ${humanBytes(w)} WAL` : '');
   out.push(`store file: ${withWal(r.fileBefore, r.walBefore)} -> ${withWal(r.fileAfter, r.walAfter)}` +
-    (r.walAfter ? ' (a mounted store reuses its WAL for new writes; it is emptied at unmount)' : ''));
+    (r.walAfter ? ' (the WAL holds what gc just wrote until the mount copies it into the store; it is cut back within seconds once the store is idle)' : ''));
   return out.join('\n') + '\n';
 }
 
