@@ -72,7 +72,10 @@ export function spaceReport(db: Db, file: string | null, nowNs: bigint, opts: { 
   // Chunks by how they are kept.
   const byEncoding = { raw: { count: 0, rawBytes: 0, storedBytes: 0 }, compressed: { count: 0, rawBytes: 0, storedBytes: 0 }, delta: { count: 0, rawBytes: 0, storedBytes: 0 } };
   for (const r of all<{ encoding: number; n: number; raw: number; stored: number }>(
-    'SELECT encoding, count(*) AS n, sum(size) AS raw, sum(length(data)) AS stored FROM chunks GROUP BY encoding')) {
+    // The lengths first: grouped directly, SQLite sorted the rows with their
+    // blobs in memory (temp_store = MEMORY), 600 MB for an 800 MiB store.
+    `WITH c AS MATERIALIZED (SELECT encoding, size, length(data) AS stored FROM chunks)
+      SELECT encoding, count(*) AS n, sum(size) AS raw, sum(stored) AS stored FROM c GROUP BY encoding`)) {
     const k = r.encoding & DELTA ? 'delta' : (r.encoding & CODEC_MASK) ? 'compressed' : 'raw';
     byEncoding[k].count += r.n; byEncoding[k].rawBytes += r.raw; byEncoding[k].storedBytes += r.stored;
   }
