@@ -142,6 +142,49 @@ describe('mikofs mount', () => {
     ].join('\n'));
   });
 
+  it('a store on read-only media is read by the read commands and by mount -o ro, and refused for writing', async () => {
+    // A backup disk or a read-only snapshot: SQLite cannot make a WAL
+    // index there, so a closed store is left out of WAL mode.
+    const dir = await tempDir();
+    const media = path.join(dir, 'media');
+    const mnt = path.join(dir, 'mnt');
+    await fsp.mkdir(media); await fsp.mkdir(mnt);
+    await sh(`mount -t tmpfs -o size=32m tmpfs ${media}`);
+    try {
+      const store = path.join(media, 'backup.mikofs');
+      expect((await mikofs('init', store)).code).toBe(0);
+      expect((await mikofs('mount', store, mnt)).code).toBe(0);
+      await sh(`echo first > ${mnt}/notes.txt`);
+      expect((await mikofs('snapshot', '--store', mnt, '--label', 'v1')).code).toBe(0);
+      await sh(`echo second >> ${mnt}/notes.txt`);
+      expect((await mikofs('umount', mnt)).code).toBe(0);
+      await sh(`mount -o remount,ro ${media}`);
+      expect(await fsp.readdir(media)).toEqual(['backup.mikofs']);
+
+      expect((await mikofs('cat', store, '/notes.txt')).stdout).toBe('first\nsecond\n');
+      const log = await mikofs('log', '--store', store);
+      expect(log.code).toBe(0);
+      expect(log.stdout).toContain('snapshot');
+      expect((await mikofs('verify', '--store', store)).code).toBe(0);
+      expect((await mikofs('du', '--store', store)).code).toBe(0);
+      expect((await mikofs('mount', store, mnt, '-o', 'ro')).code).toBe(0);
+      expect(await fsp.readFile(path.join(mnt, 'notes.txt'), 'utf8')).toBe('first\nsecond\n');
+      expect(await fsp.readFile(path.join(mnt, '@v1', 'notes.txt'), 'utf8')).toBe('first\n');
+      expect((await mikofs('umount', mnt)).code).toBe(0);
+
+      for (const args of [['mount', store, mnt], ['snapshot', '--store', store]]) {
+        const r = await mikofs(...args);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/read-only.*mount -o ro/);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      }
+    } finally {
+      await run('umount', [mnt]);
+      await run('umount', [media]);
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('writes arrive as 128 KiB pieces (big_writes, max_write)', async () => {
     const m = await mountFresh();
     const before = (await m.opStats()).write?.n ?? 0;

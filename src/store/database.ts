@@ -86,7 +86,7 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
       if (umask !== undefined) process.umask(umask);
     }
   } catch (e) {
-    throw openError(e, file);
+    throw openError(e, file, !!opts.readonly);
   }
   try {
     // Before anything writes (journal_mode = WAL would convert any SQLite
@@ -122,7 +122,7 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
     }
   } catch (e) {
     db.close();
-    throw openError(e, file);
+    throw openError(e, file, !!opts.readonly);
   }
   return db;
 }
@@ -141,7 +141,7 @@ function checkIsStore(db: Db, file: string): void {
 }
 
 /** What SQLite says on open, in words about the store file. */
-function openError(e: unknown, file: string): unknown {
+function openError(e: unknown, file: string, readonly: boolean): unknown {
   const code = (e as { code?: string } | null)?.code;
   if (code === 'SQLITE_NOTADB') return new StoreFormatError(`${file} is not a mikofs store (not an SQLite database)`);
   if (code === 'SQLITE_CANTOPEN') {
@@ -154,11 +154,18 @@ function openError(e: unknown, file: string): unknown {
     else {
       try { fs.accessSync(dir, fs.constants.W_OK); } catch (err) {
         why = (err as NodeJS.ErrnoException).code === 'EROFS' ? `${dir} is on a read-only file system` : `${dir} is not writable`;
+        // A store closed by mikofs reads anywhere (it is left out of WAL
+        // mode); one still in WAL mode needs its -shm index made beside it.
+        if (readonly && fs.existsSync(file)) why += ', and the store was not closed cleanly (or by a mikofs older than 2026-12-05): ' +
+          'its write-ahead log needs a writable directory; copy it (with any -wal file) to one, or open it there once';
       }
     }
     return new StoreFormatError(`cannot open ${file}: ${why}`);
   }
-  if (code === 'SQLITE_READONLY') return new StoreFormatError(`cannot write ${file}: read-only (file or file system)`);
+  if (code === 'SQLITE_READONLY') {
+    return new StoreFormatError(`cannot write ${file}: read-only (file or file system); ` +
+      'mikofs mount -o ro and the commands that only read (ls, cat, log, diff, du, verify) work');
+  }
   return e;
 }
 

@@ -483,6 +483,19 @@ export class Store {
     return false;
   }
 
+  /** A closed store is left in rollback-journal mode (the next writable
+   * open turns WAL on again): a WAL-mode file can only be read where its
+   * -shm index can be made, so a store copied to read-only media (a backup
+   * disk, a read-only snapshot or bind mount) could not even be listed.
+   * Only when no other connection has the file open (SQLite refuses
+   * otherwise, at once: no busy wait at close). */
+  private leaveWal(): void {
+    try {
+      this.db.pragma('busy_timeout = 0');
+      this.db.pragma('journal_mode = DELETE');
+    } catch { /* another reader has it open: it stays in WAL mode */ }
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -495,7 +508,7 @@ export class Store {
           const w = this.writer();
           if (w && w.pid === process.pid) this.db.prepare("DELETE FROM meta WHERE key = 'writer'").run();
         }).immediate();
-        this.checkpointTruncate();
+        if (this.checkpointTruncate()) this.leaveWal();
       }
     }
     this.db.close();

@@ -17,6 +17,29 @@ describe('the store file format', () => {
     db.close();
   });
 
+  it('is in WAL mode while open for writing and out of it once closed (read-only media can read it)', async () => {
+    const file = path.join(tmpDir(), 'modes.mikofs');
+    // Header bytes 18 and 19: 2 in WAL mode, 1 with a rollback journal.
+    const mode = () => { const fd = fs.openSync(file, 'r'); const b = Buffer.alloc(2); fs.readSync(fd, b, 0, 2, 18); fs.closeSync(fd); return [...b]; };
+    const e = await openStore(file);
+    e.writeFile('/a', 'one');
+    expect(mode()).toEqual([2, 2]);
+    // A reader beside the writer keeps it in WAL mode at the writer's close.
+    const reader = await openStore(file, { readonly: true });
+    e.close();
+    expect(mode()).toEqual([2, 2]);
+    reader.close();
+    const again = await openStore(file);
+    expect(mode()).toEqual([2, 2]);
+    again.writeFile('/a', 'two');
+    again.close();
+    expect(mode()).toEqual([1, 1]);
+    expect(fs.existsSync(`${file}-wal`)).toBe(false);
+    const ro = await openStore(file, { readonly: true });
+    expect(ro.readFile('/a').toString()).toBe('two');
+    ro.close();
+  });
+
   it("refuses another application's SQLite database and leaves it byte for byte as it was", async () => {
     const file = path.join(tmpDir(), 'app.db');
     const db = new Database(file);
