@@ -2,7 +2,7 @@
 // log, per-file versions, diff, restore and rollback. Each works from the
 // versioned rows directly, so its cost follows what changed, not what exists.
 import { posix } from 'node:path';
-import { LIVE, type InodeRow } from '../store/meta-store.js';
+import { LIVE, type CommitRow, type InodeRow } from '../store/meta-store.js';
 import type { Engine } from './engine.js';
 import { fail } from './errors.js';
 import { Tree, ROOT_INO, splitPath } from './tree.js';
@@ -105,7 +105,7 @@ export class History {
     const fromNs = opts.sinceNs ?? -(1n << 62n);
     const toNs = opts.untilNs ?? (1n << 62n);
     const dir = opts.path === undefined ? '/' : this.liveDirectory(opts.path);
-    if (dir === '/') return this.meta.commitsDesc(this.branch, fromNs, toNs, limit).map((c) => this.entryOf(c));
+    if (dir === '/') return this.entriesOf(this.meta.commitsDesc(this.branch, fromNs, toNs, limit));
     if (dir !== null) return this.subtreeLog(dir, fromNs, toNs, limit);
     const path = opts.path!;
     const versions = this.fileVersions(path).reverse();
@@ -142,8 +142,7 @@ export class History {
     let before = Number.MAX_SAFE_INTEGER;
     while (out.length < limit) {
       const page = this.meta.commitsDesc(this.branch, fromNs, toNs, PAGE, before);
-      for (const c of page) {
-        const e = this.entryOf(c);
+      for (const e of this.entriesOf(page)) {
         const changes = e.changes.filter((ch) => under(ch.path));
         if (changes.length) out.push({ ...e, changes });
         if (out.length >= limit) break;
@@ -154,31 +153,64 @@ export class History {
     return out;
   }
 
+  /** Log entries of a page of commits (newest first). Names made or
+   * removed in each are found for the whole page at once: a link or unlink
+   * right after a file's write (git's temporary object, linked to its name
+   * and unlinked) amends the version the write made instead of making one,
+   * so the commit that changed the names has no inode version to find them
+   * by. */
+  private entriesOf(page: CommitRow[]): LogEntry[] {
+    if (!page.length) return [];
+    const ids = new Set(page.map((c) => c.id));
+    const lo = Math.min(...ids) - 1, hi = Math.max(...ids);
+    const named = new Map<number, Set<number>>();
+    const add = (c: number, ino: number) => {
+      if (!ids.has(c)) return;
+      const s = named.get(c);
+      if (s) s.add(ino); else named.set(c, new Set([ino]));
+    };
+    for (const r of this.meta.dentryInosBetween(this.branch, lo, hi)) {
+      if (r.since > lo && r.since <= hi) add(r.since, r.ino);
+      if (r.until > lo && r.until <= hi) add(r.until, r.ino);
+    }
+    return page.map((c) => this.entryOf(c, named.get(c.id)));
+  }
+
   /** One commit with the paths it changed, told by path as `git log
    * --name-status` would: a file replaced by another inode under its name
    * (an editor's save by rename, a restore) is one "changed", and the name
    * the other came from, if it had one, is "removed". */
-  private entryOf(c: { id: number; time_ns: bigint; kind: string; message: string | null }): LogEntry {
+  private entryOf(c: { id: number; time_ns: bigint; kind: string; message: string | null }, renamed?: Set<number>): LogEntry {
     type Event = { change: 'added' | 'removed' | 'changed'; sizeDelta: number; before: number; after: number };
     const byPath = new Map<string, Event[]>();
     const note = (path: string, e: Event) => { const l = byPath.get(path); if (l) l.push(e); else byPath.set(path, [e]); };
-    for (const { ino } of this.meta.inodesCreatedAt(this.branch, c.id)) {
+    const inos = new Set(this.meta.inodesCreatedAt(this.branch, c.id).map((r) => r.ino));
+    for (const ino of renamed ?? []) inos.add(ino);
+    for (const ino of inos) {
       const before = this.meta.getInode(this.branch, ino, c.id - 1);
-      const n = this.meta.getInode(this.branch, ino, c.id)!;
-      const was = before && before.nlink > 0 ? this.pathOf(ino, c.id - 1) : undefined;
-      const now = n.nlink > 0 ? this.pathOf(ino, c.id) : undefined;
+      const n = this.meta.getInode(this.branch, ino, c.id);
+      if (!n) continue;
+      // Every name, not one: a hard link made or removed changes the names
+      // of an inode that keeps others (one name per inode listed `ln f g`
+      // as a change of f, and a later `rm f` as g added).
+      const was = before && before.nlink > 0 ? this.pathsOf(ino, c.id - 1) : [];
+      const now = n.nlink > 0 ? this.pathsOf(ino, c.id) : [];
       const dir = isDir(n.mode);
-      // A directory's version moves with every entry change inside it; only
-      // its creation, removal, move or a change of its own attributes is
-      // worth listing.
-      if (dir && was !== undefined && was === now && before!.mode === n.mode && before!.uid === n.uid && before!.gid === n.gid) continue;
-      const sizeBefore = dir || was === undefined ? 0 : before!.size;
-      const sizeNow = dir || now === undefined ? 0 : n.size;
-      if (was !== undefined && was === now) note(now, { change: 'changed', sizeDelta: sizeNow - sizeBefore, before: sizeBefore, after: sizeNow });
-      else {
-        if (was !== undefined) note(was, { change: 'removed', sizeDelta: sizeBefore ? -sizeBefore : 0, before: sizeBefore, after: 0 });
-        if (now !== undefined) note(now, { change: 'added', sizeDelta: sizeNow, before: 0, after: sizeNow });
+      const sizeBefore = dir || !was.length ? 0 : before!.size;
+      const sizeNow = dir || !now.length ? 0 : n.size;
+      // A directory's version moves with every entry change inside it, and
+      // a file's with a link made or removed (its nlink and ctime): a name
+      // it keeps is listed only when the inode's own content or attributes
+      // changed (a version that kept the link count changed something else:
+      // an xattr, a time).
+      const own = !before || before.mode !== n.mode || before.uid !== n.uid || before.gid !== n.gid ||
+        (!dir && ((n.since === c.id && before.nlink === n.nlink) || before.size !== n.size || before.mtime !== n.mtime ||
+          !sameBytes(before.target, n.target) || !sameBytes(before.inline, n.inline) || this.meta.extentChangedAt(this.branch, ino, c.id)));
+      for (const p of was) {
+        if (!now.includes(p)) note(p, { change: 'removed', sizeDelta: sizeBefore ? -sizeBefore : 0, before: sizeBefore, after: 0 });
+        else if (own) note(p, { change: 'changed', sizeDelta: sizeNow - sizeBefore, before: sizeBefore, after: sizeNow });
       }
+      for (const p of now) if (!was.includes(p)) note(p, { change: 'added', sizeDelta: sizeNow, before: 0, after: sizeNow });
     }
     const changes: LogEntry['changes'] = [];
     for (const [path, events] of byPath) {
@@ -490,4 +522,8 @@ export class History {
 
 function join(dir: string, name: string): string {
   return dir === '/' ? '/' + name : dir + '/' + name;
+}
+
+function sameBytes(a: Buffer | null, b: Buffer | null): boolean {
+  return a === b || (a !== null && b !== null && a.equals(b));
 }

@@ -187,6 +187,16 @@ export class MetaStore {
       dentryParentsBetween: p(`SELECT DISTINCT parent FROM dentries WHERE branch_id = @b AND (
           (until > @lo AND until < ${LIVE} AND (until <= @hi OR (since > @lo AND since <= @hi)))
           OR (until = ${LIVE} AND since > @lo AND since <= @hi))`).pluck(),
+      // The same rows, for the inodes they name (log: names made or removed
+      // in a commit that made no version of the inode).
+      // Three ranges of the history index (as one OR, SQLite scanned every
+      // ended row): ended in (lo, hi]; begun there and ended later; live.
+      dentryInosBetween: p(`SELECT ino, since, until FROM dentries
+          WHERE branch_id = @b AND until > @lo AND until <= @hi AND ino IS NOT NULL
+        UNION ALL SELECT ino, since, until FROM dentries
+          WHERE branch_id = @b AND until > @hi AND until < ${LIVE} AND since > @lo AND since <= @hi AND ino IS NOT NULL
+        UNION ALL SELECT ino, since, until FROM dentries
+          WHERE branch_id = @b AND until = ${LIVE} AND since > @lo AND since <= @hi AND ino IS NOT NULL`),
       rewriteInode: p(`UPDATE inodes SET mode = @mode, uid = @uid, gid = @gid, nlink = @nlink, size = @size, rdev = @rdev,
         atime = @atime, mtime = @mtime, ctime = @ctime, btime = @btime, target = @target, inline = @inline,
         inline_sum = @inline_sum WHERE branch_id = @branch_id AND ino = @ino AND since = @c AND until = ${LIVE}`),
@@ -259,6 +269,10 @@ export class MetaStore {
   /** Commits in a time range, newest first; `before` pages back (ids below it). */
   commitsDesc(branch: number, fromNs: bigint, toNs: bigint, limit: number, before = Number.MAX_SAFE_INTEGER): CommitRow[] {
     return (this.s.commitsDesc.all(branch, fromNs, toNs, before, limit) as unknown[]).map((r) => this.commitOut(r)!);
+  }
+  /** Name rows begun or ended in commits (lo, hi], with their inodes. */
+  dentryInosBetween(branch: number, lo: number, hi: number): { ino: number; since: number; until: number }[] {
+    return this.s.dentryInosBetween.all({ b: branch, lo, hi }) as { ino: number; since: number; until: number }[];
   }
   inodesCreatedAt(branch: number, c: number): { ino: number; size: number }[] {
     return this.s.inodesSince.all(branch, c) as { ino: number; size: number }[];
