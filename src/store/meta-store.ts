@@ -184,13 +184,16 @@ export class MetaStore {
       inodesBetween: p(`SELECT DISTINCT ino FROM inodes INDEXED BY inodes_by_since
         WHERE branch_id = ? AND since > ? AND since <= ?`).pluck(),
       // Entries begun or ended in (lo, hi]: rows ended after lo, and live rows begun after lo.
-      dentryParentsBetween: p(`SELECT DISTINCT parent FROM dentries WHERE branch_id = @b AND (
-          (until > @lo AND until < ${LIVE} AND (until <= @hi OR (since > @lo AND since <= @hi)))
-          OR (until = ${LIVE} AND since > @lo AND since <= @hi))`).pluck(),
-      // The same rows, for the inodes they name (log: names made or removed
-      // in a commit that made no version of the inode).
       // Three ranges of the history index (as one OR, SQLite scanned every
       // ended row): ended in (lo, hi]; begun there and ended later; live.
+      dentryParentsBetween: p(`SELECT DISTINCT parent FROM (SELECT parent FROM dentries
+          WHERE branch_id = @b AND until > @lo AND until <= @hi
+        UNION ALL SELECT parent FROM dentries
+          WHERE branch_id = @b AND until > @hi AND until < ${LIVE} AND since > @lo AND since <= @hi
+        UNION ALL SELECT parent FROM dentries
+          WHERE branch_id = @b AND until = ${LIVE} AND since > @lo AND since <= @hi)`).pluck(),
+      // The same rows, for the inodes they name (log: names made or removed
+      // in a commit that made no version of the inode).
       dentryInosBetween: p(`SELECT ino, since, until FROM dentries
           WHERE branch_id = @b AND until > @lo AND until <= @hi AND ino IS NOT NULL
         UNION ALL SELECT ino, since, until FROM dentries
