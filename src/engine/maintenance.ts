@@ -454,9 +454,9 @@ export class Maintenance {
       for (let after = from - 1; ;) {
         const page = this.sql.commitsOf(b.id, after, 20000);
         for (const c of page) if (c.id <= maxSnap) commits.push({ id: c.id, timeNs: c.time_ns, kind: c.kind });
+        yield;
         if (page.length < 20000) break;
         after = page[page.length - 1].id;
-        yield;
       }
       if (!commits.length) continue;
       plan.total += commits.length;
@@ -469,18 +469,28 @@ export class Maintenance {
       let rapid = new Map<number, { ino: number; next: number }>();
       if (rapidNs > 0n && oldestAll >= 0) {
         const recent = commits.slice(oldestAll);
-        const kinds = new Map(recent.map((c) => [c.id, c.kind]));
+        const writeIds = new Set<number>();
+        for (const c of recent) if (c.kind === 'write') writeIds.add(c.id);
+        yield;
         const emptied = new Set<number>();
-        for (const r of this.sql.inodeVersionsSince(b.id, recent[0].id)) {
-          if (kinds.get(r.since) !== 'write') continue;
-          writes.set(r.since, r.ino);
-          if (r.size === 0) emptied.add(r.since);
+        // In ranges of commits, yielding between them: a day of 150,000
+        // saves took 150 ms to read at once, on the thread serving FUSE.
+        for (let lo = recent[0].id; ; lo += 20000) {
+          const last = lo > maxSnap;
+          for (const r of this.sql.inodeVersionsSince(b.id, lo, last ? undefined : lo + 20000)) {
+            if (!writeIds.has(r.since)) continue;
+            writes.set(r.since, r.ino);
+            if (r.size === 0) emptied.add(r.since);
+          }
+          if (last) break;
+          yield;
         }
         const renamed = new Map<number, number[]>();
         if (writes.size) for (const r of this.sql.namesChangedSince(b.id, recent[0].id)) {
           const l = renamed.get(r.ino);
           if (l) l.push(r.c); else renamed.set(r.ino, [r.c]);
         }
+        yield;
         rapid = rapidDrops(recent, writes, rapidNs, isProt, emptied,
           (ino, c, next) => renamed.get(ino)?.some((x) => x > c && x <= next) ?? false);
         yield;
@@ -495,6 +505,7 @@ export class Maintenance {
         for (const id of protIds) k.add(id);
         for (const id of k) union.add(id);
         kept.push(new KeptSet(k, maxSnap));
+        yield;
       }
       if (!full) {
         // Rapid passes drop only rapid edits (tiers run in full passes), but
@@ -506,7 +517,9 @@ export class Maintenance {
         for (let i = 1; i < tiers.length; i++) kept[i] = tiers[i].none ? null : k;
       }
       const global = new KeptSet(union, maxSnap, from);
+      yield;
       const drop = commits.filter((c) => !union.has(c.id)).map((c) => c.id);
+      yield;
       for (const c of commits) {
         if (union.has(c.id)) continue;
         const age = now - c.timeNs;
@@ -526,8 +539,11 @@ export class Maintenance {
         }
       }
       plan.scanFrom = Math.min(plan.scanFrom, minDrop);
+      yield;
       const intervals = new Map<number, [number, number][]>();
+      let n = 0;
       for (const [c, r] of rapid) {
+        if (++n % 20000 === 0) yield;
         if (union.has(c)) continue;
         const l = intervals.get(r.ino) ?? [];
         l.push([c, r.next]);

@@ -89,7 +89,8 @@ export class MaintenanceStore {
       forkCommits: p('SELECT DISTINCT fork_commit FROM branches WHERE fork_commit IS NOT NULL').pluck(),
       // The file each write commit wrote: its regular-file inode versions
       // (the same commit may also move a directory's times).
-      writesSince: p(`SELECT since, ino, size FROM inodes WHERE branch_id = ? AND since >= ? AND (mode & ${0o170000}) = ${0o100000}`),
+      writesSince: p(`SELECT since, ino, size FROM inodes INDEXED BY inodes_by_since WHERE branch_id = ? AND since >= ? AND since < ?
+        AND (mode & ${0o170000}) = ${0o100000}`),
       namesChangedSince: p(`SELECT ino, since AS c FROM dentries WHERE branch_id = @b AND until = ${LIVE} AND since >= @t AND ino IS NOT NULL
           UNION ALL SELECT ino, since AS c FROM dentries WHERE branch_id = @b AND until >= @t AND until < ${LIVE} AND since >= @t AND ino IS NOT NULL
           UNION ALL SELECT ino, until AS c FROM dentries WHERE branch_id = @b AND until >= @t AND until < ${LIVE} AND ino IS NOT NULL`),
@@ -188,8 +189,9 @@ export class MaintenanceStore {
   forkCommits(): number[] { return this.s.forkCommits.all() as number[]; }
   /** (commit, ino) of every inode version begun at or after a commit. */
   /** Regular files' versions begun at or after a commit. */
-  inodeVersionsSince(branch: number, since: number): { since: number; ino: number; size: number }[] {
-    return this.s.writesSince.all(branch, since) as { since: number; ino: number; size: number }[];
+  /** Versions of regular files begun at commits in [since, before). */
+  inodeVersionsSince(branch: number, since: number, before = Number.MAX_SAFE_INTEGER): { since: number; ino: number; size: number }[] {
+    return this.s.writesSince.all(branch, since, before) as { since: number; ino: number; size: number }[];
   }
   /** The commits at or after t at which a name of each inode was made or
    * removed (created, renamed, linked, unlinked). */
