@@ -15,6 +15,10 @@
 //                while gc thins, encodes, collects and vacuums a store (a
 //                text file's versions, random files, a 32 MiB random file
 //                replaced by another, 3,000 small files saved and deleted).
+//   5. gc_history  the same wait, and the time of `gc --dry-run`, on a store
+//                of 150,000 commits saved within seconds (200 small files
+//                rewritten in turn, and a file's mode changed between them):
+//                two thirds are rapid edits to collapse.
 //
 // Rows 1 and 3 use the engine API directly; row 2 writes each version's tree
 // through the engine API too (what the FUSE mount does underneath), so the
@@ -22,7 +26,7 @@
 // delta encoding, compression, GC, incremental vacuum) before measuring, the
 // way a mounted store does when idle. Output: name=value lines.
 //
-// Usage: node scripts/bench/storage.mjs [--rows edit100,express,old_read,gc_stall] [--keep]
+// Usage: node scripts/bench/storage.mjs [--rows edit100,express,old_read,gc_stall,gc_history] [--commits N] [--keep]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,7 +39,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const { openStore } = await import(path.join(root, 'dist', 'index.js'));
 
 const args = process.argv.slice(2);
-const rowsArg = args.includes('--rows') ? args[args.indexOf('--rows') + 1] : 'edit100,express,old_read,gc_stall';
+const rowsArg = args.includes('--rows') ? args[args.indexOf('--rows') + 1] : 'edit100,express,old_read,gc_stall,gc_history';
+const HISTORY_COMMITS = args.includes('--commits') ? Number(args[args.indexOf('--commits') + 1]) : 150000;
 const ROWS = new Set(rowsArg.split(','));
 const KEEP = args.includes('--keep');
 const CACHE = path.join(os.tmpdir(), 'mikofs-bench-cache');
@@ -480,11 +485,50 @@ async function rowGcStall() {
   out('gc_target_met', ok && maxGap <= 100 && after <= before - rep.gc.bytes);
 }
 
+// --- 5. GC of a long history ---------------------------------------------------------
+
+async function rowGcHistory() {
+  let t = 1_700_000_000_000_000_000n;
+  const file = path.join(work, 'history.mikofs');
+  const e = await openStore(file, { clock: () => t });
+  e.mkdir('/a'); e.mkdir('/a/b'); e.mkdir('/a/b/c'); e.writeFile('/a/b/c/target.txt', 'x');
+  let lastF1 = '';
+  for (let i = 0; e.headCommit < HISTORY_COMMITS; i++) {
+    if (i % 500 === 0) await new Promise((r) => setImmediate(r));
+    t += 80_000n; // 150,000 commits in 12 s
+    const k = i % 200;
+    if (i % 3 === 0) e.writeFile(`/a/b/c/f${k}`, `v${i}`);
+    else if (i % 3 === 1) e.chmod('/a/b/c/target.txt', 0o600 | (i & 0o077));
+    else { e.writeFile(`/a/b/f${k}`, `v${i}`.repeat(2000)); if (k === 1) lastF1 = `v${i}`.repeat(2000); }
+  }
+  t += 60_000_000_000n;
+  e.flush();
+  const commits = e.headCommit;
+  const t0 = performance.now();
+  const plan = e.maintenance.plan();
+  const dry = performance.now() - t0;
+  let maxGap = 0, last = performance.now();
+  const iv = setInterval(() => { const n = performance.now(); maxGap = Math.max(maxGap, n - last); last = n; }, 1);
+  const t1 = performance.now();
+  const rep = await e.maintenance.run({ full: true });
+  const ms = performance.now() - t1;
+  clearInterval(iv);
+  const ok = e.readFile('/a/b/f1').toString() === lastF1;
+  const units = Object.entries(e.maintenance.unitMax).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+  note(`gc_history: ${commits} commits, the dry run would drop ${plan.commits.drop}; gc thinned ${rep.thinned.commits} ` +
+    `and freed ${rep.gc.chunks} chunks in ${ms.toFixed(0)} ms; longest unit per stage (ms): ${units}`);
+  out('gc_history_dry_run_ms', dry.toFixed(0));
+  out('gc_history_max_stall_ms', maxGap.toFixed(1));
+  out('gc_history_target_met', ok && maxGap <= 100);
+  e.close();
+}
+
 try {
   if (ROWS.has('edit100')) await rowEdit100();
   if (ROWS.has('express')) await rowExpress();
   if (ROWS.has('old_read')) await rowOldRead();
   if (ROWS.has('gc_stall')) await rowGcStall();
+  if (ROWS.has('gc_history')) await rowGcHistory();
 } finally {
   if (!KEEP) fs.rmSync(work, { recursive: true, force: true });
   else note(`kept ${work}`);
