@@ -491,8 +491,14 @@ export class Maintenance {
           if (l) l.push(r.c); else renamed.set(r.ino, [r.c]);
         }
         yield;
+        const firstSince = new Map<number, number | null>();
+        const firstVersion = (ino: number, c: number) => {
+          let f = firstSince.get(ino);
+          if (f === undefined) firstSince.set(ino, (f = this.sql.inodeFirstSince(b.id, ino)));
+          return f === c;
+        };
         rapid = rapidDrops(recent, writes, rapidNs, isProt, emptied,
-          (ino, c, next) => renamed.get(ino)?.some((x) => x > c && x <= next) ?? false);
+          (ino, c, next) => renamed.get(ino)?.some((x) => x > c && x <= next) ?? false, firstVersion);
         yield;
       }
       const protIds = commits.filter((c) => isProt(c.id)).map((c) => c.id);

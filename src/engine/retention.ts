@@ -177,6 +177,7 @@ export function rapidDrops(
   commits: CommitInfo[], writes: Map<number, number>, windowNs: bigint, isProtected: (id: number) => boolean,
   emptied: { has(id: number): boolean } = new Set<number>(),
   renamedBetween: (ino: number, c: number, next: number) => boolean = () => false,
+  firstVersion: (ino: number, c: number) => boolean = () => false,
 ): Map<number, { ino: number; next: number }> {
   const drop = new Map<number, { ino: number; next: number }>();
   if (windowNs <= 0n) return drop;
@@ -200,8 +201,12 @@ export function rapidDrops(
       // renames a new file over the old one), and shown as before its
       // edits, not there yet, the name would lead nowhere in the states
       // between (a rollback to one of them would delete it).
+      // A file's first version stays too: collapsed into a later save, the
+      // file would not exist in the states before that save, and an editor
+      // that autosaves a new file every few seconds for an hour would make
+      // every state of that hour lack it (a rollback to one deleted it).
       if (n && by && !isProtected(c.id) && by.timeNs - c.timeNs <= windowNs && !(lastProtected < by.id)
-        && !renamedBetween(ino, c.id, n.id)) drop.set(c.id, { ino, next: n.id });
+        && !renamedBetween(ino, c.id, n.id) && !firstVersion(ino, c.id)) drop.set(c.id, { ino, next: n.id });
       afterNext.set(ino, n);
       nextWrite.set(ino, c);
     }
@@ -210,8 +215,6 @@ export function rapidDrops(
   return drop;
 }
 
-/** Sorted kept ids with "the first kept commit at or after x". Commits after
- * `maxSnap` (made while the pass runs) count as kept. */
 /** One file's intervals [a, b) of collapsed rapid edits, sorted and merged
  * (overlapping or touching ones give the same answers merged), searched by
  * bisection: a file saved 1,000 times has as many, and the thinning pass
@@ -240,6 +243,8 @@ export class MaskSet {
   }
 }
 
+/** Sorted kept ids with "the first kept commit at or after x". Commits after
+ * `maxSnap` (made while the pass runs) count as kept. */
 export class KeptSet {
   readonly ids: Float64Array;
   /** Commits below `from` were not examined: they all count as kept. */

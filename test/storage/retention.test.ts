@@ -138,7 +138,7 @@ describe('history thinning', () => {
     e.close();
   });
 
-  it('rapid edits collapse into the last save, except across a label; other files are untouched', async () => {
+  it('rapid edits collapse into the last save, except across a label and a file\'s first version; other files are untouched', async () => {
     const { e, clock } = await clockStore();
     const saves: number[] = [];
     for (let i = 0; i < 10; i++) {
@@ -153,7 +153,11 @@ describe('history thinning', () => {
     save(e, '/doc.txt', Buffer.from('final'));
     e.maintenance.runAll();
     const versions = e.history.fileVersions('/doc.txt').map((v) => e.at(v.commit).readFile('/doc.txt').toString());
-    expect(versions).toEqual(['draft 4', 'draft 9', 'final']);
+    // The first save stays: the states kept between it and the next kept
+    // save (other0.txt's) show the file as first saved, not missing it (a
+    // rollback to one would have deleted the file).
+    expect(versions).toEqual(['draft 0', 'draft 4', 'draft 9', 'final']);
+    expect(e.at(e.history.fileVersions('/other0.txt')[0].commit).readFile('/doc.txt').toString()).toBe('draft 0');
     expect(e.at({ label: 'sent' }).readFile('/doc.txt').toString()).toBe('draft 4');
     for (let i = 0; i < 10; i++) expect(e.readFile(`/other${i}.txt`).toString()).toBe(`other ${i}`);
     // A dropped commit id is gone; a time inside the thinned region means the
@@ -208,6 +212,7 @@ describe('history thinning', () => {
         save(e, `/log${round}.txt`, Buffer.from(`log ${round} ${i}`));
       }
       if (round === 1) e.label('r1');
+      if (round === 0) kept.push('round 0 draft 0 '); // the file's first version stays
       kept.push(`round ${round} draft 4 `);
       clock.t += 60n * S;
       drain();
