@@ -74,6 +74,23 @@ echo "--- df"
 df -P . | tail -1 | awk '{print NF, ($2 > 0), ($4 > 0)}'
 echo "--- a directory removed while it is the working directory"
 mkdir gone && ( cd gone && rmdir ../gone && ls -a . ; echo "ls=$?"; python3 -c 'import os; print(os.listdir("."))' )
+echo "--- a descriptor of a removed directory (fsync was ENOENT on a mount)"
+mkdir gone && python3 -c 'import os; fd = os.open("gone", os.O_RDONLY); os.rmdir("gone"); os.fsync(fd); os.fdatasync(fd); os.fchmod(fd, 0o700); st = os.fstat(fd); print(oct(st.st_mode), st.st_nlink, os.listdir(fd))'
+echo "--- linkat of a descriptor whose name went (/proc/self/fd/N): the file's other name keeps it linkable"
+python3 - <<'PY'
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+def linkfd(fd, dst):
+    ok = libc.linkat(-100, b'/proc/self/fd/%d' % fd, -100, dst.encode(), 0x400) == 0
+    return 'ok' if ok else os.strerror(ctypes.get_errno())
+for f in ('la', 'lb', 'lother'): open(f, 'w').write(f)
+os.link('la', 'la2'); os.mkdir('ldir'); open('ldir/f', 'w').write('in dir'); os.link('ldir/f', 'lf2')
+a = os.open('la', os.O_RDWR); os.rename('lother', 'la')  # replaced: its descriptor's name is hidden
+d = os.open('ldir/f', os.O_RDONLY); os.unlink('ldir/f'); os.rmdir('ldir')  # its directory removed
+b = os.open('lb', os.O_RDONLY); os.unlink('lb')  # no name left
+print(linkfd(a, 'la3'), os.stat('la3').st_nlink, open('la3').read(), linkfd(d, 'lf3'), os.stat('lf2').st_nlink, linkfd(b, 'lb2'))
+PY
+rm la la2 la3 lf2 lf3
 echo "--- deeper than PATH_MAX (reached by relative calls)"
 seg=dddddddddddddddddddddddddddddddddddddddd
 mkdir -p "$(printf "$seg/%.0s" $(seq 1 110))" && echo made
@@ -233,6 +250,26 @@ EOF`);
       '1', '3 644 4', '3 644 4', '3 644 4', '3 600 19', '3 600 19', '3 600 19', '2 600 19', '2 600 19',
       'same-inode', '2 600 19 a', '2 600 19 d', '1 d', 'same-ctime-after-rename', '',
     ].join('\n'));
+  });
+
+  it('an O_TRUNC open through one name of a file is seen by a reader open through another', async () => {
+    // Read-only O_TRUNC left the other names' attributes cached: a reader
+    // open through one read its cached pages past the new end (found by
+    // the differential sequences, 2026-12-05). Writers' O_TRUNC too.
+    const m = await mountFresh();
+    const out = await sh(`python3 - ${m.mnt} <<'EOF'
+import os, sys
+d = sys.argv[1]
+for flags in (os.O_RDONLY | os.O_TRUNC, os.O_WRONLY | os.O_TRUNC):
+    p, q = os.path.join(d, 'f'), os.path.join(d, 'g')
+    open(p, 'wb').write(b'x' * 100000); os.link(p, q)
+    r = os.open(p, os.O_RDONLY)
+    n = len(os.pread(r, 200000, 0))
+    os.close(os.open(q, flags))
+    print(n, len(os.pread(r, 200000, 0)), len(os.pread(r, 100, 50000)), os.fstat(r).st_size, os.stat(p).st_size)
+    os.close(r); os.unlink(p); os.unlink(q)
+EOF`);
+    expect(out).toBe('100000 0 0 0 0\n100000 0 0 0 0\n');
   });
 
   // Found by running the same calls on ext4 (2026-12-04): an fsync or a

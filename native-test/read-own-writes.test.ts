@@ -85,3 +85,25 @@ describe('a process reading the file it writes', () => {
     expect(await sh(`stat -c %s ${f} && sha256sum < ${f}`)).toBe(`${size}\n${sum}  -\n`);
   });
 });
+
+describe('O_RDONLY|O_TRUNC by a process that is writing the file', () => {
+  it('truncates what its writers had not committed too, and the descriptor reads their later writes', async () => {
+    // The committed file was truncated but the writers' session kept its
+    // bytes: they read them back and their close put them back (found by
+    // the differential sequences, 2026-12-05). As on ext4:
+    const m = await mountFresh();
+    const out = await sh(`python3 - ${m.path('f')} <<'EOF'
+import os, sys
+p = sys.argv[1]
+a = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
+os.pwrite(a, b'x' * 100, 0)
+b = os.open(p, os.O_RDONLY | os.O_TRUNC)
+print(os.fstat(a).st_size, os.stat(p).st_size, len(os.pread(a, 1000, 0)), len(os.pread(b, 1000, 0)))
+os.pwrite(a, b'y', 10)
+print(os.pread(b, 1000, 0))
+os.close(a); os.close(b)
+print(open(p, 'rb').read())
+EOF`);
+    expect(out).toBe(`0 0 0 0\n${"b'" + '\\x00'.repeat(10) + "y'"}\n${"b'" + '\\x00'.repeat(10) + "y'"}\n`);
+  });
+});

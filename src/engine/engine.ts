@@ -364,10 +364,14 @@ export class Engine implements SessionHost {
     this.makeNode(p, S_IFLNK | 0o777, cred, 0, Buffer.from(target));
   }
 
-  link(existing: string, p: string): void {
-    const ino = this.head.resolve(existing);
+  /** A new name p for a file, by path or inode number (a descriptor's
+   * file, whose own name may be gone: linkat of /proc/self/fd/N). A file
+   * with no name left cannot get one back (ENOENT, as on Linux). */
+  link(existing: string | number, p: string): void {
+    const ino = typeof existing === 'number' ? existing : this.head.resolve(existing);
     const node = this.head.mustInode(ino);
     if (isDir(node.mode)) fail('EPERM');
+    if (node.nlink === 0) fail('ENOENT');
     const [dir, name] = this.head.parentOf(p);
     if (this.lookupIn(dir, name) !== undefined) fail('EEXIST');
     const parent = this.head.mustInode(dir);
@@ -439,8 +443,11 @@ export class Engine implements SessionHost {
     const sino = this.lookupIn(sdir, sname) ?? fail('ENOENT');
     const src = this.head.mustInode(sino);
     const dino = this.lookupIn(ddir, dname);
-    const norm = (x: string) => '/' + x.split('/').filter((s) => s && s !== '.').join('/');
-    const nf = norm(from), nt = norm(to);
+    // A directory cannot move into its own subtree (nor, exchanged, one
+    // into the other's). Compared on the paths with every symlink and '..'
+    // resolved: the paths as given missed rename('/d', '/l/x') with l a
+    // symlink to d, which cut d and all below it off the tree.
+    const nf = `${this.head.realParent(from)}/${sname}`, nt = `${this.head.realParent(to)}/${dname}`;
     if (isDir(src.mode) && (nt + '/').startsWith(nf + '/') && nt !== nf) fail('EINVAL');
     if (flags & RENAME_EXCHANGE) {
       if (dino === undefined) fail('ENOENT');
@@ -535,12 +542,22 @@ export class Engine implements SessionHost {
   }
 
   utimens(p: string | number, atime: TimeSpec, mtime: TimeSpec): void {
-    this.setAttr(p, (n, now) => ({
+    const ino = typeof p === 'number' ? p : this.head.resolve(p);
+    this.setAttr(ino, (n, now) => ({
       ...n,
       atime: atime === 'omit' ? n.atime : atime === 'now' ? now : atime,
       mtime: mtime === 'omit' ? n.mtime : mtime === 'now' ? now : mtime,
       ctime: atime === 'omit' && mtime === 'omit' ? n.ctime : now,
     }));
+    if (mtime === 'omit') return;
+    // A writer's uncommitted session carries the time of its last write,
+    // which its fstat shows and its commit writes: a time set since comes
+    // after those writes and must win, as on ext4 (until 2026-12-05 the
+    // descriptor of an unlinked file, whose session never commits, kept
+    // showing its last write's time after futimens; and a commit after
+    // utimens through this API put the write's time back).
+    const set = this.head.mustInode(ino).mtime;
+    for (const of of this.fds.values()) if (of.session && of.ino === ino && of.session.changed) of.session.mtime = set;
   }
 
   truncate(p: string | number, size: number): void {
@@ -738,7 +755,12 @@ export class Engine implements SessionHost {
     if (of.session && of.session.changed) {
       st.size = of.session.size;
       st.blocks = Math.ceil(st.size / 512);
-      if (of.session.mtime) st.mtime = st.ctime = of.session.mtime;
+      // (ctime never goes back: a time set in the past by utimens is
+      // the mtime, the change itself happened now.)
+      if (of.session.mtime !== null) {
+        st.mtime = of.session.mtime;
+        if (st.mtime > st.ctime) st.ctime = st.mtime;
+      }
     }
     return st;
   }

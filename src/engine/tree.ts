@@ -151,7 +151,9 @@ export class Tree {
     return ino;
   }
 
-  private walk(start: number, parts: string[], follow: boolean, depth: number, prefix: string): number {
+  /** out.at: the path where the walk ended, every symlink on the way
+   * resolved ('' for the root). */
+  private walk(start: number, parts: string[], follow: boolean, depth: number, prefix: string, out?: { at: string }): number {
     let ino = start;
     let at = prefix;
     for (let i = 0; i < parts.length; i++) {
@@ -177,14 +179,25 @@ export class Tree {
         if (depth >= 40) fail('ELOOP');
         const target = (node.target as Buffer).toString();
         const rest = parts.slice(i + 1);
-        if (target.startsWith('/')) return this.walk(ROOT_INO, [...splitPath(target), ...rest], follow, depth + 1, '');
-        return this.walk(ino, [...splitPath(target), ...rest], follow, depth + 1, at);
+        if (target.startsWith('/')) return this.walk(ROOT_INO, [...splitPath(target), ...rest], follow, depth + 1, '', out);
+        return this.walk(ino, [...splitPath(target), ...rest], follow, depth + 1, at, out);
       }
       if (isDir(node.mode) && this.chain.length === 1 && this.isHead) this.dirs.set(key, next);
       ino = next;
       at = key;
     }
+    if (out) out.at = at;
     return ino;
+  }
+
+  /** The path of the directory holding path's last component with every
+   * symlink and '..' on the way resolved ('' for the root): a directory
+   * and its own subtree are told apart by this, not by the path as given
+   * (rename('/d', '/link-to-d/x') moved d into itself, out of the tree). */
+  realParent(path: string): string {
+    const out = { at: '' };
+    this.walk(ROOT_INO, splitPath(path).slice(0, -1), true, 0, '', out);
+    return out.at;
   }
 
   /** Resolves the parent directory of path; returns [parentIno, name]. */

@@ -49,6 +49,10 @@ export interface FuseOps {
   chownIno?(ino: number, uid: number, gid: number, cb: Cb): void;
   truncateIno?(ino: number, size: number, cb: Cb): void;
   utimensIno?(ino: number, atime: NativeTime, mtime: NativeTime, cb: Cb): void;
+  /** A new name dest for a live inode by number: linkat(2) of a descriptor
+   * (/proc/self/fd/N, AT_EMPTY_PATH) whose name went (replaced, or its
+   * directory removed) while the file still has another. */
+  linkIno?(ino: number, dest: string, cb: Cb): void;
   /** Extended attributes of a live inode by number: also reached through a
    * descriptor of a file that has no name any more (fgetxattr after unlink). */
   getxattrIno?(ino: number, name: string, cb: ValueCb<Buffer | null>): void;

@@ -41,11 +41,14 @@ const Op = {
 } as const;
 const ROOT = 1;
 /** Requests about an open file that its handle identifies, or (setattr)
- * its handle or live inode number. */
-const HANDLE_OPS = new Set<number>([Op.READ, Op.WRITE, Op.FLUSH, Op.RELEASE, Op.FSYNC, Op.FALLOCATE, Op.SETATTR]);
+ * its handle or live inode number. FSYNCDIR too: it names the directory
+ * only for the log (it syncs the store), and fsync(2) of a descriptor of a
+ * directory removed since succeeds on ext4 (it answered ENOENT here:
+ * found by the differential sequences, 2026-12-05). */
+const HANDLE_OPS = new Set<number>([Op.READ, Op.WRITE, Op.FLUSH, Op.RELEASE, Op.FSYNC, Op.FALLOCATE, Op.SETATTR, Op.FSYNCDIR]);
 const join = (dir: string, name: string): string => (dir === '/' ? '/' + name : dir + '/' + name);
 const ENOENT = 2, EIO = 5, ENODATA = 61, ERANGE = 34, ESTALE = 116;
-const O_ACCMODE = 3;
+const O_ACCMODE = 3, O_TRUNC = 0o1000;
 /** Negative entries tracked at most (beyond: answered uncached). */
 const MAX_ABSENT = 16384;
 /** ll_reply_open flag: the kernel sends no FLUSH at close (FOPEN_NOFLUSH). */
@@ -541,6 +544,20 @@ export class LowLevelServer {
     }
     if (op === Op.RELEASEDIR) { this.dirs.delete(a as number); return this.err(req, 0); }
     if (op >= Op.SETXATTR && op <= Op.REMOVEXATTR) return this.xattr(op, req, node, a, b, c);
+    // A link of a live inode goes by its number: the kernel links the node
+    // a descriptor was opened through, whose name may be gone (hidden as
+    // .fuse_hidden…, or its directory removed) while the file still has
+    // another; ext4 links it then (by path it was ENOENT: found by the
+    // differential sequences, linkat of /proc/self/fd/N, 2026-12-05). The
+    // engine refuses an inode with no name left (ENOENT, as ext4 does).
+    if (op === Op.LINK && this.liveIno(node) && ops.linkIno) {
+      const dest = this.childPath(a as number, b as string);
+      if (dest === null) return this.err(req, ENOENT);
+      return ops.linkIno(this.liveIno(node), dest, (e) => {
+        if (!e) this.touchIno(node.ino);
+        this.created(req, a as number, b as string)(e);
+      });
+    }
     let path = this.path(id);
     if (op === Op.READDIR) return this.readdir(req, path, a as number, b as number, c as number);
     if (path === null) {
@@ -598,6 +615,13 @@ export class LowLevelServer {
           if (e || fh === undefined) return this.err(req, e || EIO);
           const writer = (flags & O_ACCMODE) !== 0;
           this.opened(node, fh, writer);
+          // An O_TRUNC open changed the size under the file's other names
+          // (hard links: kernel nodes of their own), whose attributes the
+          // kernel may keep: a reader open through one read its cached
+          // pages past the new end (read-only O_TRUNC, found by the
+          // differential sequences, 2026-12-05; a writer's open drops them
+          // in opened()).
+          if (flags & O_TRUNC) this.touchIno(node.ino, id);
           // Only a writer's close commits (ops.ts flush): a reader's close(2)
           // needs no round trip.
           this.b.ll_reply_open(req, fh, this.openFlags(reply) | (writer ? 0 : NO_FLUSH));

@@ -242,12 +242,21 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
         const ino = r.kind === 'orphan' ? r.ino : engine.statFollow(live(r)).ino;
         if (!writer) {
           // Linux truncates on O_RDONLY|O_TRUNC too (POSIX leaves it open).
-          if (flags & O_TRUNC) engine.truncate(ino, 0);
+          // With writers open, through their session (then committed: no
+          // flush comes from a reader): truncating only the committed file
+          // left what they had not committed yet, which they went on
+          // reading and their close put back (found by the differential
+          // sequences, 2026-12-05).
+          if (flags & O_TRUNC) {
+            const w = handles.writerOf(ino);
+            if (w !== undefined) { engine.ftruncate(w, 0); engine.commit(w); } else engine.truncate(ino, 0);
+            killPrivileges(ino, cred);
+          }
           // Isolation is between processes: a process that is writing the
           // file reads its own writes through any descriptor (git
           // index-pack reads back the pack it is writing).
           const shared = handles.writerOf(ino);
-          if (shared !== undefined && !(flags & O_TRUNC) && handles.writesTo(ino, callerProcess())) {
+          if (shared !== undefined && handles.writesTo(ino, callerProcess())) {
             const { fh, reply } = handles.add(shared, ino, path, { writer: false, borrowed: true, version: 0 });
             (cb as (err: number, fh: number, reply: unknown) => void)(0, fh, reply);
             return;
@@ -376,7 +385,14 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       const cred = callerCred();
       answer('symlink', path, cb, () => engine.symlink(linkTarget, live(ns.route(path)), cred));
     },
-    link: (src, dest, cb) => answer('link', dest, cb, () => engine.link(live(ns.route(src)), live(ns.route(dest)))),
+    // A hidden (unlinked-open) source is linked by its inode: the engine
+    // answers ENOENT when it has no name left, and links it when the name
+    // hidden was one of several (libfuse hides a file replaced by rename).
+    link: (src, dest, cb) => answer('link', dest, cb, () => {
+      const r = ns.route(src);
+      engine.link(r.kind === 'orphan' ? r.ino : live(r), live(ns.route(dest)));
+    }),
+    linkIno: (ino, dest, cb) => answer('link', dest, cb, () => { ns.touch(); engine.link(ino, live(ns.route(dest))); }),
 
     unlink: (path, cb) => answer('unlink', path, cb, () => {
       const r = ns.route(path);

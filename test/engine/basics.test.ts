@@ -71,6 +71,30 @@ describe('namespace and content', () => {
     e.close();
   });
 
+  it('rename: a directory into its own subtree is EINVAL through symlinks and .. too', async () => {
+    // Checked on the paths as given, rename('/d', '/l/x') with l -> d moved
+    // d into itself: d and all below it were cut off the tree.
+    const e = await memStore();
+    e.mkdir('/d'); e.mkdir('/d/s'); e.writeFile('/d/s/f', 'x');
+    e.symlink('d', '/l'); e.symlink('/d/s', '/abs');
+    expect(code(() => e.rename('/d', '/l/x'))).toBe('EINVAL');
+    expect(code(() => e.rename('/d', '/abs/x'))).toBe('EINVAL');
+    expect(code(() => e.rename('/l/s', '/abs/x'))).toBe('EINVAL');
+    expect(code(() => e.rename('/d', '/d/s/../x'))).toBe('EINVAL');
+    e.mkdir('/e');
+    expect(code(() => e.rename('/e', '/l/s', RENAME_EXCHANGE))).toBe('OK'); // /e: the old s
+    expect(code(() => e.rename('/d', '/l/s', RENAME_EXCHANGE))).toBe('EINVAL');
+    expect(code(() => e.rename('/l/s', '/d', RENAME_EXCHANGE))).toBe('EINVAL');
+    // Through a symlink to a sibling, a move is allowed.
+    e.symlink('e', '/le');
+    e.rename('/d', '/le/d');
+    expect(e.readFile('/e/f').toString()).toBe('x');
+    expect(e.readdir('/').map((x) => x.name).sort()).toEqual(['abs', 'e', 'l', 'le']);
+    expect(e.readdir('/e').map((x) => x.name).sort()).toEqual(['d', 'f']);
+    expect(e.readdir('/e/d').map((x) => x.name)).toEqual(['s']);
+    e.close();
+  });
+
   it('hard links share one inode with a correct nlink', async () => {
     const e = await memStore();
     e.writeFile('/f', 'data');

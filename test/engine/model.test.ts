@@ -2,9 +2,11 @@
 // system: random sequences of opens, writes across chunk boundaries,
 // truncations, fallocate, commits, unlinks and renames with descriptors
 // open, readers following commits, snapshots, background maintenance
-// (deltas, compression, collection) and reopening the store; every read is
-// checked against the model, and at the end every labelled state is read
-// back from history. Chunks are 8 KiB here, so writes of a few KiB cross
+// (deltas, compression, collection) and reopening the store, times set
+// while a writer has uncommitted bytes, new names for a writer's file by
+// inode (ENOENT once it has none), a directory renamed into itself through
+// a symlink (EINVAL); every read is checked against the model, and at the
+// end every labelled state is read back from history. Chunks are 8 KiB here, so writes of a few KiB cross
 // chunk boundaries and the chunk-level merge is exercised everywhere.
 //
 // One writer per file at a time: two sessions on one file merge by byte
@@ -58,6 +60,8 @@ class Model {
   committed = new Map<number, Buffer>();
   writers = new Map<number, Writer>(); // by model inode
   readers: Reader[] = [];
+  /** mtimes set by utimens, until a change of the file's content. */
+  mtimes = new Map<number, bigint>();
   labels = new Map<string, Map<string, Buffer>>();
   labelDirs = new Map<string, Set<string>>();
   private nextIno = 1;
@@ -101,7 +105,7 @@ async function run(seed: number, steps: number): Promise<void> {
   };
   try {
     for (let step = 0; step < steps; step++) {
-      const op = r.int(100);
+      const op = r.int(104);
       const writers = [...m.writers.values()];
       if (op < 12) { // open a writer
         const name = m.filePath(r)!;
@@ -110,6 +114,7 @@ async function run(seed: number, steps: number): Promise<void> {
         const trunc = r.int(4) === 0, append = r.int(5) === 0;
         const fh = e.open('/' + name, O_RDWR | O_CREAT | (trunc ? O_TRUNC : 0) | (append ? O_APPEND : 0));
         const ino = existing ?? m.create(name);
+        if (trunc) m.mtimes.delete(ino);
         m.writers.set(ino, { fh, ino, append, work: trunc ? Buffer.alloc(0) : Buffer.from(m.committed.get(ino)!) });
       } else if (op < 40 && writers.length) { // write
         const w = r.pick(writers);
@@ -117,6 +122,7 @@ async function run(seed: number, steps: number): Promise<void> {
         const pos = w.append ? size(w.work) : randomSize(w.work);
         const data = r.bytes(len);
         expect(e.write(w.fh, data, pos), where(step, 'write')).toBe(len);
+        m.mtimes.delete(w.ino);
         if (pos + len > size(w.work)) w.work = resized(w.work, pos + len);
         data.copy(w.work, pos);
       } else if (op < 48 && writers.length) { // the writer reads its own writes
@@ -129,12 +135,14 @@ async function run(seed: number, steps: number): Promise<void> {
         const w = r.pick(writers);
         const n = randomSize(w.work);
         e.ftruncate(w.fh, n);
+        m.mtimes.delete(w.ino);
         w.work = resized(w.work, n);
       } else if (op < 58 && writers.length) { // fallocate
         const w = r.pick(writers);
         const mode = r.pick([0, KEEP_SIZE, PUNCH_HOLE | KEEP_SIZE, ZERO_RANGE, ZERO_RANGE | KEEP_SIZE]);
         const off = randomSize(w.work), len = 1 + r.int(2 * CS);
         e.fallocate(w.fh, mode, off, len);
+        m.mtimes.delete(w.ino);
         const end = off + len, keep = (mode & KEEP_SIZE) !== 0;
         if (!keep && end > size(w.work)) w.work = resized(w.work, end);
         if (mode & (PUNCH_HOLE | ZERO_RANGE)) w.work.fill(0, Math.min(off, size(w.work)), Math.min(end, size(w.work)));
@@ -204,11 +212,14 @@ async function run(seed: number, steps: number): Promise<void> {
         if (m.writers.has(ino)) continue;
         const n = randomSize(m.committed.get(ino)!);
         e.truncate('/' + name, n);
+        m.mtimes.delete(ino);
         m.committed.set(ino, resized(m.committed.get(ino)!, n));
       } else if (op < 95) { // every file, as a new open reads it, and every directory
         for (const [name, ino] of m.names) {
           expect(e.readFile('/' + name).equals(m.committed.get(ino)!), where(step, `readFile ${name}`)).toBe(true);
           expect(e.listxattr('/' + name).sort(), where(step, `xattrs ${name}`)).toEqual([...m.xattrs.get(ino)!.keys()].sort());
+          const t = m.mtimes.get(ino);
+          if (t !== undefined) expect(e.stat('/' + name).mtime, where(step, `mtime ${name}`)).toBe(t);
         }
         for (const d of ['', ...m.dirs]) expect(e.readdir('/' + d).map((x) => x.name).sort(), where(step, `readdir /${d}`)).toEqual(m.listing(d));
       } else if (op < 97) { // a labelled snapshot
@@ -218,10 +229,34 @@ async function run(seed: number, steps: number): Promise<void> {
         m.labelDirs.set(label, new Set(m.dirs));
       } else if (op < 99) { // background maintenance, all of it
         e.maintenance.runAll();
-      } else { // close the store and open it again
+      } else if (op < 100) { // close the store and open it again
         releaseAll();
         e.close();
         e = await open();
+      } else if (op < 102 && m.names.size) { // a time set, maybe while a writer has uncommitted bytes
+        // It comes after those bytes: the writer's fstat and its commit
+        // keep it (a commit put the last write's time back, 2026-12-05).
+        const name = r.pick([...m.names.keys()]);
+        const ino = m.names.get(name)!;
+        const t = BigInt(r.int(2 ** 31) - 2 ** 30) * 1000000000n + BigInt(r.int(1e9));
+        e.utimens('/' + name, t, t);
+        m.mtimes.set(ino, t);
+        expect(e.stat('/' + name).mtime, where(step, 'utimens')).toBe(t);
+        const w = m.writers.get(ino);
+        if (w) expect(e.fstat(w.fh).mtime, where(step, 'utimens: the writer\'s fstat')).toBe(t);
+      } else if (op < 103 && writers.length) { // a new name for a writer's file by inode (linkat of /proc/self/fd/N)
+        const w = r.pick(writers);
+        const to = m.filePath(r)!;
+        const ino = e.fstat(w.fh).ino;
+        if (!m.linked(w.ino)) { expect(() => e.link(ino, '/' + to), where(step, 'link of a file with no name')).toThrow(/ENOENT/); continue; }
+        if (m.names.has(to)) { expect(() => e.link(ino, '/' + to)).toThrow(/EEXIST/); continue; }
+        e.link(ino, '/' + to);
+        m.names.set(to, w.ino);
+      } else if (op >= 103 && m.dirs.size) { // a directory moved into itself through a symlink: EINVAL
+        const d = r.pick([...m.dirs]);
+        e.symlink(d, '/lnk');
+        expect(() => e.rename('/' + d, '/lnk/x'), where(step, 'rename into itself')).toThrow(/EINVAL/);
+        e.unlink('/lnk');
       }
     }
     releaseAll();

@@ -250,4 +250,39 @@ describe('write sessions: branch on write, merge on close', () => {
     expect(e.readFile('/f').length).toBe(103);
     e.close();
   });
+
+  it('a time set after a writer wrote is what its descriptor shows and what its commit keeps', async () => {
+    // The session kept the time of its last write: fstat of an unlinked
+    // file's writer showed it after futimens, and a commit after utimens
+    // put it back (found by the differential sequences, 2026-12-05).
+    const e = await memStore();
+    const t = -1234567890123456789n, u = 0n;
+    e.writeFile('/f', 'x');
+    const w = e.open('/f', 'r+');
+    e.write(w, Buffer.from('y'), 5);
+    e.utimens('/f', t, t);
+    expect(e.fstat(w).mtime).toBe(t);
+    expect(e.fstat(w).ctime > t).toBe(true);
+    e.release(w);
+    expect(e.stat('/f').mtime).toBe(t);
+    expect(e.stat('/f').size).toBe(6);
+    // A write after the time was set moves it on again.
+    const w2 = e.open('/f', 'r+');
+    e.utimens('/f', t, t);
+    e.write(w2, Buffer.from('z'), 0);
+    expect(e.fstat(w2).mtime > t).toBe(true);
+    e.release(w2);
+    expect(e.stat('/f').mtime > t).toBe(true);
+    // An unlinked file's writer: its session never commits.
+    const x = e.open('/x', 'w+');
+    e.write(x, Buffer.from('data'), 0);
+    const ino = e.fstat(x).ino;
+    e.unlink('/x');
+    e.write(x, Buffer.from('more'), 4);
+    e.utimens(ino, 'omit', u);
+    expect(e.fstat(x).mtime).toBe(u);
+    expect(e.fstat(x).size).toBe(8);
+    e.release(x);
+    e.close();
+  });
 });
