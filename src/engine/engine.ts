@@ -749,9 +749,10 @@ export class Engine implements SessionHost {
   /** Attributes as this handle sees them (a writer sees its own size). */
   fstat(fh: number): Stat {
     const of = this.fd(fh);
-    const node = of.pinned ? this.followCommits(of).mustInode(of.ino)
-      : this.head.inode(of.ino) ?? of.session?.node ?? fail('ENOENT');
-    const st = statOf(node, this.chunkSize);
+    const tree = of.pinned ? this.followCommits(of) : this.head;
+    const row = tree.inode(of.ino);
+    const node = of.pinned ? row ?? fail('ENOENT') : row ?? of.session?.node ?? fail('ENOENT');
+    const st = row ? tree.statRow(row) : statOf(node, this.chunkSize);
     if (of.session && of.session.changed) {
       st.size = of.session.size;
       st.blocks = Math.ceil(st.size / 512);

@@ -189,7 +189,7 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
     readdir: (path, cb) => {
       const names = ['.', '..'];
       const stats = [] as ReturnType<typeof direntStat>[];
-      let ents: { name: string; ino: number }[];
+      let ents: { name: string; ino: number; mode: number }[];
       try {
         const r = ns.route(path);
         if (r.kind === 'view') {
@@ -205,7 +205,7 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
         if ((dir.mode & S_IFMT) !== S_IFDIR) fail('ENOTDIR');
         const parent = p === '/' ? dir.ino : engine.stat(p.slice(0, p.lastIndexOf('/')) || '/').ino;
         stats.push(direntStat(dir.ino, S_IFDIR), direntStat(parent, S_IFDIR));
-        ents = engine.head.entries(dir.ino);
+        ents = engine.head.entriesWithModes(dir.ino);
       } catch (e) { cb(failed('readdir', path, e)); return; }
       let i = 0;
       const step = (): void => {
@@ -213,7 +213,7 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
           for (const end = Math.min(ents.length, i + READDIR_SLICE); i < end; i++) {
             const e = ents[i];
             names.push(e.name);
-            stats.push(direntStat(e.ino, engine.head.inode(e.ino)?.mode ?? 0));
+            stats.push(direntStat(e.ino, e.mode));
           }
         } catch (e) { cb(failed('readdir', path, e)); return; }
         if (i < ents.length) setImmediate(step);

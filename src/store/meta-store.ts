@@ -221,6 +221,10 @@ export class MetaStore {
       inodeHistory: p(`SELECT ${INODE_COLS} FROM inodes WHERE branch_id = ? AND ino = ? AND since < ? AND until > ?
         ORDER BY since`),
       extentsAt: p(`SELECT idx, since, until, hash FROM extents WHERE branch_id = ? AND ino = ? AND since <= ? AND +until > ?`),
+      // Chunks a file has at `at` (holes are rows without a hash, or no
+      // row): its allocated size for st_blocks.
+      dataChunks: p(`SELECT count(*) FROM extents WHERE branch_id = ? AND ino = ? AND since <= ? AND +until > ?
+        AND hash IS NOT NULL`).pluck(),
       extentChangedAt: p(`SELECT 1 FROM extents WHERE branch_id = @b AND ino = @ino AND (since = @c OR until = @c) LIMIT 1`),
       dropChunkIfOrphan: p(`DELETE FROM chunks WHERE hash = @h
         AND NOT EXISTS (SELECT 1 FROM extents WHERE hash = @h)
@@ -317,6 +321,10 @@ export class MetaStore {
   }
   extentsAt(branch: number, ino: number, at: number): ExtentRow[] {
     return this.s.extentsAt.all(branch, ino, at, at) as ExtentRow[];
+  }
+  /** How many chunks (not holes) the file has at `at`. */
+  dataChunks(branch: number, ino: number, at: number): number {
+    return this.s.dataChunks.get(branch, ino, at, at) as number;
   }
   extentChangedAt(branch: number, ino: number, c: number): boolean {
     return this.s.extentChangedAt.get({ b: branch, ino, c }) !== undefined;

@@ -8,6 +8,32 @@ import { openStore } from '../../src/index.js';
 const KEEP_SIZE = 1, PUNCH_HOLE = 2, COLLAPSE_RANGE = 8, ZERO_RANGE = 16;
 const code = (fn: () => void): string | undefined => { try { fn(); } catch (e) { return (e as { code?: string }).code; } return undefined; };
 
+describe('st_blocks', () => {
+  it('counts the chunks a file holds, not its size: a sparse file is small to du, and each version as it was', async () => {
+    const e = await memStore();
+    const cs = e.chunkSize;
+    e.writeFile('/small', 'x'.repeat(3000));
+    expect(e.stat('/small').blocks).toBe(6);
+    e.writeFile('/dense', bytes(3 * cs + 10, 1));
+    expect(e.stat('/dense').blocks).toBe(Math.ceil((3 * cs + 10) / 512));
+    e.truncate(e.stat('/dense').ino, 0);
+    expect(e.stat('/dense').blocks).toBe(0);
+    const fh = e.create('/sparse', 0o644);
+    e.ftruncate(fh, 1000 * cs);
+    e.release(fh);
+    const hollow = e.headCommit;
+    expect(e.stat('/sparse').size).toBe(1000 * cs);
+    expect(e.stat('/sparse').blocks).toBe(0);
+    const w = e.open('/sparse', 'r+');
+    e.write(w, bytes(100, 2), 500 * cs + 7);
+    expect(e.fstat(w).size).toBe(1000 * cs);
+    e.release(w);
+    expect(e.stat('/sparse').blocks).toBe(cs / 512);
+    expect(e.fstat(e.open('/sparse', 'r')).blocks).toBe(cs / 512);
+    expect(e.at(hollow).stat('/sparse').blocks).toBe(0);
+  });
+});
+
 describe('fallocate', () => {
   it('allocating grows the file with zeros unless KEEP_SIZE; punching and zeroing leave zeros', async () => {
     const e = await memStore();
