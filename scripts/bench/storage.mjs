@@ -433,6 +433,20 @@ async function rowOldRead() {
   out('old_read_target_met', ok && tOld / tNew <= 5);
 }
 
+/** What a mount does for `mikofs gc`: slices, yielding to the event loop
+ * (where FUSE requests are served) between them. A 1 ms timer stands in
+ * for the requests: its longest wait is the longest stall. */
+async function gcBesideServing(e) {
+  let maxGap = 0, last = performance.now();
+  const iv = setInterval(() => { const n = performance.now(); maxGap = Math.max(maxGap, n - last); last = n; }, 1);
+  const t0 = performance.now();
+  const rep = await e.maintenance.run({ full: true });
+  const ms = performance.now() - t0;
+  clearInterval(iv);
+  const units = Object.entries(e.maintenance.unitMax).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+  return { rep, ms, maxGap, units };
+}
+
 // --- 4. GC beside a serving process ---------------------------------------------------
 
 async function rowGcStall() {
@@ -462,17 +476,8 @@ async function rowGcStall() {
   e.maintenance.setPolicy({ keepAll: '10m', hourly: '0', daily: '0' });
   e.flush();
   const before = fs.statSync(file).size + fs.statSync(file + '-wal').size;
-  // What a mount does for `mikofs gc`: slices, yielding to the event loop
-  // (where FUSE requests are served) between them. A 1 ms timer stands in
-  // for the requests: its longest wait is the longest stall.
-  let maxGap = 0, last = performance.now();
-  const iv = setInterval(() => { const n = performance.now(); maxGap = Math.max(maxGap, n - last); last = n; }, 1);
-  const t0 = performance.now();
-  const rep = await e.maintenance.run({ full: true });
-  const ms = performance.now() - t0;
-  clearInterval(iv);
+  const { rep, ms, maxGap, units } = await gcBesideServing(e);
   const ok = e.readFile('/big.txt').equals(cur);
-  const units = Object.entries(e.maintenance.unitMax).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
   const after = closedBytes(e);
   note(`gc_stall: ${rep.thinned.commits} commits thinned, ${rep.encoded.chunks} chunks encoded, ${rep.gc.chunks} chunks freed ` +
     `(${mib(rep.gc.bytes)} MiB), ${rep.vacuum.pages} pages returned in ${ms.toFixed(0)} ms; file ${mib(before)} -> ${mib(after)} MiB`);
@@ -507,14 +512,8 @@ async function rowGcHistory() {
   const t0 = performance.now();
   const plan = e.maintenance.plan();
   const dry = performance.now() - t0;
-  let maxGap = 0, last = performance.now();
-  const iv = setInterval(() => { const n = performance.now(); maxGap = Math.max(maxGap, n - last); last = n; }, 1);
-  const t1 = performance.now();
-  const rep = await e.maintenance.run({ full: true });
-  const ms = performance.now() - t1;
-  clearInterval(iv);
+  const { rep, ms, maxGap, units } = await gcBesideServing(e);
   const ok = e.readFile('/a/b/f1').toString() === lastF1;
-  const units = Object.entries(e.maintenance.unitMax).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
   note(`gc_history: ${commits} commits, the dry run would drop ${plan.commits.drop}; gc thinned ${rep.thinned.commits} ` +
     `and freed ${rep.gc.chunks} chunks in ${ms.toFixed(0)} ms; longest unit per stage (ms): ${units}`);
   out('gc_history_dry_run_ms', dry.toFixed(0));
