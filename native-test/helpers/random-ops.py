@@ -53,6 +53,10 @@ def digest(b):
 # Read-only descriptors (O_RDONLY|O_TRUNC truncates, as Linux does).
 READONLY = ('r', 'rtrunc')
 
+def writers(fds):
+    # Descriptors open for writing whose results both sides must agree on.
+    return [f for f in fds if f[1] in ('rw', 'creat', 'trunc', 'excl') and not unlinked_reader(f)]
+
 def unlinked_reader(f):
     # Not compared: a read-only descriptor of a file whose last name went
     # sees the content committed before the unlink, not what a writer wrote
@@ -291,7 +295,7 @@ for step in range(steps):
         # call all of a file data (mikofs does; README): only what both
         # must agree on is printed: past the end ENXIO, and an answer in
         # range whose skipped bytes read as zeros.
-        cands = [f for f in fds if f[1] in ('rw', 'creat', 'trunc', 'excl') and not unlinked_reader(f)]
+        cands = writers(fds)
         if not cands:
             continue
         f = r.choice(cands)
@@ -532,7 +536,7 @@ for step in range(steps):
     elif op < 131:
         # A shared mapping of a writer: bytes stored through it, read back
         # through it and (later ops) through the descriptors.
-        cands = [f for f in fds if f[1] in ('rw', 'creat', 'trunc', 'excl') and not unlinked_reader(f)]
+        cands = writers(fds)
         if not cands:
             continue
         f = r.choice(cands)
