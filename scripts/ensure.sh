@@ -2,7 +2,10 @@
 # a fresh Debian/Ubuntu machine, once. Idempotent and quiet when all is there.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
+# The caller's working directory is the user's (a CLI command run inside a
+# mount acts on that mount; relative paths are theirs): work in the checkout
+# from here and go back at the end.
+pushd "$ROOT" >/dev/null
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -44,3 +47,4 @@ if [ ! -f dist/cli/main.js ] || [ -n "$(find src schema -newer dist/cli/main.js 
   chmod +x dist/cli/main.js
   touch dist/cli/main.js
 fi
+popd >/dev/null

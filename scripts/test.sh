@@ -2,6 +2,7 @@
 # The whole test suite: engine unit tests, then native tests on real FUSE mounts.
 # Installs what it needs first (libfuse2, fuse, npm ci, build).
 MIKOFS_EXTRA_PACKAGES="git python3 /usr/bin/python3" source "$(dirname "${BASH_SOURCE[0]}")/ensure.sh"
+cd "$ROOT"
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 status=0

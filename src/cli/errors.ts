@@ -1,5 +1,7 @@
 // Turning failures into one-line messages and exit codes: the CLI never
 // prints a stack trace for bad input or a refused operation.
+import { oneLine } from './format.js';
+
 export class UsageError extends Error {}
 
 export function describe(e: unknown): string {
@@ -16,7 +18,7 @@ export async function run(body: () => unknown | Promise<unknown>): Promise<void>
   try {
     await body();
   } catch (e) {
-    process.stderr.write(`mikofs: ${describe(e)}\n`);
+    process.stderr.write(`mikofs: ${oneLine(describe(e))}\n`);
     if (process.env.MIKOFS_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     process.exitCode = e instanceof UsageError ? 2 : 1;
   }

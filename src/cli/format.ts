@@ -18,3 +18,11 @@ export function quotePath(p: string): string {
   // eslint-disable-next-line no-control-regex
   return '"' + p.replace(/[\x00-\x1f\x7f"\\]/g, (c) => esc[c] ?? `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`) + '"';
 }
+
+/** A message for one line of stderr: control characters (a newline in a
+ * path it names) as C escapes, so an error stays one line. */
+export function oneLine(msg: string): string {
+  const esc: Record<string, string> = { '\n': '\\n', '\t': '\\t', '\r': '\\r' };
+  // eslint-disable-next-line no-control-regex
+  return msg.replace(/[\x00-\x1f\x7f]/g, (c) => esc[c] ?? `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}

@@ -5,6 +5,7 @@ import './cwd-check.js';
 import yargs, { type MiddlewareFunction } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';
+import { oneLine } from './format.js';
 
 // `mikofs log | head`: the reader went away. Stop quietly, as a tool killed
 // by SIGPIPE would, instead of an unhandled EPIPE with a stack trace.
@@ -24,7 +25,7 @@ function lastValueWins(argv: Record<string, unknown>, y: { getOptions(): { array
     lists.add(k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()));
   }
   for (const [k, v] of Object.entries(argv)) {
-    if (k !== '_' && Array.isArray(v) && !lists.has(k)) argv[k] = v[v.length - 1];
+    if (k !== '_' && k !== '--' && Array.isArray(v) && !lists.has(k)) argv[k] = v[v.length - 1];
   }
 }
 
@@ -44,12 +45,12 @@ const cli = yargs(hideBin(process.argv))
   .wrap(Math.min(100, process.stdout.columns || 100))
   .fail((msg, err, y) => {
     if (err) {
-      process.stderr.write(`mikofs: ${err.message}\n`);
+      process.stderr.write(`mikofs: ${oneLine(err.message)}\n`);
     } else {
       // strict() + recommendCommands() say only "Did you mean log?" for an
       // unknown command: say which word was not a command.
       const text = /^Did you mean/.test(msg) ? `unknown command ${JSON.stringify(process.argv[2])}; d${msg.slice(1)}` : msg;
-      process.stderr.write(`mikofs: ${text} (see mikofs --help)\n`);
+      process.stderr.write(`mikofs: ${oneLine(text)} (see mikofs --help)\n`);
     }
     void y;
     process.exit(2);

@@ -54,35 +54,47 @@ function lineOps(a: string[], b: string[]): Op[] {
   return [...a.slice(0, head).map(same), ...middle, ...a.slice(a.length - tail).map(same)];
 }
 
+/** Marks a last line without its newline: such a line differs from the
+ * same line with one (a change of the final newline is a change), and is
+ * printed with diff's "\\ No newline at end of file", which patch and git
+ * apply need. (No text line ends so: isText refuses NULs.) */
+const NO_EOL = '\u0000no-eol';
+
+function linesOf(s: string): string[] {
+  if (s === '') return [];
+  const l = s.split('\n');
+  if (l[l.length - 1] === '') l.pop();
+  else l[l.length - 1] += NO_EOL;
+  return l;
+}
+
 export function unifiedDiff(a: string, b: string, nameA: string, nameB: string, context = 3): string {
-  const la = a === '' ? [] : a.replace(/\n$/, '').split('\n');
-  const lb = b === '' ? [] : b.replace(/\n$/, '').split('\n');
-  const ops = lineOps(la, lb);
+  const ops = lineOps(linesOf(a), linesOf(b));
   if (ops.every((o) => o.kind === ' ')) return '';
   const out = [`--- ${nameA}`, `+++ ${nameB}`];
   let i = 0, ai = 1, bi = 1;
   while (i < ops.length) {
     if (ops[i].kind === ' ') { i++; ai++; bi++; continue; }
     const start = Math.max(0, i - context);
-    let end = i;
-    for (let quiet = 0; end < ops.length; end++) {
-      quiet = ops[end].kind === ' ' ? quiet + 1 : 0;
-      if (quiet > 2 * context) { end -= quiet - context; break; }
-    }
-    end = Math.min(end, ops.length);
+    // A hunk goes on while changes are at most 2 * context equal lines
+    // apart, and ends `context` equal lines after its last change.
+    let j = i, quiet = 0;
+    while (j < ops.length && quiet <= 2 * context) { quiet = ops[j].kind === ' ' ? quiet + 1 : 0; j++; }
+    const end = j - Math.max(0, quiet - context);
     const lead = i - start;
     let aStart = ai - lead, bStart = bi - lead, aLen = 0, bLen = 0;
     const body: string[] = [];
-    for (let j = start; j < end; j++) {
-      const o = ops[j];
-      body.push(o.kind + o.line);
+    for (let k = start; k < end; k++) {
+      const o = ops[k];
+      if (o.line.endsWith(NO_EOL)) body.push(o.kind + o.line.slice(0, -NO_EOL.length), '\\ No newline at end of file');
+      else body.push(o.kind + o.line);
       if (o.kind !== '+') aLen++;
       if (o.kind !== '-') bLen++;
     }
     if (aLen === 0) aStart--;
     if (bLen === 0) bStart--;
     out.push(`@@ -${aStart},${aLen} +${bStart},${bLen} @@`, ...body);
-    for (let j = i; j < end; j++) { if (ops[j].kind !== '+') ai++; if (ops[j].kind !== '-') bi++; }
+    for (let k = i; k < end; k++) { if (ops[k].kind !== '+') ai++; if (ops[k].kind !== '-') bi++; }
     i = end;
   }
   return out.join('\n') + '\n';

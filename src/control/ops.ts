@@ -2,7 +2,7 @@
 // itself (LocalOps, over an Engine) or a mount process holds it (RemoteOps,
 // over the control socket). Everything crossing the socket is plain JSON.
 import type { Engine } from '../engine/engine.js';
-import { isoOfNs } from '../engine/timespec.js';
+import { isoOfNs, parseTimeSpec } from '../engine/timespec.js';
 import { fail, onPath } from '../engine/errors.js';
 import type { MaintenanceReport, GcPlan, StageProgress } from '../engine/maintenance.js';
 import type { RetentionPolicy } from '../engine/retention.js';
@@ -73,10 +73,19 @@ export class LocalOps implements StoreOps {
     return text === undefined ? this.engine.headCommit : this.engine.resolvePoint(text);
   }
 
-  private ns(text: string | undefined): bigint | undefined {
+  /** A bound of `log`: a time bounds by itself (one before the first
+   * commit, or in the future, is no error: it just leaves nothing out, or
+   * everything); a commit or a label by its commit's time, --since leaving
+   * that commit out ("after this point", as git's A..B leaves A out). */
+  private bound(text: string | undefined, side: 'since' | 'until'): bigint | undefined {
     if (text === undefined) return undefined;
-    const c = this.engine.store.meta.getCommit(this.point(text));
-    return c?.time_ns;
+    const spec = parseTimeSpec(text);
+    // (SQLite takes 64-bit integers: far times are clamped to what any
+    // commit time is inside of.)
+    const LIMIT = 1n << 62n;
+    if (spec?.kind === 'time') return spec.ns > LIMIT ? LIMIT : spec.ns < -LIMIT ? -LIMIT : spec.ns;
+    const c = this.engine.store.meta.getCommit(this.point(text))!;
+    return side === 'since' ? c.time_ns + 1n : c.time_ns;
   }
 
   async info() { return { store: this.storePath, head: this.commitInfo(this.engine.headCommit), mounted: this.mounted }; }
@@ -136,7 +145,7 @@ export class LocalOps implements StoreOps {
   async log(p: { path?: string; since?: string; until?: string; limit?: number }): Promise<LogLine[]> {
     const away = this.offThread<LogLine[]>('log', p);
     if (away) return away;
-    const entries = onPath(p.path ?? '/', () => this.engine.history.log({ path: p.path, sinceNs: this.ns(p.since), untilNs: this.ns(p.until), limit: p.limit }));
+    const entries = onPath(p.path ?? '/', () => this.engine.history.log({ path: p.path, sinceNs: this.bound(p.since, 'since'), untilNs: this.bound(p.until, 'until'), limit: p.limit }));
     return entries.map((e) => ({ commit: e.commit, time: isoOfNs(e.timeNs), kind: e.kind, message: e.message, changes: e.changes }));
   }
 

@@ -108,6 +108,8 @@ export interface RunOptions {
 export interface GcPlan {
   policy: RetentionPolicy;
   commits: { total: number; drop: number; byReason: Record<string, number> };
+  /** Deleted files whose live rows retire would end first. */
+  retire: number;
   rows: { delete: number; move: number };
   /** Chunks freed once the thinning is done (their last versions go). */
   thinnedChunks: { count: number; bytes: number };
@@ -398,18 +400,22 @@ export class Maintenance {
     let low = Number.POSITIVE_INFINITY, max = mark;
     for (const b of this.sql.branches()) {
       if (b.parent_id !== null) continue; // forks inherit rows: leave their inodes be
+      // (A retired row is deleted, one left open is not: the cursor moves
+      // past both, by row within a commit.)
+      const cursor = { since: mark, rid: Number.MAX_SAFE_INTEGER };
       let after = mark;
       for (;;) {
-        const dead = this.sql.deadInodes(b.id, after, 200);
+        const dead = this.sql.deadInodes(b.id, cursor, 200);
         if (!dead.length) break;
         for (let i = 0; i < dead.length; i++) {
           const d = dead[i];
+          cursor.since = d.since; cursor.rid = d.rid;
           after = Math.max(after, d.since);
           if (open.has(d.ino)) { low = Math.min(low, d.since - 1); continue; }
           this.sql.retireInode(b.id, d.rid, d.ino, d.since);
           this.report.retired++;
           this.tick('retire');
-          // Resumes after `since`: stop only between two commits.
+          // Stops only between two commits: the mark below is a commit.
           if (this.expired() && dead[i + 1]?.since !== d.since) break;
         }
         max = Math.max(max, after);
@@ -606,8 +612,11 @@ export class Maintenance {
   }
 
   /** Normalizes (or, dry, counts) every row the plan affects on a branch. */
+  /** dead (dry runs): deleted files retire has not reached yet, inode ->
+   * the commit that removed its last name. */
   private *thinRows(b: BranchPlan, plan: ThinPlan, rules: PathRules, dry: boolean,
-    acc: { del: number; move: number; hashes: Map<string, { hash: Buffer; n: number }> } | null): Task {
+    acc: { del: number; move: number; hashes: Map<string, { hash: Buffer; n: number }> } | null,
+    dead: Map<number, number> | null = null): Task {
     const paths = new Map<number, string | null>();
     const inoPolicy = new Map<number, number>();
     const purged = new Set<number>();
@@ -633,6 +642,52 @@ export class Maintenance {
       return v;
     };
     const noHistory = (pi: number) => plan.tiers[pi]?.none === true;
+    /** Deletes or re-points one row version as the plan says. */
+    const judge = (t: VersionedTable, r: VRow): void => {
+      let pi: number;
+      if (t === 'dentries') {
+        pi = rules.empty ? 0 : r.ino !== null ? policyOfIno(r.ino) : 0;
+        if (!rules.empty && pi === 0) {
+          const dir = pathOf(r.parent!);
+          pi = policyOfPath(dir === null ? null : `${dir}/${r.name}`);
+        }
+      } else {
+        pi = policyOfIno(r.ino!);
+      }
+      if (noHistory(pi)) {
+        if (r.ino !== null && noHistory(policyOfIno(r.ino)) && !purged.has(r.ino)) {
+          // The file's past goes: ended rows, past names; its live
+          // rows stand for its whole life.
+          purged.add(r.ino);
+          if (dry) acc!.del++;
+          else {
+            const first = this.sql.inodeFirstSince(b.id, r.ino);
+            if (first !== null) this.sql.purgeInode(b.id, r.ino, b.global.at(first));
+            this.report.thinned.rowsDeleted++;
+          }
+          if (t !== 'dentries') return;
+        } else if (t !== 'dentries') return;
+        // Names under a no-history path: only the current one stays.
+        if (r.until !== LIVE) { if (!purged.has(r.ino ?? -1) || dry) this.apply(t, b.id, r, 'delete', 0, 0, dry, acc); return; }
+        const s = b.global.at(r.since);
+        if (s !== r.since) this.apply(t, b.id, r, 'move', s, LIVE, dry, acc);
+        return;
+      }
+      const k = b.kept[pi] ?? b.kept[0] ?? b.global;
+      // A name moves with its file: were a name's row pushed back to a
+      // kept commit inside the file's collapsed edits while the file's
+      // rows are not, that commit would list a name leading nowhere.
+      const m = r.ino !== null ? b.masks.get(r.ino) : undefined;
+      const s = k.atMasked(r.since, m);
+      if (r.until === LIVE) {
+        if (s !== r.since) this.apply(t, b.id, r, 'move', s, LIVE, dry, acc);
+      } else if (s >= r.until) {
+        this.apply(t, b.id, r, 'delete', 0, 0, dry, acc);
+      } else {
+        const u = k.atMasked(r.until, m);
+        if (s !== r.since || u !== r.until) this.apply(t, b.id, r, 'move', s, u, dry, acc);
+      }
+    };
     for (const t of VERSIONED) {
       for (const phase of ['ended', 'live'] as const) {
         let cursor: VRow | null = null;
@@ -645,52 +700,31 @@ export class Maintenance {
           for (const r of rows) {
             if (done++ > 0 && this.expired()) break; // resumes after cursor
             cursor = r;
-            let pi: number;
-            if (t === 'dentries') {
-              pi = rules.empty ? 0 : r.ino !== null ? policyOfIno(r.ino) : 0;
-              if (!rules.empty && pi === 0) {
-                const dir = pathOf(r.parent!);
-                pi = policyOfPath(dir === null ? null : `${dir}/${r.name}`);
-              }
-            } else {
-              pi = policyOfIno(r.ino!);
-            }
-            if (noHistory(pi)) {
-              if (r.ino !== null && noHistory(policyOfIno(r.ino)) && !purged.has(r.ino)) {
-                // The file's past goes: ended rows, past names; its live
-                // rows stand for its whole life.
-                purged.add(r.ino);
-                if (dry) acc!.del++;
-                else {
-                  const first = this.sql.inodeFirstSince(b.id, r.ino);
-                  if (first !== null) this.sql.purgeInode(b.id, r.ino, b.global.at(first));
-                  this.report.thinned.rowsDeleted++;
-                }
-                if (t !== 'dentries') continue;
-              } else if (t !== 'dentries') continue;
-              // Names under a no-history path: only the current one stays.
-              if (r.until !== LIVE) { if (!purged.has(r.ino ?? -1) || dry) this.apply(t, b.id, r, 'delete', 0, 0, dry, acc); continue; }
-              const s = b.global.at(r.since);
-              if (s !== r.since) this.apply(t, b.id, r, 'move', s, LIVE, dry, acc);
-              continue;
-            }
-            const k = b.kept[pi] ?? b.kept[0] ?? b.global;
-            // A name moves with its file: were a name's row pushed back to a
-            // kept commit inside the file's collapsed edits while the file's
-            // rows are not, that commit would list a name leading nowhere.
-            const m = r.ino !== null ? b.masks.get(r.ino) : undefined;
-            const s = k.atMasked(r.since, m);
-            if (r.until === LIVE) {
-              if (s !== r.since) this.apply(t, b.id, r, 'move', s, LIVE, dry, acc);
-            } else if (s >= r.until) {
-              this.apply(t, b.id, r, 'delete', 0, 0, dry, acc);
-            } else {
-              const u = k.atMasked(r.until, m);
-              if (s !== r.since || u !== r.until) this.apply(t, b.id, r, 'move', s, u, dry, acc);
-            }
+            // A dry run sees deleted files as retire will leave them (below).
+            if (dead && phase === 'live' && r.ino !== null && t !== 'dentries' && dead.has(r.ino)) continue;
+            judge(t, r);
           }
           yield;
         }
+      }
+    }
+    // What retire will do first: delete a deleted file's version with no
+    // name (and rows begun with it), and end its other live rows where its
+    // last name went, which the thinning then judges as any ended row.
+    if (dead) {
+      let n = 0;
+      for (const [ino, end] of dead) {
+        for (const t of ['inodes', 'extents', 'xattrs'] as const) {
+          for (const r of this.sql.liveOfIno(t, b.id, ino)) {
+            if (t === 'inodes' || r.since >= end) {
+              // (retire's own deletions: counted as retired, not thinned)
+              this.apply(t, b.id, r, 'delete', 0, 0, true, acc);
+              acc!.del--;
+            }
+            else if (end >= plan.scanFrom) judge(t, { ...r, until: end });
+          }
+        }
+        if (++n % 200 === 0) yield;
       }
     }
   }
@@ -934,7 +968,30 @@ export class Maintenance {
     yield* this.planThin(true, out);
     const plan = out.plan!;
     const acc = { del: 0, move: 0, hashes: new Map<string, { hash: Buffer; n: number }>() };
-    if (plan.scanFrom !== Number.POSITIVE_INFINITY) for (const b of plan.branches) yield* this.thinRows(b, plan, rules, true, acc);
+    // Deleted files retire would reach first (see retireTask).
+    const deadOf = new Map<number, Map<number, number>>();
+    const open = this.e.openInos();
+    const mark = Number(this.meta.getMeta('retire.mark') ?? 0);
+    let retire = 0;
+    for (const b of this.sql.branches()) {
+      if (b.parent_id !== null) continue;
+      const m = new Map<number, number>();
+      deadOf.set(b.id, m);
+      const cursor = { since: mark, rid: Number.MAX_SAFE_INTEGER };
+      for (;;) {
+        const rows = this.sql.deadInodes(b.id, cursor, 2000);
+        if (!rows.length) break;
+        for (const d of rows) {
+          cursor.since = d.since; cursor.rid = d.rid;
+          if (!open.has(d.ino)) { m.set(d.ino, d.since); retire++; }
+        }
+        yield;
+      }
+    }
+    for (const b of plan.branches) {
+      const m = deadOf.get(b.id) ?? null;
+      if (plan.scanFrom !== Number.POSITIVE_INFINITY || m?.size) yield* this.thinRows(b, plan, rules, true, acc, m);
+    }
     const drop = plan.branches.reduce((n, b) => n + b.drop.length, 0);
     // Chunks whose every version goes.
     const freed = new Map<string, { hash: Buffer; stored: number; base: Buffer | null }>();
@@ -983,6 +1040,7 @@ export class Maintenance {
     res.result = {
       policy: pol,
       commits: { total: plan.total, drop, byReason: plan.byReason },
+      retire,
       rows: { delete: acc.del, move: acc.move },
       thinnedChunks: thinned,
       garbageChunks: garbage,

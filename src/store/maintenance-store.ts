@@ -44,6 +44,7 @@ export class MaintenanceStore {
   private s: Record<string, Database.Statement>;
   private scanEnded = new Map<VersionedTable, Database.Statement>();
   private scanLive = new Map<VersionedTable, Database.Statement>();
+  private liveOfInoStmt = new Map<VersionedTable, Database.Statement>();
   private del = new Map<VersionedTable, Database.Statement>();
   private upd = new Map<VersionedTable, Database.Statement>();
 
@@ -106,8 +107,10 @@ export class MaintenanceStore {
       liveSinceExtents: p(`UPDATE extents SET since = ? WHERE branch_id = ? AND ino = ? AND +until = ${LIVE}`),
       liveSinceXattrs: p(`UPDATE xattrs SET since = ? WHERE branch_id = ? AND ino = ? AND +until = ${LIVE}`),
       // retiring deleted inodes
-      deadInodes: p(`SELECT rowid AS rid, ino, since FROM inodes WHERE branch_id = ? AND until = ${LIVE} AND since > ?
-        AND nlink = 0 ORDER BY since LIMIT ?`),
+      // Paged by (since, rowid): one commit (a rollback) can remove the last
+      // names of thousands of files, more than a page.
+      deadInodes: p(`SELECT rowid AS rid, ino, since FROM inodes WHERE branch_id = ? AND until = ${LIVE} AND (since, rowid) > (?, ?)
+        AND nlink = 0 ORDER BY since, rowid LIMIT ?`),
       endExtentsAt: p(`UPDATE extents SET until = @c WHERE branch_id = @b AND ino = @ino AND +until = ${LIVE} AND since < @c`),
       dropExtentsFrom: p(`DELETE FROM extents WHERE branch_id = @b AND ino = @ino AND +until = ${LIVE} AND since >= @c`),
       endXattrsAt: p(`UPDATE xattrs SET until = @c WHERE branch_id = @b AND ino = @ino AND +until = ${LIVE} AND since < @c`),
@@ -141,6 +144,9 @@ export class MaintenanceStore {
       this.scanLive.set(t, db.prepare(`SELECT ${cols} FROM ${t} WHERE branch_id = @b AND until = ${LIVE}
         AND (since, ${key.join(', ')}) > (@s, ${kv}) ORDER BY since, ${key.join(', ')} LIMIT @n`));
       const where = t === 'inodes' ? 'rowid = @rowid' : `branch_id = @b AND ${key.map((k) => `${k} = @${k}`).join(' AND ')} AND since = @since`;
+      if (t !== 'dentries') {
+        this.liveOfInoStmt.set(t, db.prepare(`SELECT ${cols} FROM ${t} WHERE branch_id = @b AND ino = @ino AND +until = ${LIVE}`));
+      }
       this.del.set(t, db.prepare(`DELETE FROM ${t} WHERE ${where}`));
       this.upd.set(t, db.prepare(`UPDATE ${t} SET since = @ns, until = @nu WHERE ${where}`));
     }
@@ -224,6 +230,11 @@ export class MaintenanceStore {
     return (this.scanLive.get(t)!.all(params) as Record<string, unknown>[]).map((r) => this.vrow(t, r));
   }
 
+  /** The live row versions of one inode in a table (not dentries). */
+  liveOfIno(t: Exclude<VersionedTable, 'dentries'>, branch: number, ino: number): VRow[] {
+    return (this.liveOfInoStmt.get(t)!.all({ b: branch, ino }) as Record<string, unknown>[]).map((r) => this.vrow(t, r));
+  }
+
   private vrow(t: VersionedTable, r: Record<string, unknown>): VRow {
     const key = KEY[t].map((k) => r[k] as number | string);
     const v: VRow = { since: r.since as number, until: r.until as number, key, ino: null };
@@ -259,8 +270,8 @@ export class MaintenanceStore {
 
   // --- retiring deleted inodes ---------------------------------------------------
   /** Live inode versions with no names left (nlink 0) begun after a commit. */
-  deadInodes(branch: number, after: number, limit: number): { rid: number; ino: number; since: number }[] {
-    return this.s.deadInodes.all(branch, after, limit) as { rid: number; ino: number; since: number }[];
+  deadInodes(branch: number, after: { since: number; rid: number }, limit: number): { rid: number; ino: number; since: number }[] {
+    return this.s.deadInodes.all(branch, after.since, after.rid, limit) as { rid: number; ino: number; since: number }[];
   }
   /** Ends every live row of an inode at commit c, the commit that removed its last name. */
   retireInode(branch: number, rid: number, ino: number, c: number): void {

@@ -87,17 +87,25 @@ export class Scrubber {
           bytes += r.size;
         }
       } finally {
-        if (own) this.db.exec('COMMIT');
+        // Ending a read of damaged pages can fail as the read did (SQLite
+        // says "malformed" again): the batch only read, so let it go.
+        if (own) try { this.db.exec('COMMIT'); } catch { try { this.db.exec('ROLLBACK'); } catch { /* ended already */ } }
       }
       if (!rows.length) break;
       after = rows[rows.length - 1].id;
       progress({ stage: 'chunks', done: checked, total });
     }
 
-    const inline = this.checkInline(progress);
+    let inline: ScrubResult['inline'] = { checked: 0, bytes: 0, bad: [] };
+    try { inline = this.checkInline(progress); } catch (e) {
+      structure.push(`the check of small files stopped: ${(e as Error).message}`);
+    }
 
     progress({ stage: 'references', done: 0, total: 1 });
-    const missing = this.missingRefs.all() as Buffer[];
+    let missing: Buffer[] = [];
+    try { missing = this.missingRefs.all() as Buffer[]; } catch (e) {
+      structure.push(`the check of references stopped: ${(e as Error).message}`);
+    }
     progress({ stage: 'references', done: 1, total: 1 });
     return { structure, chunks: { checked, bytes, bad }, inline, missing };
   }

@@ -114,11 +114,54 @@ describe('history commands on a store file', () => {
   });
 
   it('a time before 1970 is before the first commit, said in one line', async () => {
-    for (const args of [['log', '--since', '1000000w'], ['diff', '1000000w'], ['label', 'x', '--at', '1000000w']]) {
+    for (const args of [['diff', '1000000w'], ['label', 'x', '--at', '1000000w']]) {
       const r = await mikofs([...args, '--store', store]);
       expect(r.code).toBe(1);
       expect(r.err).toBe('mikofs: ENOENT: before the first commit\n');
     }
+  });
+
+  it('log bounds: a time bounds by itself, --since a commit or label leaves it out; times before the store or in the future are no error', async () => {
+    // Found by the CLI hunt (2026-12-05): --since T listed the last commit
+    // before T, and a T before the first commit was ENOENT.
+    const all = (await json(['log', '--store', store, '--limit', '1000'])).map((x: { commit: number }) => x.commit);
+    const ids = async (...args: string[]) => (await json(['log', '--store', store, '--limit', '1000', ...args])).map((x: { commit: number }) => x.commit);
+    expect(await ids('--since', '2000-01-01')).toEqual(all);
+    expect(await ids('--since', '1000000w')).toEqual(all);
+    expect(await ids('--since', '2999-01-01')).toEqual([]);
+    expect(await ids('--until', '2000-01-01')).toEqual([]);
+    expect(await ids('--since', `c${c1}`)).toEqual(all.filter((c: number) => c > c1));
+    expect(await ids('--until', `c${c1}`)).toEqual(all.filter((c: number) => c <= c1));
+    const head = all[0];
+    expect(await ids('--since', `c${head}`)).toEqual([]);
+    // `--` ends the options (it was turned into a value and crashed yargs)
+    const r = await mikofs(['log', '--store', store, '--limit', '1', '--', '/etc/other']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('a text diff names every difference: empty files that came and went, permissions; errors stay one line', async () => {
+    const file = path.join(tmpDir(), 'd.mikofs');
+    const e = await openStore(file);
+    e.writeFile('/app.sh', 'x\n');
+    e.writeFile('/old-empty', '');
+    e.writeFile('/a\nb', 'odd name\n');
+    const before = e.headCommit;
+    e.writeFile('/new-empty', '');
+    e.unlink('/old-empty');
+    e.chmod('/app.sh', 0o755);
+    e.close();
+    const d = await mikofs(['diff', `c${before}`, '--store', file]);
+    expect(d.code).toBe(0);
+    expect(d.out).toBe('M /app.sh (permissions changed)\nA /new-empty (empty file)\nD /old-empty (empty file)\n');
+    const one = await mikofs(['diff', `c${before}`, '/app.sh', '--store', file]);
+    expect(one.out).toBe('M /app.sh (permissions changed)\n');
+    const missing = await mikofs(['restore', '/a\nzz', '--at', 'now', '--store', file]);
+    expect(missing.code).toBe(1);
+    expect(missing.err.split('\n')).toHaveLength(2); // one line
+    expect(missing.err).toContain('/a\\nzz');
+    const ok = await mikofs(['restore', '/a\nb', '--at', 'now', '--store', file]);
+    expect(ok.out).toMatch(/^restored "\/a\\nb" as of now \(commit c\d+\)\n$/);
   });
 
   it('diff gives paths and unified diffs', async () => {

@@ -1,5 +1,9 @@
 import { describe, it, expect } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { unifiedDiff } from '../../src/cli/unidiff.js';
+import { tmpDir } from '../helpers.js';
 
 /** Applies a unified diff to a text (what patch(1) does, strictly). */
 function apply(a: string, diff: string): string {
@@ -43,7 +47,7 @@ describe('unified diff', () => {
     const big = Array.from({ length: 100000 }, (_, i) => String(i));
     const changed = big.map((l) => (l === '50000' ? 'X' : l));
     expect(unifiedDiff(text(big), text(changed), 'a', 'b')).toBe(
-      '--- a\n+++ b\n@@ -49998,6 +49998,6 @@\n 49997\n 49998\n 49999\n-50000\n+X\n 50001\n 50002\n');
+      '--- a\n+++ b\n@@ -49998,7 +49998,7 @@\n 49997\n 49998\n 49999\n-50000\n+X\n 50001\n 50002\n 50003\n');
   });
 
   it('a file of 100,000 lines added, and two texts that share nothing, diff in bounded memory and still apply', () => {
@@ -59,5 +63,26 @@ describe('unified diff', () => {
     const d = unifiedDiff(text(fwd), text(rev), 'a', 'b');
     expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 * 1024);
     expect(apply(text(fwd), d)).toBe(text(rev));
+  });
+
+  it('a missing final newline is a change, marked as diff marks it, and git apply takes every diff', () => {
+    // Found by the CLI hunt (2026-12-05): a change of only the final newline
+    // printed nothing, a file without one got no marker (git apply refused
+    // the diff), and hunks ended after two lines of context instead of three.
+    const seq = text(Array.from({ length: 20 }, (_, i) => String(i + 1)));
+    const cases: [string, string][] = [
+      ['abc', 'abc\n'], ['abc\n', 'abc'], ['old', 'new'], ['', 'x'], ['x', ''],
+      [seq, seq.replace('\n10\n', '\nten\n')], [seq, seq.slice(0, -1)], [seq + 'tail', seq + 'tail\n'],
+      ['a\nb\nc', 'a\nB\nc'],
+    ];
+    expect(unifiedDiff('abc', 'abc\n', 'a/f', 'b/f')).toBe('--- a/f\n+++ b/f\n@@ -1,1 +1,1 @@\n-abc\n\\ No newline at end of file\n+abc\n');
+    const dir = tmpDir();
+    execFileSync('git', ['init', '-q', dir]);
+    for (const [a, b] of cases) {
+      fs.writeFileSync(path.join(dir, 'f'), a);
+      fs.writeFileSync(path.join(dir, 'p.diff'), unifiedDiff(a, b, 'a/f', 'b/f'));
+      execFileSync('git', ['apply', 'p.diff'], { cwd: dir });
+      expect(fs.readFileSync(path.join(dir, 'f'), 'utf8')).toBe(b);
+    }
   });
 });

@@ -145,6 +145,37 @@ describe('space report', () => {
     whole.close(); fine.close();
   });
 
+  it('a dry run counts deleted files gc has not retired yet, and gc retires every file one commit removed', async () => {
+    // Found by the CLI hunt (2026-12-05): the dry run left out what a deleted
+    // file frees (retire runs first in gc, and the plan did not see it); and
+    // retire paged by commit alone, so a commit that removed the last names
+    // of more than a page of files (a rollback) left the rest unretired.
+    const { e, clock } = await clockStore();
+    for (let i = 0; i < 3; i++) save(e, `/big${i}.bin`, bytes(300000, i + 1));
+    e.mkdir('/many');
+    for (let i = 0; i < 450; i++) save(e, `/many/f${i}.txt`, Buffer.from(`small ${i} `.repeat(500 + i)));
+    const before = e.headCommit;
+    clock.t += MIN;
+    for (let i = 0; i < 450; i++) save(e, `/many/g${i}.txt`, Buffer.from(`later ${i}`));
+    clock.t += MIN;
+    e.history.rollback(before); // one commit removes 450 files
+    e.unlink('/big1.bin');
+    e.maintenance.setPolicy({ keepAll: '0', hourly: '0', daily: '0', rapidWindow: '0' });
+    clock.t += 2n * S;
+    save(e, '/after.txt', Buffer.from('x'));
+    const dead = () => e.store.db.prepare(`SELECT count(*) FROM inodes WHERE until = ${Number.MAX_SAFE_INTEGER} AND nlink = 0`).pluck().get() as number;
+    const plan = e.maintenance.plan();
+    expect(plan.retire).toBe(dead());
+    expect(plan.retire).toBe(451);
+    const r = e.maintenance.runAll();
+    expect(r.retired).toBe(451);
+    expect(dead()).toBe(0);
+    expect(plan.rows.delete).toBe(r.thinned.rowsDeleted);
+    expect(plan.thinnedChunks.count + plan.garbageChunks.count).toBe(r.gc.chunks);
+    expect(r.gc.chunks).toBeGreaterThanOrEqual(1); // big1.bin's chunk at least
+    e.close();
+  });
+
   it('a dry run reads history in batches, however long a file\'s rapid edits', async () => {
     // Its units once never started their clock: each one found its time up
     // after one row, fetched 500 rows per row looked at, and took 3 minutes

@@ -285,4 +285,28 @@ describe('verify (scrub): every chunk read back and checked', () => {
     expect(none.code).toBe(2);
     expect(none.err).toMatch(/^mikofs: .*nope\.mikofs: no such store file or mount\n$/);
   });
+
+  it('a damaged page in the middle of a chunk\'s overflow chain: a report naming the file, not an abort', async () => {
+    // Found by the CLI hunt (2026-12-05): the read of the damaged chunk
+    // failed as it should, then ending its batch's read transaction failed
+    // the same way ("malformed") and took the whole verify down with it.
+    const file = path.join(tmpDir(), 'overflow.mikofs');
+    const e = await openStore(file);
+    for (let i = 0; i < 40; i++) e.writeFile(`/f${String(i).padStart(2, '0')}.bin`, bytes(400000, 100 + i));
+    const pageSize = e.store.db.pragma('page_size', { simple: true }) as number;
+    e.close();
+    const size = fs.statSync(file).size;
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.from('deadbeefdeadbeef', 'hex'), 0, 8, Math.floor(size / 2 / pageSize) * pageSize);
+    fs.closeSync(fd);
+    const j = await mikofs(['verify', '--store', file, '--json']);
+    expect(j.err).toMatch(/^mikofs: verify: .*\n$/);
+    expect(j.code).toBe(1);
+    const r = JSON.parse(j.out);
+    expect(r.ok).toBe(false);
+    expect(r.structure.length).toBeGreaterThan(0);
+    expect(r.chunks.checked).toBe(40);
+    expect(r.problems.length).toBeGreaterThan(0);
+    expect(r.problems[0].versions[0].path).toMatch(/^\/f\d\d\.bin$/);
+  });
 });

@@ -50,8 +50,13 @@ export const command: CommandModule<object, Args> = {
           process.stdout.write(`${mark[e.change]} ${quotePath(e.path)} (binary or large)\n`);
           continue;
         }
-        process.stdout.write(unifiedDiff(A.toString(), B.toString(),
-          e.change === 'added' ? '/dev/null' : quotePath(`a${e.path}`), e.change === 'removed' ? '/dev/null' : quotePath(`b${e.path}`)));
+        const u = unifiedDiff(A.toString(), B.toString(),
+          e.change === 'added' ? '/dev/null' : quotePath(`a${e.path}`), e.change === 'removed' ? '/dev/null' : quotePath(`b${e.path}`));
+        // No line differs: an empty file came or went, or (history.diff
+        // compares content and permission bits) only the permissions changed.
+        // Still a difference, which a reader of the text must see.
+        if (u === '') process.stdout.write(`${mark[e.change]} ${quotePath(e.path)} (${e.change === 'changed' ? 'permissions changed' : 'empty file'})\n`);
+        else process.stdout.write(u);
       }
     } finally { t.close(); }
   }),

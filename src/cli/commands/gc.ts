@@ -26,6 +26,7 @@ function describe(r: GcResult): string {
     out.push(`retention: every version for ${pol.keepAll}, hourly for ${pol.hourly}, daily for ${pol.daily}, labels and snapshots for ever; ` +
       `saves closer than ${pol.rapidWindow} collapse${pol.rules.length ? `; ${pol.rules.length} path rule(s)` : ''}`);
     out.push(`  would drop ${p.commits.drop} of ${p.commits.total} commits${reasons(p.commits.byReason)}`);
+    if (p.retire) out.push(`  would retire ${p.retire} deleted files (their history then follows the policy)`);
     out.push(`  would delete ${p.rows.delete} row versions only those commits could see, and re-point ${p.rows.move}`);
     out.push(`  would free ${p.thinnedChunks.count} chunks (${humanBytes(p.thinnedChunks.bytes)}) whose last versions go`);
     out.push(`unreferenced now: ${p.garbageChunks.count} chunks (${humanBytes(p.garbageChunks.bytes)}) that no version or open write uses`);

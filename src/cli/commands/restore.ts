@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { run } from '../errors.js';
+import { quotePath } from '../format.js';
 import { openTarget, storeOption, pointArg, storeOfPathArg } from '../target.js';
 import { printJson } from '../store-arg.js';
 import { insidePath } from '../inside.js';
@@ -20,7 +21,7 @@ export const command: CommandModule<object, Args> = {
       const p = insidePath(a.path, t);
       const c = await t.ops.restore({ path: p, at: a.at });
       if (a.json) printJson({ path: p, ...c });
-      else process.stdout.write(`restored ${p} as of ${a.at} (commit c${c.commit})\n`);
+      else process.stdout.write(`restored ${quotePath(p)} as of ${quotePath(a.at)} (commit c${c.commit})\n`);
     } finally { t.close(); }
   }),
 };

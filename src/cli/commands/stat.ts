@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { run } from '../errors.js';
 import { openForRead, printJson, isoOfNs, onPath } from '../store-arg.js';
-import { modeString } from '../format.js';
+import { modeString, quotePath } from '../format.js';
 
 interface Args { store?: string; path: string; json: boolean }
 
@@ -23,7 +23,7 @@ export const command: CommandModule<object, Args> = {
         commit: e.headCommit,
       };
       if (a.json) printJson(out);
-      else for (const [k, v] of Object.entries(out)) process.stdout.write(`${k.padEnd(6)} ${v}\n`);
+      else for (const [k, v] of Object.entries(out)) process.stdout.write(`${k.padEnd(6)} ${k === 'path' ? quotePath(String(v)) : v}\n`);
     } finally { e.close(); }
   }),
 };
