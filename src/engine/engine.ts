@@ -91,6 +91,7 @@ export class ReadView {
 export class Engine implements SessionHost {
   readonly head: Tree;
   private fds = new Map<number, OpenFile>();
+  private held = new Map<number, number>();
   private nextFd = 1;
   private readonly writable: boolean;
 
@@ -291,8 +292,22 @@ export class Engine implements SessionHost {
     return m;
   }
 
-  /** Inodes with open handles: never retired while open. */
-  openInos(): Set<number> { return new Set([...this.fds.values()].map((f) => f.ino)); }
+  /** Inodes with open handles, or held (hold()): never retired meanwhile. */
+  openInos(): Set<number> {
+    const s = new Set([...this.fds.values()].map((f) => f.ino));
+    for (const ino of this.held.keys()) s.add(ino);
+    return s;
+  }
+
+  /** Keeps an inode with no name as it is (not retired by maintenance)
+   * while someone can still reach it without a descriptor: the kernel's
+   * node of a file whose last name went (a path walk in flight, an O_PATH
+   * descriptor, a working directory). Counted; unhold() lets go. */
+  hold(ino: number): void { this.held.set(ino, (this.held.get(ino) ?? 0) + 1); }
+  unhold(ino: number): void {
+    const n = (this.held.get(ino) ?? 0) - 1;
+    if (n > 0) this.held.set(ino, n); else this.held.delete(ino);
+  }
 
   /** Commits open read handles are pinned to: history thinning keeps them. */
   pinnedCommits(): number[] {

@@ -43,6 +43,12 @@ export interface FuseOps {
   /** The entry `name` of live directory `dir`; `path` builds its path for
    * names that may lead into history (name@time, /.versions). */
   lookupIno?(dir: number, name: string, path: () => string | null, cb: ValueCb<FuseStat>): void;
+  /** open of a live inode the kernel holds that has no name any more
+   * (unlinked, or replaced by a rename, without a descriptor open). */
+  openIno?(ino: number, flags: number, cb: (err: number, fh?: number, reply?: never) => void): void;
+  /** The kernel holds (keep) or has let go of a live inode with no name:
+   * while held, the store keeps it as it was (not retired). Counted. */
+  keepIno?(ino: number, keep: boolean): void;
   /** Attribute changes of a live inode by number (setattr of a kernel node
    * the loop knows): no path to build, route and walk. */
   chmodIno?(ino: number, mode: number, cb: Cb): void;

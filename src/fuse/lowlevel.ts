@@ -92,6 +92,8 @@ interface Node {
   ino: number;
   open: number;
   hidden: boolean;
+  /** Its inode is held in the store (keepIno) since its name went. */
+  held?: boolean;
 }
 
 interface DirHandle { node: number; names: Buffer | null; ents: Float64Array | null; count: number }
@@ -296,6 +298,11 @@ export class LowLevelServer {
     const k = this.key(n.parent, n.name);
     if (this.children.get(k) === n.id) this.children.delete(k);
     n.parent = 0;
+    // The kernel may still reach the inode through this node (see openIno).
+    if (n.nlookup > 0 && this.liveIno(n) && !n.held && this.ops.keepIno) {
+      n.held = true;
+      this.ops.keepIno(n.ino, true);
+    }
   }
 
   private forget(id: number, count: number): void {
@@ -304,6 +311,7 @@ export class LowLevelServer {
     n.nlookup -= count;
     if (n.nlookup > 0) return;
     this.detach(n);
+    if (n.held) this.ops.keepIno?.(n.ino, false);
     this.byIno.get(n.ino)?.delete(id);
     if (this.byIno.get(n.ino)?.size === 0) this.byIno.delete(n.ino);
     this.nodes.delete(id);
@@ -561,6 +569,10 @@ export class LowLevelServer {
     let path = this.path(id);
     if (op === Op.READDIR) return this.readdir(req, path, a as number, b as number, c as number);
     if (path === null) {
+      // A file whose last name went, still held by the kernel: opened by
+      // its inode, as a local file system would (a path walk that found the
+      // name just before a rename replaced it must not fail).
+      if (op === Op.OPEN && this.liveIno(node) && this.ops.openIno) return this.openNameless(req, node, a as number);
       // A descriptor outlives every name of its file, and the directory
       // where it was hidden (replaced by a rename, removed): what is done
       // through it goes by its handle, the path only names it in the log.
@@ -605,27 +617,7 @@ export class LowLevelServer {
       case Op.RENAME: return this.rename(req, id, a as string, b as number, c as string);
       case Op.OPEN: {
         const flags = a as number;
-        return ops.open(path, flags, (e, fh, reply) => {
-          // The kernel found the name (its lookup, or a cached entry) and the
-          // file has gone since (a rollback or restore between the two):
-          // ESTALE makes it walk the path again asking afresh, and then fail
-          // with ENOENT, create the file (O_CREAT, which OPEN does not
-          // carry), or open what the name leads to now.
-          if (e === -ENOENT || e === ENOENT) return this.err(req, ESTALE);
-          if (e || fh === undefined) return this.err(req, e || EIO);
-          const writer = (flags & O_ACCMODE) !== 0;
-          this.opened(node, fh, writer);
-          // An O_TRUNC open changed the size under the file's other names
-          // (hard links: kernel nodes of their own), whose attributes the
-          // kernel may keep: a reader open through one read its cached
-          // pages past the new end (read-only O_TRUNC, found by the
-          // differential sequences, 2026-12-05; a writer's open drops them
-          // in opened()).
-          if (flags & O_TRUNC) this.touchIno(node.ino, id);
-          // Only a writer's close commits (ops.ts flush): a reader's close(2)
-          // needs no round trip.
-          this.b.ll_reply_open(req, fh, this.openFlags(reply) | (writer ? 0 : NO_FLUSH));
-        });
+        return ops.open(path, flags, this.openReply(req, node, flags));
       }
       case Op.CREATE: {
         const name = a as string;
@@ -733,6 +725,36 @@ export class LowLevelServer {
     if (size === 0) return this.b.ll_reply_xattr(req, v.length);
     if (v.length > size) return this.err(req, ERANGE);
     this.b.ll_reply_buf(req, v, v.length);
+  }
+
+  /** The answer to an OPEN of node (by path or by inode). */
+  private openReply(req: number, node: Node, flags: number): (e: number, fh?: number, reply?: OpenReply) => void {
+    const id = node.id;
+    return (e, fh, reply) => {
+      // The kernel found the name (its lookup, or a cached entry) and the
+      // file has gone since (a rollback or restore between the two):
+      // ESTALE makes it walk the path again asking afresh, and then fail
+      // with ENOENT, create the file (O_CREAT, which OPEN does not
+      // carry), or open what the name leads to now.
+      if (e === -ENOENT || e === ENOENT) return this.err(req, ESTALE);
+      if (e || fh === undefined) return this.err(req, e || EIO);
+      const writer = (flags & O_ACCMODE) !== 0;
+      this.opened(node, fh, writer);
+      // An O_TRUNC open changed the size under the file's other names
+      // (hard links: kernel nodes of their own), whose attributes the
+      // kernel may keep: a reader open through one read its cached
+      // pages past the new end (read-only O_TRUNC, found by the
+      // differential sequences, 2026-12-05; a writer's open drops them
+      // in opened()).
+      if (flags & O_TRUNC) this.touchIno(node.ino, id);
+      // Only a writer's close commits (ops.ts flush): a reader's close(2)
+      // needs no round trip.
+      this.b.ll_reply_open(req, fh, this.openFlags(reply) | (writer ? 0 : NO_FLUSH));
+    };
+  }
+
+  private openNameless(req: number, node: Node, flags: number): void {
+    this.ops.openIno!(node.ino, flags, this.openReply(req, node, flags) as (err: number, fh?: number) => void);
   }
 
   private dropName(parent: number, name: string): void {

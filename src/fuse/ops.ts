@@ -155,6 +155,51 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
     (cb as (err: number, fh: number, reply: unknown) => void)(0, fh, reply);
   }
 
+  /** Opens live inode ino (path: for the log) for a FUSE open. */
+  function openInode(path: string, ino: number, flags: number, cb: (err: number, fh?: number, reply?: never) => void): void {
+    const cred = callerCred();
+    const acc = flags & O_ACCMODE;
+    const writer = acc === O_WRONLY || acc === O_RDWR;
+    let efh: number;
+    try {
+      if (!writer) {
+        // Linux truncates on O_RDONLY|O_TRUNC too (POSIX leaves it open).
+        // With writers open, through their session (then committed: no
+        // flush comes from a reader): truncating only the committed file
+        // left what they had not committed yet, which they went on
+        // reading and their close put back (found by the differential
+        // sequences, 2026-12-05).
+        if (flags & O_TRUNC) {
+          const w = handles.writerOf(ino);
+          if (w !== undefined) { engine.ftruncate(w, 0); engine.commit(w); } else engine.truncate(ino, 0);
+          killPrivileges(ino, cred);
+        }
+        // Isolation is between processes: a process that is writing the
+        // file reads its own writes through any descriptor (git
+        // index-pack reads back the pack it is writing).
+        const shared = handles.writerOf(ino);
+        if (shared !== undefined && handles.writesTo(ino, callerProcess())) {
+          const { fh, reply } = handles.add(shared, ino, path, { writer: false, borrowed: true, version: 0 });
+          (cb as (err: number, fh: number, reply: unknown) => void)(0, fh, reply);
+          return;
+        }
+        efh = engine.openIno(ino, flags);
+      } else {
+        // Writers share the file's session (see handles.ts); the engine
+        // handle reads and writes, the kernel enforces each descriptor's
+        // mode, and appends are placed here, per descriptor.
+        const shared = handles.writerOf(ino);
+        if (shared === undefined) efh = engine.openIno(ino, (flags & ~(O_ACCMODE | O_APPEND)) | O_RDWR);
+        else {
+          efh = shared;
+          if (flags & O_TRUNC) engine.ftruncate(efh, 0);
+        }
+        if (flags & O_TRUNC) killPrivileges(engine.inoOf(efh), cred);
+      }
+    } catch (e) { cb(failed('open', path, e)); return; }
+    opened(path, efh, writer && (flags & O_APPEND) !== 0, cb);
+  }
+
   return {
     init: (cb) => cb(0),
 
@@ -223,10 +268,7 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
     },
 
     open: (path, flags, cb) => {
-      const cred = callerCred();
-      const acc = flags & O_ACCMODE;
-      const writer = acc === O_WRONLY || acc === O_RDWR;
-      let efh: number;
+      let ino: number;
       try {
         const r = ns.route(path);
         if (r.kind === 'view') {
@@ -239,44 +281,23 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
         // An orphan (unlinked while open, hidden as .fuse_hidden…) is opened
         // again by its inode, as /proc/<pid>/fd/<n> does: as on any local
         // filesystem, its bytes stay reachable while a descriptor holds it.
-        const ino = r.kind === 'orphan' ? r.ino : engine.statFollow(live(r)).ino;
-        if (!writer) {
-          // Linux truncates on O_RDONLY|O_TRUNC too (POSIX leaves it open).
-          // With writers open, through their session (then committed: no
-          // flush comes from a reader): truncating only the committed file
-          // left what they had not committed yet, which they went on
-          // reading and their close put back (found by the differential
-          // sequences, 2026-12-05).
-          if (flags & O_TRUNC) {
-            const w = handles.writerOf(ino);
-            if (w !== undefined) { engine.ftruncate(w, 0); engine.commit(w); } else engine.truncate(ino, 0);
-            killPrivileges(ino, cred);
-          }
-          // Isolation is between processes: a process that is writing the
-          // file reads its own writes through any descriptor (git
-          // index-pack reads back the pack it is writing).
-          const shared = handles.writerOf(ino);
-          if (shared !== undefined && handles.writesTo(ino, callerProcess())) {
-            const { fh, reply } = handles.add(shared, ino, path, { writer: false, borrowed: true, version: 0 });
-            (cb as (err: number, fh: number, reply: unknown) => void)(0, fh, reply);
-            return;
-          }
-          efh = engine.openIno(ino, flags);
-        } else {
-          // Writers share the file's session (see handles.ts); the engine
-          // handle reads and writes, the kernel enforces each descriptor's
-          // mode, and appends are placed here, per descriptor.
-          const shared = handles.writerOf(ino);
-          if (shared === undefined) efh = engine.openIno(ino, (flags & ~(O_ACCMODE | O_APPEND)) | O_RDWR);
-          else {
-            efh = shared;
-            if (flags & O_TRUNC) engine.ftruncate(efh, 0);
-          }
-          if (flags & O_TRUNC) killPrivileges(engine.inoOf(efh), cred);
-        }
+        ino = r.kind === 'orphan' ? r.ino : engine.statFollow(live(r)).ino;
       } catch (e) { cb(failed('open', path, e)); return; }
-      opened(path, efh, writer && (flags & O_APPEND) !== 0, cb);
+      openInode(path, ino, flags, cb);
     },
+
+    openIno: (ino, flags, cb) => {
+      // A file whose last name went (unlinked, or replaced by a rename) while
+      // the kernel still held it without a descriptor: a path walk that
+      // found the old name, an O_PATH descriptor, a working directory. As on
+      // a local file system, it opens what it found, as long as the store
+      // keeps it (the mount holds it from retirement until the kernel lets go).
+      ns.touch();
+      if (!engine.head.inode(ino)) { cb(-ENOENT); return; }
+      openInode(`(inode ${ino}, no name)`, ino, flags, cb);
+    },
+
+    keepIno: (ino, keep) => { if (keep) engine.hold(ino); else engine.unhold(ino); },
 
     create: (path, mode, cb) => {
       const cred = callerCred();
