@@ -135,6 +135,9 @@ interface BranchPlan {
 
 interface ThinPlan {
   maxSnap: number;
+  /** Labelled, snapshotted, forked and pinned commits, ascending: states
+   * kept whole for ever, also where a path keeps no history. */
+  prot: number[];
   scanFrom: number;
   branches: BranchPlan[];
   byReason: Record<string, number>;
@@ -445,7 +448,8 @@ export class Maintenance {
     const prot = this.protectedCommits();
     const mark = Number(this.meta.getMeta('thin.mark') ?? 0);
     const pendingMin = Number(this.meta.getMeta('thin.pending') ?? 0) || Number.POSITIVE_INFINITY;
-    const plan: ThinPlan = { maxSnap, scanFrom: Number.POSITIVE_INFINITY, branches: [], byReason: {}, total: 0, tiers };
+    const plan: ThinPlan = { maxSnap, prot: [], scanFrom: Number.POSITIVE_INFINITY, branches: [], byReason: {}, total: 0, tiers };
+    plan.prot = [...new Set([...prot, ...this.sql.snapshotCommits()])].sort((x, y) => x - y);
     const def = tiers[0];
     // A rapid pass looks only at commits whose next save may have come
     // since the last pass; everything older counts as kept.
@@ -642,6 +646,25 @@ export class Maintenance {
       return v;
     };
     const noHistory = (pi: number) => plan.tiers[pi]?.none === true;
+    /** Whether a protected commit lies in [since, until). */
+    const seenByProt = (since: number, until: number): boolean => {
+      const a = plan.prot;
+      let lo = 0, hi = a.length;
+      while (lo < hi) { const mid = (lo + hi) >> 1; if (a[mid] < since) lo = mid + 1; else hi = mid; }
+      return lo < a.length && a[lo] < until;
+    };
+    /** A no-history file that a labelled or snapshotted state shows (as it
+     * was then, or under a name it had then) keeps the store's default
+     * history instead: such states are kept whole for ever. */
+    const labelled = new Map<number, boolean>();
+    const inLabelledState = (ino: number): boolean => {
+      let v = labelled.get(ino);
+      if (v === undefined) {
+        v = plan.prot.length > 0 && this.sql.endedSpansOfIno(b.id, ino).some((r) => seenByProt(r.since, r.until));
+        labelled.set(ino, v);
+      }
+      return v;
+    };
     /** Deletes or re-points one row version as the plan says. */
     const judge = (t: VersionedTable, r: VRow): void => {
       let pi: number;
@@ -654,6 +677,7 @@ export class Maintenance {
       } else {
         pi = policyOfIno(r.ino!);
       }
+      if (noHistory(pi) && r.ino !== null && inLabelledState(r.ino)) pi = 0;
       if (noHistory(pi)) {
         if (r.ino !== null && noHistory(policyOfIno(r.ino)) && !purged.has(r.ino)) {
           // The file's past goes: ended rows, past names; its live

@@ -88,6 +88,11 @@ export class MaintenanceStore {
       hasGc: p('SELECT 1 FROM gc_todo LIMIT 1').pluck(),
       labelCommits: p('SELECT DISTINCT commit_id FROM labels').pluck(),
       forkCommits: p('SELECT DISTINCT fork_commit FROM branches WHERE fork_commit IS NOT NULL').pluck(),
+      snapshotCommits: p("SELECT id FROM commits WHERE kind = 'snapshot'").pluck(),
+      // The spans of an inode's ended versions and names (no-history paths
+      // spare those a label or snapshot sees).
+      endedInodeSpans: p(`SELECT since, until FROM inodes WHERE branch_id = @b AND ino = @ino AND +until < ${LIVE}`),
+      endedNameSpans: p(`SELECT since, until FROM dentries INDEXED BY dentries_by_ino WHERE branch_id = @b AND ino = @ino AND until < ${LIVE}`),
       // The file each write commit wrote: its regular-file inode versions
       // (the same commit may also move a directory's times).
       writesSince: p(`SELECT since, ino, size FROM inodes INDEXED BY inodes_by_since WHERE branch_id = ? AND since >= ? AND since < ?
@@ -193,6 +198,10 @@ export class MaintenanceStore {
   hasWork(): boolean { return this.s.hasTodo.get() !== undefined || this.s.hasGc.get() !== undefined; }
   labelCommits(): number[] { return this.s.labelCommits.all() as number[]; }
   forkCommits(): number[] { return this.s.forkCommits.all() as number[]; }
+  snapshotCommits(): number[] { return this.s.snapshotCommits.all() as number[]; }
+  endedSpansOfIno(branch: number, ino: number): { since: number; until: number }[] {
+    return [...this.s.endedInodeSpans.all({ b: branch, ino }), ...this.s.endedNameSpans.all({ b: branch, ino })] as { since: number; until: number }[];
+  }
   /** (commit, ino) of every inode version begun at or after a commit. */
   /** Regular files' versions begun at or after a commit. */
   /** Versions of regular files begun at commits in [since, before). */

@@ -201,6 +201,36 @@ describe('history thinning', () => {
     e.close();
   });
 
+  it('a no-history path never takes anything from a labelled or snapshotted state', async () => {
+    // Found by the CLI hunt (2026-12-05): a rule matching a directory that a
+    // restore had replaced deleted the old directory's name, so the labelled
+    // state lost it and everything below it, rule or no rule.
+    const { e, clock } = await clockStore();
+    e.mkdir('/docs');
+    save(e, '/docs/a.txt', Buffer.from('hello\n'));
+    save(e, '/cache.tmp', Buffer.from('cached 1\n'));
+    e.label('rel');
+    const rel = e.headCommit;
+    clock.t += HOUR;
+    save(e, '/docs/a.txt', Buffer.from('changed\n'));
+    save(e, '/cache.tmp', Buffer.from('cached 2\n'));
+    e.history.restore('/docs', rel); // a new /docs directory
+    e.snapshot('kept');
+    const snap = e.headCommit;
+    clock.t += HOUR;
+    save(e, '/cache.tmp', Buffer.from('cached 3\n'));
+    e.maintenance.setPolicy({ keepAll: '0', hourly: '0', daily: '0', rules: [{ pattern: 'docs', history: 'none' }, { pattern: '*.tmp', history: 'none' }] });
+    clock.t += HOUR;
+    e.maintenance.runAll();
+    const at = e.at('rel');
+    expect(at.readFile('/docs/a.txt').toString()).toBe('hello\n');
+    expect(at.readFile('/cache.tmp').toString()).toBe('cached 1\n');
+    expect(e.at(snap).readFile('/cache.tmp').toString()).toBe('cached 2\n');
+    expect(e.history.diff(rel, e.resolvePoint('rel'))).toEqual([]);
+    expect(e.readFile('/cache.tmp').toString()).toBe('cached 3\n');
+    e.close();
+  });
+
   it('incremental background passes (step) collapse rapid edits as they come', async () => {
     const { e, clock } = await clockStore();
     const drain = () => { let n = 0; while (e.maintenance.step(10) && n < 10000) n++; };
