@@ -494,11 +494,49 @@ export class History {
     const meta = this.meta, b = this.branch;
     return this.e.changeRaw('restore', (c) => {
       const now = this.e.store.now();
+      const inherits = this.e.chain.length > 1;
+      // Link counts as this commit leaves them, written once at the end.
+      const links = new Map<number, { row: InodeRow; nlink: number }>();
+      const counted = (row: InodeRow) => {
+        let l = links.get(row.ino);
+        if (!l) links.set(row.ino, (l = { row, nlink: row.nlink }));
+        return l;
+      };
+      // What the restored entry replaces goes as `rm -rf` would take it:
+      // every name below it ends, and a file also named outside it keeps
+      // one link fewer per name that went (found by the history checker,
+      // 2026-12-05: a restored directory left its files' other names with
+      // their old count, and its entries live under a directory no name
+      // reached, where nothing could ever retire them).
+      const unlinkTree = (ino: number): void => {
+        const row = head.mustInode(ino);
+        if (isDir(row.mode)) {
+          for (const e of head.entries(ino)) {
+            if (inherits) meta.putDentry(b, c, ino, e.name, null); else meta.endDentry(b, c, ino, e.name);
+            unlinkTree(e.ino);
+          }
+          counted(row).nlink = 0;
+        } else {
+          counted(row).nlink--;
+        }
+      };
+      // The entry as it was at t, as new inodes; two names of one file
+      // within it stay one file.
+      const copied = new Map<number, number>();
       const copy = (ino: number, parent: number, nm: string): void => {
+        const again = copied.get(ino);
+        if (again !== undefined) {
+          meta.putDentry(b, c, parent, nm, again);
+          links.get(again)!.nlink++;
+          return;
+        }
         const n = old.mustInode(ino);
         const nino = this.e.store.allocIno();
         const subdirs = isDir(n.mode) ? old.entries(ino).filter((x) => isDir(old.mustInode(x.ino).mode)).length : 0;
-        meta.putInode(b, c, { ...n, ino: nino, nlink: isDir(n.mode) ? 2 + subdirs : 1, ctime: now });
+        const row = { ...n, ino: nino, nlink: isDir(n.mode) ? 2 + subdirs : 1, ctime: now };
+        meta.putInode(b, c, row, null);
+        links.set(nino, { row: { ...row, since: c, until: LIVE }, nlink: row.nlink });
+        if (!isDir(n.mode)) copied.set(ino, nino);
         meta.putDentry(b, c, parent, nm, nino);
         if (isReg(n.mode) && !n.inline) for (const x of meta.extentsAt(old.chain[0].branch, ino, t)) if (x.hash) meta.putExtent(b, c, nino, x.idx, x.hash);
         for (const xn of old.listxattrIno(ino)) meta.putXattr(b, c, nino, xn.name, xn.value);
@@ -508,12 +546,15 @@ export class History {
       const parentRow = head.mustInode(dir);
       let nlinkDelta = 0;
       if (existing !== undefined) {
-        const cur = head.mustInode(existing);
-        meta.putInode(b, c, { ...cur, nlink: isDir(cur.mode) ? 0 : cur.nlink - 1, ctime: now });
-        if (isDir(cur.mode)) nlinkDelta -= 1;
+        if (isDir(head.mustInode(existing).mode)) nlinkDelta -= 1;
+        unlinkTree(existing);
       }
       copy(srcIno, dir, name);
       if (isDir(old.mustInode(srcIno).mode)) nlinkDelta += 1;
+      for (const [ino, l] of links) {
+        if (l.nlink === l.row.nlink) continue; // as it stands
+        meta.putInode(b, c, { ...l.row, nlink: Math.max(0, l.nlink), ctime: now }, l.row.since);
+      }
       meta.putInode(b, c, { ...parentRow, nlink: parentRow.nlink + nlinkDelta, mtime: now, ctime: now });
       return c;
     });
