@@ -140,6 +140,20 @@ describe('mikofs mount', () => {
       'data', 'touch g: refused', 'echo x >> f: refused', 'rm f: refused', 'mkdir e: refused', 'rmdir d: refused',
       'mv f h: refused', 'chmod 600 f: refused', 'ln -s f l: refused', 'truncate -s 0 f: refused', 'Read-only file system', '',
     ].join('\n'));
+    // History commands that write say so in one line, naming what works
+    // (they said a bare "EROFS", or EINVAL, and gc claimed success).
+    for (const args of [['snapshot'], ['rollback', '--to', 'c1'], ['label', 'x'], ['retention', '--keep-all', '1h'], ['gc'], ['restore', '/f', '--at', 'c1']]) {
+      const r = await mikofs(...args, '--store', m.mnt);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr, args.join(' ')).toMatch(/^mikofs: EROFS: .* is mounted read-only \(-o ro\): the commands that only read \(.*\) work\n$/);
+    }
+    expect((await mikofs('gc', '--dry-run', '--store', m.mnt)).code).toBe(0);
+    // --store through a symlinked directory finds the same mount.
+    const link = path.join(path.dirname(m.mnt), 'link');
+    await fsp.symlink(path.dirname(m.mnt), link);
+    const via = await mikofs('log', '--limit', '1', '--store', path.join(link, path.basename(m.mnt)));
+    expect(via.stderr).toBe('');
+    expect(via.stdout).toBe((await mikofs('log', '--limit', '1', '--store', m.mnt)).stdout);
   });
 
   it('a store on read-only media is read by the read commands and by mount -o ro, and refused for writing', async () => {

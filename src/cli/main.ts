@@ -29,7 +29,18 @@ function lastValueWins(argv: Record<string, unknown>, y: { getOptions(): { array
   }
 }
 
-const cli = yargs(hideBin(process.argv))
+// "-1h" would parse as the flags -1 and -h (help, exit 0, nothing done): a
+// time or duration never takes a minus, so say so (exit 2). Everything
+// after "--" is a value.
+const args = hideBin(process.argv);
+const end = args.indexOf('--');
+const minus = args.slice(0, end < 0 ? undefined : end).find((a) => /^-\d+(\.\d+)?[a-zA-Z]+$/.test(a));
+if (minus !== undefined) {
+  process.stderr.write(`mikofs: ${minus}: a time or duration is written without a minus (${minus.slice(1)}: that long ago, or that long) (see mikofs --help)\n`);
+  process.exit(2);
+}
+
+const cli = yargs(args)
   .scriptName('mikofs')
   .usage('$0 <command> [options]\n\nA versioned filesystem whose whole state and history live in one SQLite file.')
   .strict()

@@ -9,7 +9,7 @@ import { LocalOps, type StoreOps } from '../control/ops.js';
 import { connect } from '../control/client.js';
 import { parseMountinfo, readRecord, FSTYPE, type MountRecord } from '../fuse/mounts.js';
 import { socketPathOf } from '../control/protocol.js';
-import { defaultStorePath } from './paths.js';
+import { defaultStorePath, resolvedPath } from './paths.js';
 import { UsageError } from './errors.js';
 
 export interface Target { ops: StoreOps; close(): void; where: string }
@@ -43,7 +43,7 @@ function findMount(p: string, file = false): FoundMount | undefined {
  * ("/docs/a.txt") is a path inside the store of the current directory. */
 export function storeOfPathArg(store: string | undefined, p: string | undefined): string | undefined {
   if (store !== undefined || p === undefined) return store;
-  return findMount(path.resolve(p))?.mountpoint;
+  return findMount(resolvedPath(p, true))?.mountpoint;
 }
 
 /** A FUSE mount whose process is gone answers every call with ENOTCONN. */
@@ -84,7 +84,7 @@ async function direct(file: string, write: boolean): Promise<Target> {
 
 export async function openTarget(storeArg: string | undefined, write: boolean): Promise<Target> {
   if (storeArg !== undefined && storeArg.trim() === '') throw new UsageError('--store needs a value: a store file, or a mountpoint');
-  const p = path.resolve(storeArg ?? process.cwd());
+  const p = storeArg === undefined ? process.cwd() : resolvedPath(storeArg);
   const mount = findMount(p, storeArg !== undefined && isFile(p));
   if (mount) {
     const socket = socketPathOf(mount.store);
@@ -111,7 +111,7 @@ export async function openTarget(storeArg: string | undefined, write: boolean): 
  * themselves beside any mount (verify). */
 export function storeFileOf(storeArg: string | undefined): string {
   if (storeArg !== undefined && storeArg.trim() === '') throw new UsageError('--store needs a value: a store file, or a mountpoint');
-  const p = path.resolve(storeArg ?? process.cwd());
+  const p = storeArg === undefined ? process.cwd() : resolvedPath(storeArg);
   return findMount(p, storeArg !== undefined && isFile(p))?.store ?? unmountedStoreFile(storeArg, p);
 }
 

@@ -88,9 +88,17 @@ export class LocalOps implements StoreOps {
     return side === 'since' ? c.time_ns + 1n : c.time_ns;
   }
 
+  /** Refuses a change to a store held read-only, saying what still works. */
+  private writing(): void {
+    if (!this.engine.store.readonly) return;
+    fail('EROFS', `${this.storePath} is ${this.mounted ? 'mounted read-only (-o ro)' : 'open read-only'}: ` +
+      'the commands that only read (log, diff, ls, cat, stat, du, verify, gc --dry-run) work');
+  }
+
   async info() { return { store: this.storePath, head: this.commitInfo(this.engine.headCommit), mounted: this.mounted }; }
 
   async snapshot(p: { message?: string; label?: string }) {
+    this.writing();
     if (p.label !== undefined) this.checkLabel(p.label, false);
     const c = this.engine.snapshot(p.message ?? null, p.label);
     this.engine.flush();
@@ -113,6 +121,7 @@ export class LocalOps implements StoreOps {
   }
 
   async labelSet(p: { name: string; at?: string; move?: boolean }) {
+    this.writing();
     this.checkLabel(p.name, !!p.move);
     const c = this.point(p.at);
     this.engine.label(p.name, c);
@@ -121,7 +130,7 @@ export class LocalOps implements StoreOps {
     return { name: p.name, ...this.commitInfo(c) };
   }
 
-  async labelDelete(p: { name: string }) { this.engine.deleteLabel(p.name); this.engine.flush(); await this.onTreeChange(); }
+  async labelDelete(p: { name: string }) { this.writing(); this.engine.deleteLabel(p.name); this.engine.flush(); await this.onTreeChange(); }
 
   async labelList() {
     return this.engine.labels().map((l) => ({ name: l.name, ...this.commitInfo(l.commit) }));
@@ -173,6 +182,7 @@ export class LocalOps implements StoreOps {
   }
 
   async restore(p: { path: string; at: string }) {
+    this.writing();
     const at = this.point(p.at);
     const c = onPath(p.path, () => this.engine.history.restore(p.path, at));
     this.engine.flush();
@@ -184,6 +194,7 @@ export class LocalOps implements StoreOps {
   async rollbackPlan(p: { t: number }): Promise<RollbackPlan> { return this.engine.history.rollbackPlan(p.t); }
 
   async rollback(p: { to: string; message?: string }) {
+    this.writing();
     const t0 = performance.now();
     const t = this.point(p.to);
     // What changed since t is found on the worker (seconds on a long
@@ -213,6 +224,7 @@ export class LocalOps implements StoreOps {
   }
 
   async gc(p: { dryRun?: boolean; vacuum?: boolean }): Promise<GcResult> {
+    if (!p.dryRun) this.writing();
     const m = this.engine.maintenance;
     const fileBefore = this.fileSize(), walBefore = this.walSize();
     if (p.dryRun) return { dryRun: true, plan: this.mounted ? await m.planAsync() : m.plan(), fileBefore, fileAfter: fileBefore, walBefore, walAfter: walBefore };
@@ -255,6 +267,7 @@ export class LocalOps implements StoreOps {
   }
 
   async retention(p: { set?: Partial<RetentionPolicy> }): Promise<RetentionPolicy> {
+    if (p.set) this.writing();
     const m = this.engine.maintenance;
     if (p.set) {
       try { return m.setPolicy({ ...m.policy(), ...p.set }); } catch (e) { fail('EINVAL', (e as Error).message); }

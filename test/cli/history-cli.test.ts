@@ -134,6 +134,12 @@ describe('history commands on a store file', () => {
     expect(await ids('--until', `c${c1}`)).toEqual(all.filter((c: number) => c <= c1));
     const head = all[0];
     expect(await ids('--since', `c${head}`)).toEqual([]);
+    // a negative duration is not the -h flag (help, exit 0, nothing done)
+    for (const args of [['retention', '--keep-all', '-1h'], ['diff', '-1h']]) {
+      const r = await mikofs([...args, '--store', store]);
+      expect([r.code, r.out]).toEqual([2, '']);
+      expect(r.err).toBe('mikofs: -1h: a time or duration is written without a minus (1h: that long ago, or that long) (see mikofs --help)\n');
+    }
     // `--` ends the options (it was turned into a value and crashed yargs)
     const r = await mikofs(['log', '--store', store, '--limit', '1', '--', '/etc/other']);
     expect(r.err).toBe('');
