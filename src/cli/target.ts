@@ -91,14 +91,15 @@ export async function openTarget(storeArg: string | undefined, write: boolean): 
     const t = await viaSocket(socket, mount.mountpoint);
     if (t) return t;
     if (isDead(mount.mountpoint)) {
-      throw new UsageError(`the mount at ${mount.mountpoint} is dead (its process exited; store ${mount.store}): ` +
-        `clear it with \`mikofs umount ${mount.mountpoint}\`, then mount again`);
+      // (Refused or failed operations exit 1; usage errors, 2.)
+      throw Object.assign(new Error(`the mount at ${mount.mountpoint} is dead (its process exited; store ${mount.store}): ` +
+        `clear it with \`mikofs umount ${mount.mountpoint}\`, then mount again`), { code: 'ENOTCONN' });
     }
     if (mount.pid === undefined) {
-      throw new UsageError(`the mount at ${mount.mountpoint} (store ${mount.store}) cannot be reached from here: ` +
-        `its control socket ${socket} is not open to this user (mounted by another user?)`);
+      throw Object.assign(new Error(`the mount at ${mount.mountpoint} (store ${mount.store}) cannot be reached from here: ` +
+        `its control socket ${socket} is not open to this user (mounted by another user?)`), { code: 'EACCES' });
     }
-    throw new UsageError(`the mount at ${mount.mountpoint} (process ${mount.pid}) does not answer on ${socket}`);
+    throw Object.assign(new Error(`the mount at ${mount.mountpoint} (process ${mount.pid}) does not answer on ${socket}`), { code: 'ETIMEDOUT' });
   }
   const file = unmountedStoreFile(storeArg, p);
   const t = fs.existsSync(socketPathOf(file)) ? await viaSocket(socketPathOf(file), file) : undefined;

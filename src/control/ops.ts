@@ -116,7 +116,7 @@ export class LocalOps implements StoreOps {
     }
     if (name.length > 64) fail('ENAMETOOLONG', `label names have at most 64 characters (${name.length} given)`);
     const exists = this.engine.store.meta.getLabel(name) !== undefined;
-    if (!move && exists) fail('EEXIST', `label ${name} exists (use --move)`);
+    if (!move && exists) fail('EEXIST', `label ${name} exists (mikofs label ${name} --move moves it)`);
     if (move && !exists) fail('ENOENT', `no label ${name} to move (without --move it is created)`);
   }
 

@@ -14,7 +14,11 @@ const execFileP = promisify(execFile);
 
 export const FSTYPE = 'fuse.mikofs';
 
-export interface MountEntry { id: string; mountpoint: string; fstype: string; source: string }
+export interface MountEntry {
+  id: string; mountpoint: string; fstype: string; source: string;
+  /** Who mounted it (FUSE's user_id option). */
+  uid?: number;
+}
 
 /** mountinfo escapes space, tab, newline and backslash as \ooo. */
 const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
@@ -25,7 +29,9 @@ export function parseMountinfo(text: string): MountEntry[] {
     const f = line.split(' ');
     const dash = f.indexOf('-', 6);
     if (dash < 0) continue;
-    out.push({ id: f[0], mountpoint: unescape(f[4]), fstype: f[dash + 1], source: unescape(f[dash + 2] ?? '') });
+    const owner = /(?:^|,)user_id=(\d+)/.exec(f[dash + 3] ?? '');
+    out.push({ id: f[0], mountpoint: unescape(f[4]), fstype: f[dash + 1], source: unescape(f[dash + 2] ?? ''),
+      ...(owner ? { uid: Number(owner[1]) } : {}) });
   }
   return out;
 }

@@ -60,6 +60,7 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
     try { st = fs.statSync(file); } catch { /* a new store */ }
     // A file of no bytes is not a store, whatever SQLite would make of it
     // (it would take it as a new database): stores are made at new paths.
+    if (st && !st.isFile() && !st.isDirectory()) throw new StoreFormatError(`${file} is not a regular file, not a mikofs store`);
     if (st?.size === 0) throw new StoreFormatError(`${file} is an empty file, not a mikofs store (mikofs init makes a store at a new path)`);
     // SQLite keeps a database's WAL and its index beside the *name* it was
     // opened by: through a second name (a hard link) a writer would keep a
@@ -144,6 +145,7 @@ function checkIsStore(db: Db, file: string): void {
 function openError(e: unknown, file: string, readonly: boolean): unknown {
   const code = (e as { code?: string } | null)?.code;
   if (code === 'SQLITE_NOTADB') return new StoreFormatError(`${file} is not a mikofs store (not an SQLite database)`);
+  if (code === 'SQLITE_CORRUPT') return new StoreFormatError(`${file} is damaged (SQLite: ${(e as Error).message}); mikofs verify says what it can still read`);
   if (code === 'SQLITE_CANTOPEN') {
     const dir = path.dirname(path.resolve(file));
     let why = 'check that its directory is writable';

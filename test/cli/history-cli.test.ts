@@ -42,7 +42,7 @@ describe('history commands on a store file', () => {
     expect(l).toMatchObject({ name: 'production', commit: c1 });
     const dup = await mikofs(['label', 'production', '--store', store]);
     expect(dup.code).toBe(1);
-    expect(dup.err).toMatch(/^mikofs: EEXIST: label production exists \(use --move\)\n$/);
+    expect(dup.err).toMatch(/^mikofs: EEXIST: label production exists \(mikofs label production --move moves it\)\n$/);
     await json(['label', 'production', '--move', '--store', store]);
     const list = await json(['label', '--list', '--store', store]);
     expect(list.map((x: { name: string }) => x.name)).toEqual(['beta', 'production']);

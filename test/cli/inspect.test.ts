@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import path from 'node:path';
 import fs from 'node:fs';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { tmpDir, bytes } from '../helpers.js';
 import { openStore } from '../../src/index.js';
 
@@ -23,8 +23,8 @@ describe('init, ls, cat, stat on a store file', () => {
     expect(r.out).toBe(`created ${file}\n`);
     expect(fs.existsSync(file)).toBe(true);
     const again = await mikofs(['init', file]);
-    expect(again.code).toBe(2);
-    expect(again.err).toBe(`mikofs: ${file} already exists\n`);
+    expect(again.code).toBe(1); // a refusal, not a usage error
+    expect(again.err).toBe(`mikofs: EEXIST: ${file} already exists\n`);
     const xdg = await new Promise<string>((resolve) => execFile(process.execPath, [CLI, 'init'],
       { env: { ...process.env, XDG_DATA_HOME: dir } }, (_e, out) => resolve(out)));
     expect(xdg).toBe(`created ${path.join(dir, 'mikofs', 'default.mikofs')}\n`);
@@ -78,5 +78,30 @@ describe('init, ls, cat, stat on a store file', () => {
     expect(junk.code).toBe(1);
     expect(junk.err).toMatch(/^mikofs: .*\n$/);
     expect(junk.err.split('\n').length).toBe(2);
+  });
+
+  it('what a path is, said plainly: a device or FIFO, a file where a directory should be, a damaged store', async () => {
+    const dir = tmpDir();
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    fs.writeFileSync(path.join(dir, 'afile'), 'x');
+    for (const [args, err] of [
+      [['ls', '/dev/zero'], 'mikofs: /dev/zero is not a regular file, not a mikofs store\n'],
+      [['ls', fifo], `mikofs: ${fifo} is not a regular file, not a mikofs store\n`],
+      [['init', path.join(dir, 'afile', 'x.mikofs')], `mikofs: ENOTDIR: ${path.join(dir, 'afile')} is not a directory\n`],
+    ] as [string[], string][]) {
+      const r = await mikofs(args);
+      expect(r.err, args.join(' ')).toBe(err);
+      expect(r.code, args.join(' ')).toBe(1);
+    }
+    const file = path.join(dir, 's.mikofs');
+    const e = await openStore(file);
+    for (let i = 0; i < 20; i++) e.writeFile(`/f${i}`, Buffer.alloc(100000, i));
+    e.close();
+    const trunc = path.join(dir, 'trunc.mikofs');
+    fs.writeFileSync(trunc, fs.readFileSync(file).subarray(0, 40000));
+    const r = await mikofs(['ls', trunc]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(new RegExp(`^mikofs: ${trunc.replace(/[.]/g, '\\.')} is damaged \\(SQLite: .*\\); mikofs verify says what it can still read\n$`));
   });
 });

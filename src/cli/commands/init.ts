@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { openStore } from '../../index.js';
-import { run, UsageError } from '../errors.js';
+import { run } from '../errors.js';
 import { storePathOf } from '../store-arg.js';
 
 interface Args { store?: string }
@@ -13,8 +13,15 @@ export const command: CommandModule<object, Args> = {
   builder: (y) => y.positional('store', { type: 'string', describe: 'path of the store file to create' }),
   handler: (a) => run(async () => {
     const file = storePathOf(a.store);
-    if (fs.existsSync(file)) throw new UsageError(`${file} already exists`);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    if (fs.existsSync(file)) throw Object.assign(new Error(`${file} already exists`), { code: 'EEXIST' });
+    try { fs.mkdirSync(path.dirname(file), { recursive: true }); } catch (e) {
+      // mkdir -p says EEXIST when a component is a file: say which.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST' && code !== 'ENOTDIR') throw e;
+      let dir = path.dirname(file);
+      while (!fs.existsSync(dir)) dir = path.dirname(dir);
+      throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
+    }
     const e = await openStore(file);
     e.close();
     process.stdout.write(`created ${file}\n`);

@@ -18,6 +18,10 @@ export const command: CommandModule<object, Args> = {
     const rec = readRecord(mnt);
     if (!entry && !rec) throw new Error(`${mnt} is not mounted`);
     if (entry && entry.fstype !== FSTYPE) throw new UsageError(`${mnt} is not a mikofs mount (${entry.fstype})`);
+    const me = process.getuid?.() ?? 0;
+    if (entry?.uid !== undefined && me !== 0 && entry.uid !== me) {
+      throw Object.assign(new Error(`${mnt} was mounted by another user (uid ${entry.uid}): only they or root can unmount it`), { code: 'EPERM' });
+    }
     if (rec) {
       // The mount process unmounts, commits open sessions and closes the store.
       try { process.kill(rec.pid, 'SIGTERM'); } catch { /* exited meanwhile */ }
