@@ -125,7 +125,7 @@ os.close(fd)" && stat -c %s f && cat f`);
     expect(out).toBe('4\n18\n0123456789abcdefg\n');
   });
 
-  it('a file replaced by a rename stays the file the kernel found: racing opens never fail, an O_PATH descriptor reopens it', async () => {
+  it('a file or symlink replaced by a rename stays what the kernel found: racing opens and symlink swaps never fail, an O_PATH descriptor reopens it', async () => {
     // Found by the exploratory hunt (2026-12-05): an open racing the
     // "write a temporary file, rename it over" save of editors and package
     // managers failed with ENOENT now and then (the kernel had found the old
@@ -148,6 +148,18 @@ while True:
     try: os.close(os.open(p, os.O_RDONLY))
     except OSError as e: errs[errno.errorcode[e.errno]] = errs.get(errno.errorcode[e.errno], 0) + 1
     n += 1
+    if done: break
+s = d + "/swap"; os.makedirs(s + "/r1"); os.makedirs(s + "/r2")
+open(s + "/r1/f", "w").write("one"); open(s + "/r2/f", "w").write("two"); os.symlink("r1", s + "/current")
+pid = os.fork()
+if pid == 0:
+    for i in range(300):
+        os.symlink("r2" if i % 2 == 0 else "r1", s + "/tmp"); os.rename(s + "/tmp", s + "/current")
+    os._exit(0)
+while True:
+    done = os.waitpid(pid, os.WNOHANG)[0]
+    try: open(s + "/current/f").read()
+    except OSError as e: errs["swap " + errno.errorcode[e.errno]] = errs.get("swap " + errno.errorcode[e.errno], 0) + 1
     if done: break
 q = d + "/opath"; open(q, "w").write("old")
 fd = os.open(q, os.O_PATH)

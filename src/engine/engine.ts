@@ -828,13 +828,13 @@ export class Engine implements SessionHost {
     }
   }
 
-  /** relatime: atime moves only when older than mtime or a day; it is
+  /** relatime: atime moves only when not newer than mtime or ctime, or a day old; it is
    * updated in place on the current version and never makes a version. */
   private touchAtime(ino: number): void {
     const n = this.head.inode(ino);
     if (!n) return;
     const now = this.store.now();
-    if (n.atime > n.mtime && now - n.atime < DAY_NS) return;
+    if (n.atime > n.mtime && n.atime > n.ctime && now - n.atime < DAY_NS) return; // (Linux relatime: either older)
     this.store.begin();
     this.store.meta.touchAtime(this.branchId, ino, now);
     this.head.inodes.set(ino, { ...n, atime: now });

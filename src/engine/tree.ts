@@ -258,8 +258,10 @@ export class Tree {
     return this.entries(dir).map((e) => ({ ...e, mode: this.inode(e.ino)?.mode ?? 0 }));
   }
 
-  readlink(path: string): string {
-    const n = this.mustInode(this.resolve(path));
+  readlink(path: string): string { return this.readlinkIno(this.resolve(path)); }
+
+  readlinkIno(ino: number): string {
+    const n = this.mustInode(ino);
     if ((n.mode & S_IFMT) !== S_IFLNK) fail('EINVAL');
     return (n.target as Buffer).toString();
   }

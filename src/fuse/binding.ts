@@ -46,6 +46,8 @@ export interface FuseOps {
   /** open of a live inode the kernel holds that has no name any more
    * (unlinked, or replaced by a rename, without a descriptor open). */
   openIno?(ino: number, flags: number, cb: (err: number, fh?: number, reply?: never) => void): void;
+  /** readlink of a live symlink the kernel holds that has no name any more. */
+  readlinkIno?(ino: number, cb: ValueCb<string>): void;
   /** The kernel holds (keep) or has let go of a live inode with no name:
    * while held, the store keeps it as it was (not retired). Counted. */
   keepIno?(ino: number, keep: boolean): void;

@@ -573,6 +573,9 @@ export class LowLevelServer {
       // its inode, as a local file system would (a path walk that found the
       // name just before a rename replaced it must not fail).
       if (op === Op.OPEN && this.liveIno(node) && this.ops.openIno) return this.openNameless(req, node, a as number);
+      if (op === Op.READLINK && this.liveIno(node) && this.ops.readlinkIno) {
+        return this.ops.readlinkIno(node.ino, (e, target) => (e || target === undefined ? this.err(req, e || EIO) : this.b.ll_reply_readlink(req, target)));
+      }
       // A descriptor outlives every name of its file, and the directory
       // where it was hidden (replaced by a rename, removed): what is done
       // through it goes by its handle, the path only names it in the log.

@@ -394,6 +394,10 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       return r.kind === 'view' ? tt.readlink(r.v) : engine.readlink(live(r));
     }),
 
+    // A symlink whose name a rename replaced while the kernel was walking
+    // through it (deploy scripts swap `current` so): what it found.
+    readlinkIno: (ino, cb) => answer('readlink', `inode ${ino}`, cb, () => { ns.touch(); return engine.head.readlinkIno(ino); }),
+
     mknod: (path, mode, dev, cb) => {
       const cred = callerCred();
       answer('mknod', path, cb, () => engine.mknod(live(ns.route(path)), mode, dev, cred));

@@ -174,6 +174,21 @@ describe('namespace and content', () => {
     e.close();
   });
 
+  it('relatime: a read moves atime when it is not newer than mtime or ctime, or a day old', async () => {
+    // ctime was left out (found by the exploratory hunt, 2026-12-05): after
+    // a utime that set atime a minute back, a read left it there.
+    const e = await memStore();
+    e.writeFile('/f', 'data');
+    const S = 1000000000n;
+    const read = () => { const fh = e.open('/f', 'r'); e.read(fh, 4, 0); e.release(fh); return e.stat('/f').atime; };
+    const now = BigInt(Date.now()) * 1000000n;
+    e.utimens('/f', now - 60n * S, now - 3600n * S); // atime > mtime, atime < ctime (now)
+    expect(read()).toBeGreaterThan(now - 10n * S);
+    const a = read(); // atime now newer than both: stays
+    expect(read()).toBe(a);
+    e.close();
+  });
+
   it('extended attributes with create/replace flags', async () => {
     const e = await memStore();
     e.writeFile('/f', 'x');
