@@ -216,6 +216,8 @@ export class MetaStore {
       setTimesInPlace: p(`UPDATE inodes SET mtime = ?, ctime = ? WHERE branch_id = ? AND ino = ? AND since = ? AND until = ${LIVE}`),
       namesOfIno: p(`SELECT parent, name FROM dentries INDEXED BY dentries_by_ino
         WHERE branch_id = ? AND ino = ? AND since <= ? AND until > ?`),
+      namesEverIn: p(`SELECT ino, since, until FROM dentries WHERE branch_id = ? AND parent = ?`),
+      inodeVersionCommits: p(`SELECT since FROM inodes WHERE branch_id = ? AND ino = ?`).pluck(),
       dentryHistory: p(`SELECT name, since, until, ino FROM dentries WHERE branch_id = ? AND parent = ? AND name = ?
         ORDER BY since`),
       inodeHistory: p(`SELECT ${INODE_COLS} FROM inodes WHERE branch_id = ? AND ino = ? AND since < ? AND until > ?
@@ -311,6 +313,14 @@ export class MetaStore {
   }
   namesOfIno(branch: number, ino: number, at: number): { parent: number; name: string }[] {
     return this.s.namesOfIno.all(branch, ino, at, at) as { parent: number; name: string }[];
+  }
+  /** Every name directory `parent` ever had: its inode and when. */
+  namesEverIn(branch: number, parent: number): { ino: number | null; since: number; until: number }[] {
+    return this.s.namesEverIn.all(branch, parent) as { ino: number | null; since: number; until: number }[];
+  }
+  /** The commits that made a version of an inode. */
+  inodeVersionCommits(branch: number, ino: number): number[] {
+    return this.s.inodeVersionCommits.all(branch, ino) as number[];
   }
   dentryHistory(branch: number, parent: number, name: string): DentryRow[] {
     return this.s.dentryHistory.all(branch, parent, name) as DentryRow[];

@@ -76,6 +76,49 @@ describe('history', () => {
   });
 });
 
+describe('log of a directory', () => {
+  it('lists exactly the commits of the whole log that changed something below it, with those changes', async () => {
+    // A directory's log looks only at commits that touched inodes ever
+    // under it (since 2026-12-05); the whole store's log is the oracle.
+    const e = await memStore();
+    let x = 12345;
+    const r = (n: number) => { x = (x * 1103515245 + 12345) % 2147483648; return (x >>> 12) % n; };
+    const dirs = ['/a', '/a/b', '/c', '/c/d'];
+    for (const d of dirs) e.mkdir(d);
+    const files: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      const k = r(10);
+      const d = dirs[r(dirs.length)];
+      if (k < 4 || files.length < 3) {
+        const f = `${d}/f${i}`;
+        e.writeFile(f, `v${i}`.repeat(1 + r(50)));
+        files.push(f);
+      } else if (k < 6) {
+        e.writeFile(files[r(files.length)], `w${i}`);
+      } else if (k < 8) {
+        const j = r(files.length);
+        const to = `${d}/m${i}`;
+        e.rename(files[j], to);
+        files[j] = to;
+      } else if (k < 9) {
+        e.unlink(files.splice(r(files.length), 1)[0]);
+      } else {
+        e.snapshot();
+      }
+    }
+    const all = e.history.log({ limit: 100000 });
+    for (const d of [...dirs, '/a/b/']) {
+      const dir = d.replace(/\/$/, '');
+      const under = (p: string) => p === dir || p.startsWith(dir + '/');
+      const expected = all.map((en) => ({ ...en, changes: en.changes.filter((ch) => under(ch.path)) })).filter((en) => en.changes.length);
+      expect(e.history.log({ path: d, limit: 100000 }), d).toEqual(expected);
+      expect(e.history.log({ path: d, limit: 5 })).toEqual(expected.slice(0, 5));
+      expect(expected.length, d).toBeGreaterThan(20);
+    }
+    e.close();
+  });
+});
+
 describe('restore', () => {
   it('a restored directory takes the names it replaces as rm -rf would, and keeps hard links within it', async () => {
     // Found by the history checker (2026-12-05): a file named inside and
