@@ -393,22 +393,45 @@ export class Engine implements SessionHost {
     const [dir, name] = this.head.parentOf(p);
     if (this.lookupIn(dir, name) !== undefined) fail('EEXIST');
     const parent = this.head.mustInode(dir);
-    this.changeChecked((c) => {
+    const at = this.amendNameAt(node, node.nlink + 1, parent, name, true);
+    const apply = (c: number) => {
       const now = this.store.now();
       this.putLinkCount(c, node, node.nlink + 1, now);
       this.setDentry(c, dir, name, ino);
       this.touchDir(c, parent, now);
-    });
+    };
+    if (at !== null) this.changeAt(at, apply, true); else this.changeChecked(apply);
   }
 
-  /** A non-directory's new link count at commit c. Its live version is
-   * rewritten in place when nothing can have seen it yet (Store.amendable,
-   * as setAttr): git links every object it writes to its final name and
-   * unlinks the temporary one within a millisecond. A count that reaches 0
-   * always makes a version (the file's last state stays in history). */
+  /** The commit a link or unlink of `node` under dir/name is dated at when
+   * it amends the file's live version instead of making one (null: it
+   * makes one, at its own commit): git links every object it writes to
+   * its final name and unlinks the temporary one within a millisecond.
+   * That version must be one nothing can have seen yet (Store.amendable, as
+   * setAttr), and the name changes at its commit too, so that every state
+   * from there on shows names and link count agreeing: a count amended
+   * alone showed a state with two names and nlink 1, which a rollback to
+   * it made real (found by the history checker, 2026-12-05). The whole
+   * change then joins that commit (git's object is one commit, one
+   * version, its final name). A count that reaches 0 always makes a
+   * version (the file's last state stays). */
+  private amendNameAt(node: InodeRow, nlink: number, dir: InodeRow, name: string, adding: boolean): number | null {
+    if (nlink === 0 || this.inherits || node.until !== LIVE || !this.store.amendable(node.since)) return null;
+    // The directory's times move at that commit too: not if it has a later version.
+    if (dir.until !== LIVE || dir.since > node.since) return null;
+    const rows = this.store.meta.dentryHistory(this.branchId, dir.ino, name);
+    // Adding: the name must have been free from that commit on; removing:
+    // it must have been there already.
+    const ok = adding ? rows.every((r) => r.until <= node.since) : rows.some((r) => r.until === LIVE && r.since <= node.since);
+    return ok ? node.since : null;
+  }
+
+  /** A non-directory's new link count at commit c: the file's live version
+   * rewritten in place when c is its own commit (amendNameAt), else a new
+   * version. */
   private putLinkCount(c: number, node: InodeRow, nlink: number, now: bigint): void {
     const n = { ...node, nlink, ctime: now };
-    if (nlink > 0 && !this.inherits && node.until === LIVE && this.store.amendable(node.since)) {
+    if (c === node.since && node.until === LIVE) {
       this.store.meta.putInode(this.branchId, node.since, n, node.since);
       this.head.inodes.set(node.ino, { ...n, since: node.since, until: LIVE });
       return;
@@ -427,12 +450,14 @@ export class Engine implements SessionHost {
   /** Removes one name of a non-directory, as one commit. */
   private dropName(dir: number, name: string, node: InodeRow): void {
     const parent = this.head.mustInode(dir);
-    this.changeChecked((c) => {
+    const at = this.amendNameAt(node, node.nlink - 1, parent, name, false);
+    const apply = (c: number) => {
       const now = this.store.now();
       this.removeDentry(c, dir, name);
       this.putLinkCount(c, node, node.nlink - 1, now);
       this.touchDir(c, parent, now);
-    }, true);
+    };
+    if (at !== null) this.changeAt(at, apply, true); else this.changeChecked(apply, true);
   }
 
   rmdir(p: string): void {
