@@ -44,7 +44,7 @@ function describe(r: GcResult): string {
   const e = m.encoded;
   out.push(`encoded ${e.chunks} chunks: ${e.delta} deltas, ${e.compressed} compressed, ${e.raw} kept raw (${humanBytes(e.bytesBefore)} -> ${humanBytes(e.bytesAfter)})`);
   out.push(`freed ${m.gc.chunks} unreferenced chunks (${humanBytes(m.gc.bytes)})`);
-  if (m.gc.chunks === 0 && m.thinned.commits === 0) {
+  if (m.gc.chunks === 0 && m.thinned.commits === 0 && m.retired === 0 && m.vacuum.pages === 0 && e.bytesAfter >= e.bytesBefore) {
     out.push('nothing to free: every past version is still within the retention policy (deleted files included); ' +
       'mikofs du shows history by age, mikofs gc --dry-run what would go, mikofs retention shortens it');
   }
