@@ -6,7 +6,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { mountFresh, mikofs, run, sh, sleep, spawnTracked, tempDir, useMounts, ENV } from './helpers/mount.js';
+import { CLI, mountFresh, mikofs, run, sh, sleep, spawnTracked, tempDir, useMounts, ENV } from './helpers/mount.js';
+import { openStore } from '../src/index.js';
 
 useMounts();
 
@@ -300,5 +301,36 @@ print('done', n, bad, flush=True)
     expect(outer).not.toContain('nest');
     const inner = JSON.parse((await cli(['label', '--list', '--json', '--store', 'inner.mikofs'])).stdout).map((l: { name: string }) => l.name);
     expect(inner).toEqual(['nest']);
+  });
+
+  it('a history command whose caller went away does not hold up the next one', async () => {
+    // Found by the exploratory hunt (2026-12-05): a long log the CLI gave up
+    // on kept the mount's history worker busy, and every command after it
+    // timed out too.
+    const m = await mountFresh();
+    await m.umount();
+    const e = await openStore(m.store);
+    e.mkdir('/b');
+    for (let k = 0; k < 2; k++) {
+      for (let i = 0; i < 25000; i++) e.writeFile(`/b/f${i}`, 'x');
+      for (let i = 0; i < 25000; i++) e.unlink(`/b/f${i}`);
+    }
+    e.close();
+    await m.mount();
+    const t0 = Date.now();
+    const quick0 = await mikofs('log', '--limit', '1', '--store', m.mnt);
+    expect(quick0.code).toBe(0);
+    const oneMs = Date.now() - t0;
+    // Three whole logs of 100,000 commits asked for, then abandoned.
+    const big = [0, 1, 2].map(() => spawnTracked(process.execPath, [CLI, 'log', '--limit', '1000000', '--json', '--store', m.mnt]));
+    await sleep(500);
+    for (const c of big) c.kill('SIGKILL');
+    const t1 = Date.now();
+    const quick = await mikofs('log', '--limit', '1', '--store', m.mnt);
+    expect(quick.code).toBe(0);
+    expect(quick.stdout).toBe(quick0.stdout);
+    // Behind the three it took their whole time (several seconds); alone,
+    // about what the first one took (plus a new worker's start).
+    expect(Date.now() - t1).toBeLessThan(oneMs + 2500);
   });
 });

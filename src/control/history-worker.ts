@@ -42,7 +42,7 @@ if (parentPort && (workerData as { mikofsHistory?: boolean } | null)?.mikofsHist
 export class HistoryWorker {
   private worker: Worker | null = null;
   private next = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; gone?: boolean }>();
 
   constructor(private readonly file: string) {}
 
@@ -52,11 +52,22 @@ export class HistoryWorker {
     return fs.existsSync(fileURLToPath(import.meta.url)) && import.meta.url.endsWith('.js');
   }
 
-  run(method: HistoryMethod, params: unknown): Promise<unknown> {
+  /** signal: the asker went away (its CLI was interrupted or timed out).
+   * A job cannot be stopped half way, but once every job the worker has is
+   * for someone gone, the worker is dropped and the next request starts a
+   * new one: a long log nobody waits for no longer holds up the commands
+   * after it (found by the exploratory hunt, 2026-12-05). */
+  run(method: HistoryMethod, params: unknown, signal?: AbortSignal): Promise<unknown> {
     const w = this.start();
     const id = this.next++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      const job: { resolve: (v: unknown) => void; reject: (e: Error) => void; gone?: boolean } = { resolve, reject };
+      this.pending.set(id, job);
+      signal?.addEventListener('abort', () => {
+        if (!this.pending.has(id)) return; // answered already
+        job.gone = true;
+        if ([...this.pending.values()].every((j) => j.gone)) this.close();
+      }, { once: true });
       w.postMessage({ id, method, params } satisfies Job);
     });
   }
@@ -73,6 +84,7 @@ export class HistoryWorker {
       else p.reject(Object.assign(new Error(r.err.message), { code: r.err.code }));
     });
     const lost = (err: Error) => {
+      if (this.worker !== w) return; // one dropped on purpose (close)
       this.worker = null;
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
@@ -84,7 +96,10 @@ export class HistoryWorker {
   }
 
   close(): void {
-    void this.worker?.terminate();
+    const w = this.worker;
     this.worker = null;
+    for (const p of this.pending.values()) p.reject(Object.assign(new Error('cancelled'), { code: 'ECANCELED' }));
+    this.pending.clear();
+    void w?.terminate();
   }
 }

@@ -142,24 +142,24 @@ export class LocalOps implements StoreOps {
   private thinWatch = false;
   /** A mounted store's read-only history commands run on a worker thread
    * (history-worker.ts), not on the thread serving FUSE; undefined: here. */
-  private offThread<T>(method: HistoryMethod, params: unknown): Promise<T> | undefined {
+  private offThread<T>(method: HistoryMethod, params: unknown, signal?: AbortSignal): Promise<T> | undefined {
     const st = this.engine.store;
     if (!this.mounted || st.memory || !HistoryWorker.available()) return undefined;
     if (!this.thinWatch && !st.readonly) { this.thinWatch = true; this.engine.maintenance.onThinned(() => { this.thinned++; }); }
     this.engine.flush(); // what the worker's connection must see
     this.historyWorker ??= new HistoryWorker(st.file);
-    return this.historyWorker.run(method, params) as Promise<T>;
+    return this.historyWorker.run(method, params, signal) as Promise<T>;
   }
 
-  async log(p: { path?: string; since?: string; until?: string; limit?: number }): Promise<LogLine[]> {
-    const away = this.offThread<LogLine[]>('log', p);
+  async log(p: { path?: string; since?: string; until?: string; limit?: number }, signal?: AbortSignal): Promise<LogLine[]> {
+    const away = this.offThread<LogLine[]>('log', p, signal);
     if (away) return away;
     const entries = onPath(p.path ?? '/', () => this.engine.history.log({ path: p.path, sinceNs: this.bound(p.since, 'since'), untilNs: this.bound(p.until, 'until'), limit: p.limit }));
     return entries.map((e) => ({ commit: e.commit, time: isoOfNs(e.timeNs), kind: e.kind, message: e.message, changes: e.changes }));
   }
 
-  async diff(p: { from: string; to?: string; path?: string }): Promise<{ from: CommitInfo; to: CommitInfo; entries: DiffLine[] }> {
-    const away = this.offThread<{ from: CommitInfo; to: CommitInfo; entries: DiffLine[] }>('diff', p);
+  async diff(p: { from: string; to?: string; path?: string }, signal?: AbortSignal): Promise<{ from: CommitInfo; to: CommitInfo; entries: DiffLine[] }> {
+    const away = this.offThread<{ from: CommitInfo; to: CommitInfo; entries: DiffLine[] }>('diff', p, signal);
     if (away) return away;
     const from = this.point(p.from), to = this.point(p.to);
     const path = p.path ?? '/';
@@ -171,8 +171,8 @@ export class LocalOps implements StoreOps {
     return { from: this.commitInfo(from), to: this.commitInfo(to), entries };
   }
 
-  async readAt(p: { at: string; path: string; maxBytes?: number }): Promise<string | null> {
-    const away = this.offThread<string | null>('readAt', p);
+  async readAt(p: { at: string; path: string; maxBytes?: number }, signal?: AbortSignal): Promise<string | null> {
+    const away = this.offThread<string | null>('readAt', p, signal);
     if (away) return away;
     const v = this.engine.at(this.point(p.at));
     if (!v.exists(p.path)) return null;

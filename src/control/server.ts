@@ -31,6 +31,10 @@ export class ControlServer {
 
   private serve(sock: net.Socket): void {
     let buf = '';
+    // Aborted when the client goes (interrupted, timed out): work it asked
+    // for that nobody else waits for may be dropped (history-worker.ts).
+    const gone = new AbortController();
+    sock.on('close', () => gone.abort());
     sock.setEncoding('utf8');
     sock.on('data', (d: string) => {
       buf += d;
@@ -38,19 +42,19 @@ export class ControlServer {
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        void this.handle(line).then((r) => sock.write(JSON.stringify(r) + '\n'));
+        void this.handle(line, gone.signal).then((r) => { if (!sock.destroyed) sock.write(JSON.stringify(r) + '\n'); });
       }
     });
     sock.on('error', () => sock.destroy());
   }
 
-  private async handle(line: string): Promise<Response> {
+  private async handle(line: string, signal: AbortSignal): Promise<Response> {
     let req: Request;
     try { req = JSON.parse(line) as Request; } catch { return { id: -1, error: { code: 'EINVAL', message: 'bad request' } }; }
     if (!METHODS.has(req.method)) return { id: req.id, error: { code: 'ENOSYS', message: `no method ${req.method}` } };
     try {
-      const fn = (this.ops as unknown as Record<string, (p: unknown) => Promise<unknown>>)[req.method];
-      return { id: req.id, result: await fn.call(this.ops, req.params ?? {}) };
+      const fn = (this.ops as unknown as Record<string, (p: unknown, signal: AbortSignal) => Promise<unknown>>)[req.method];
+      return { id: req.id, result: await fn.call(this.ops, req.params ?? {}, signal) };
     } catch (e) {
       const err = e as { code?: string; message?: string };
       return { id: req.id, error: { code: err.code, message: err.message ?? String(e) } };
