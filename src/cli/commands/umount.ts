@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { run, UsageError } from '../errors.js';
 import { FSTYPE, canonicalMountpoint, findMount, readRecord, processStart, unmount } from '../../fuse/mounts.js';
@@ -22,6 +23,7 @@ export const command: CommandModule<object, Args> = {
     if (entry?.uid !== undefined && me !== 0 && entry.uid !== me) {
       throw Object.assign(new Error(`${mnt} was mounted by another user (uid ${entry.uid}): only they or root can unmount it`), { code: 'EPERM' });
     }
+    const busy = processesUsing(mnt);
     if (rec) {
       // The mount process unmounts, commits open sessions and closes the store.
       try { process.kill(rec.pid, 'SIGTERM'); } catch { /* exited meanwhile */ }
@@ -34,5 +36,28 @@ export const command: CommandModule<object, Args> = {
     // A dead mount ("Transport endpoint is not connected"), or one its
     // process left behind: detach it.
     if ((await findMount(mnt))?.fstype === FSTYPE) await unmount(mnt, true);
+    // It was unmounted anyway (lazily): say so, since what they do there now fails.
+    if (busy > 0) {
+      process.stderr.write(`mikofs: ${mnt} was busy (${busy} process${busy === 1 ? '' : 'es'} had files or a working directory there): ` +
+        'detached; what they had written is committed, what they do there from now on fails (ENOTCONN)\n');
+    }
   }),
 };
+
+/** How many other processes have a file open, or their working directory,
+ * at or under mnt (read from /proc: the mount itself is not touched). */
+function processesUsing(mnt: string): number {
+  const inside = (l: string) => l === mnt || l.startsWith(mnt + '/');
+  let n = 0;
+  let pids: string[] = [];
+  try { pids = fs.readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d) && Number(d) !== process.pid); } catch { return 0; }
+  for (const pid of pids) {
+    try {
+      if (inside(fs.readlinkSync(`/proc/${pid}/cwd`))) { n++; continue; }
+      for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+        if (inside(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))) { n++; break; }
+      }
+    } catch { /* gone, or not ours to look at */ }
+  }
+  return n;
+}
