@@ -160,6 +160,36 @@ describe('mikofs mount', () => {
     expect(via.stdout).toBe((await mikofs('log', '--limit', '1', '--store', m.mnt)).stdout);
   });
 
+  it('a read-only mount beside the writer of its store leaves the writer its control socket', async () => {
+    // It took the store's socket over (every history command on the live
+    // mount was EROFS), and its unmount removed the socket file: the live
+    // mount could not be reached again until it was remounted.
+    const m = await mountFresh();
+    await sh(`echo one > ${m.mnt}/f`);
+    const ro = path.join(m.dir, 'ro');
+    await fsp.mkdir(ro);
+    expect((await mikofs('mount', m.store, ro, '-o', 'ro')).code).toBe(0);
+    try {
+      const snap = await mikofs('snapshot', '--store', m.mnt, '--label', 'beside');
+      expect(snap.stderr).toBe('');
+      expect(snap.code).toBe(0);
+      expect(await sh(`cd ${m.mnt} && ${path.resolve('scripts/mikofs')} label --list`)).toMatch(/^beside\b/m);
+      // The read-only mount answers for itself: reads work, changes are EROFS.
+      expect((await mikofs('label', 'x', '--store', ro)).stderr).toMatch(/^mikofs: EROFS: .* mounted read-only/);
+      const log = await mikofs('log', '--limit', '1', '--store', ro);
+      expect(log.stderr).toBe('');
+      expect(log.code).toBe(0);
+    } finally {
+      expect((await mikofs('umount', ro)).code).toBe(0);
+    }
+    await sh(`echo two > ${m.mnt}/f`);
+    const after = await mikofs('snapshot', '--store', m.mnt, '--label', 'after');
+    expect(after.stderr).toBe('');
+    expect(after.code).toBe(0);
+    expect(await fsp.readFile(path.join(m.mnt, '@after', 'f'), 'utf8')).toBe('two\n');
+    expect((await mikofs('label', '--list', '--store', m.store)).stdout).toMatch(/^after\b/m);
+  });
+
   it('a store on read-only media is read by the read commands and by mount -o ro, and refused for writing', async () => {
     // A backup disk or a read-only snapshot: SQLite cannot make a WAL
     // index there, so a closed store is left out of WAL mode.

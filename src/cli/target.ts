@@ -7,7 +7,7 @@ import path from 'node:path';
 import { openStore, StoreLockedError } from '../index.js';
 import { LocalOps, type StoreOps } from '../control/ops.js';
 import { connect } from '../control/client.js';
-import { parseMountinfo, readRecord, FSTYPE, type MountRecord } from '../fuse/mounts.js';
+import { parseMountinfo, readRecord, controlSocketOf, FSTYPE, type MountRecord } from '../fuse/mounts.js';
 import { socketPathOf } from '../control/protocol.js';
 import { defaultStorePath, resolvedPath } from './paths.js';
 import { UsageError } from './errors.js';
@@ -16,7 +16,7 @@ export interface Target { ops: StoreOps; close(): void; where: string }
 
 /** A mount as the CLI reaches it: the registry's record, or (a mount of
  * another user, another runtime directory) only what the mount table says. */
-type FoundMount = Pick<MountRecord, 'mountpoint' | 'store'> & { pid?: number };
+type FoundMount = Pick<MountRecord, 'mountpoint' | 'store' | 'readonly'> & { pid?: number };
 
 /** The live mikofs mount serving a path (a mountpoint or any path inside
  * one). Reads only the mount table and the registry, never the mount. A
@@ -35,7 +35,7 @@ function findMount(p: string, file = false): FoundMount | undefined {
   }
   // No record we can see: the mount table still names its store (fsname).
   const m = hits[0];
-  return m && m.source.startsWith('/') ? { mountpoint: m.mountpoint, store: m.source } : undefined;
+  return m && m.source.startsWith('/') ? { mountpoint: m.mountpoint, store: m.source, readonly: m.readonly } : undefined;
 }
 
 /** What a command's path argument says about the store, when --store is
@@ -87,7 +87,7 @@ export async function openTarget(storeArg: string | undefined, write: boolean): 
   const p = storeArg === undefined ? process.cwd() : resolvedPath(storeArg);
   const mount = findMount(p, storeArg !== undefined && isFile(p));
   if (mount) {
-    const socket = socketPathOf(mount.store);
+    const socket = controlSocketOf(mount);
     const t = await viaSocket(socket, mount.mountpoint);
     if (t) return t;
     if (isDead(mount.mountpoint)) {

@@ -2,6 +2,7 @@
 // commands change the mounted store through the one process that holds it
 // (no second writer) and the mount sees the change at once.
 import fs from 'node:fs';
+import path from 'node:path';
 import net from 'node:net';
 import type { StoreOps } from './ops.js';
 import type { Request, Response } from './protocol.js';
@@ -17,6 +18,8 @@ export class ControlServer {
   }
 
   static async start(ops: StoreOps, socketPath: string): Promise<ControlServer> {
+    // (A read-only mount's socket lives in the runtime directory of mounts.)
+    fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o700 });
     // A socket file left by a dead mount would make listen() fail.
     try { fs.unlinkSync(socketPath); } catch { /* none */ }
     const s = new ControlServer(ops, socketPath);

@@ -14,10 +14,9 @@ import { StoreLockedError } from '../engine/index.js';
 import { capabilities, setContextSource } from './binding.js';
 import { LowLevelServer, type CacheTimes } from './lowlevel.js';
 import { makeOps, instrument } from './ops.js';
-import { FSTYPE, findMount, findMountSync, writeRecord, removeRecord, unmount } from './mounts.js';
+import { FSTYPE, findMount, findMountSync, writeRecord, removeRecord, unmount, controlSocketOf } from './mounts.js';
 import { ControlServer } from '../control/server.js';
 import { LocalOps } from '../control/ops.js';
-import { socketPathOf } from '../control/protocol.js';
 
 // --- kernel caches --------------------------------------------------------
 // The mount is served by lowlevel.ts, which decides per reply how long the
@@ -189,7 +188,7 @@ export async function serve(o: ServeOptions): Promise<Mounted> {
       try { return engine.head.lookup(dir, name) === ino; } catch { return false; }
     };
     const treeChanged = () => { server.invalidateAll(stillNamed); return server.settled(); };
-    control = await ControlServer.start(new LocalOps(engine, o.store, true, treeChanged), socketPathOf(o.store));
+    control = await ControlServer.start(new LocalOps(engine, o.store, true, treeChanged), controlSocketOf({ store: o.store, mountpoint: o.mountpoint, readonly: o.readonly }));
   } catch (e) {
     o.log(`control socket unavailable (${(e as Error).message}); history commands cannot reach this mount`);
   }

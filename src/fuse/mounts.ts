@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { socketPathOf } from '../control/protocol.js';
 
 const execFileP = promisify(execFile);
 
@@ -18,6 +19,8 @@ export interface MountEntry {
   id: string; mountpoint: string; fstype: string; source: string;
   /** Who mounted it (FUSE's user_id option). */
   uid?: number;
+  /** Mounted read-only (the mount options say `ro`). */
+  readonly: boolean;
 }
 
 /** mountinfo escapes space, tab, newline and backslash as \ooo. */
@@ -31,7 +34,7 @@ export function parseMountinfo(text: string): MountEntry[] {
     if (dash < 0) continue;
     const owner = /(?:^|,)user_id=(\d+)/.exec(f[dash + 3] ?? '');
     out.push({ id: f[0], mountpoint: unescape(f[4]), fstype: f[dash + 1], source: unescape(f[dash + 2] ?? ''),
-      ...(owner ? { uid: Number(owner[1]) } : {}) });
+      readonly: (f[5] ?? '').split(',').includes('ro'), ...(owner ? { uid: Number(owner[1]) } : {}) });
   }
   return out;
 }
@@ -76,6 +79,18 @@ function registryDir(): string {
 
 function recordFile(mountpoint: string): string {
   return path.join(registryDir(), createHash('sha256').update(mountpoint).digest('hex').slice(0, 24) + '.json');
+}
+
+/** The control socket of a mount. A read-write mount's is the store's
+ * (`<store>.sock`: commands naming the store file find it there); a
+ * read-only mount's is its own, keyed by its mountpoint, since read-only
+ * mounts may sit beside the writer of the same store (and beside each
+ * other) and must not take the writer's socket over. */
+export function controlSocketOf(m: { store: string; mountpoint: string; readonly?: boolean }): string {
+  if (!m.readonly) return socketPathOf(m.store);
+  const name = `ro-${createHash('sha256').update(m.mountpoint).digest('hex').slice(0, 24)}.sock`;
+  const inRegistry = path.join(registryDir(), name);
+  return Buffer.byteLength(inRegistry) < 100 ? inRegistry : path.join(os.tmpdir(), `mikofs-${name}`);
 }
 
 export function processStart(pid: number): string | undefined {
