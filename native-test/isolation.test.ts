@@ -230,6 +230,17 @@ EOF`);
     expect(await sh(`ls -A ${m.mnt} | wc -l`)).toBe('0\n');
   });
 
+  it('a rename of an open file to a name like .fuse_hidden0000000100000002 is an ordinary rename', async () => {
+    // The mount hides an open file that loses its name under such a name; a
+    // rename(2) to one was taken for that hiding, and the file was deleted.
+    const m = await mountFresh();
+    const out = await sh(`cd ${m.mnt} && echo precious > f && exec 3<f && mv f .fuse_hidden0000000100000002 &&
+      ls -A && exec 3<&- && ls -A && cat .fuse_hidden0000000100000002`);
+    expect(out).toBe('.fuse_hidden0000000100000002\n.fuse_hidden0000000100000002\nprecious\n');
+    await m.remount();
+    expect(await fsp.readFile(m.path('.fuse_hidden0000000100000002'), 'utf8')).toBe('precious\n');
+  });
+
   it('the writer sees its own size through fstat and lseek(SEEK_END); another process the larger of it and the committed one', async () => {
     const m = await mountFresh();
     await fsp.writeFile(m.path('sk'), '12345');

@@ -46,6 +46,11 @@ export interface FuseOps {
   /** open of a live inode the kernel holds that has no name any more
    * (unlinked, or replaced by a rename, without a descriptor open). */
   openIno?(ino: number, flags: number, cb: (err: number, fh?: number, reply?: never) => void): void;
+  /** The low-level loop hides an open file about to lose its name (unlink,
+   * or replaced by a rename) under `.fuse_hidden…`, as libfuse does: unlink
+   * it in the store and keep the hidden name for its inode. A rename(2) to
+   * such a name is an ordinary rename. */
+  hide?(from: string, to: string, cb: Cb): void;
   /** readlink of a live symlink the kernel holds that has no name any more. */
   readlinkIno?(ino: number, cb: ValueCb<string>): void;
   /** The kernel holds (keep) or has let go of a live inode with no name:

@@ -472,7 +472,8 @@ export class LowLevelServer {
     const hiddenName = `.fuse_hidden${(n.id >>> 0).toString(16).padStart(8, '0')}${(++this.hideCounter >>> 0).toString(16).padStart(8, '0')}`;
     const to = this.childPath(parent, hiddenName);
     if (from === null || to === null) return then(ENOENT, false);
-    this.ops.rename(from, to, (e: number) => {
+    const hide = this.ops.hide ?? this.ops.rename;
+    hide(from, to, (e: number) => {
       if (e) return then(e, false);
       this.detach(n);
       n.parent = parent;

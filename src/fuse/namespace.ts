@@ -80,11 +80,6 @@ export class Namespace {
     return this.engine.head.lookup(dir, name);
   }
 
-  /** Whether rename(from, to) is libfuse hiding an open file. */
-  isHide(to: string): boolean {
-    return HIDDEN.test(split(to)[1]);
-  }
-
   /** libfuse hides `from` (open) as `to`: unlink it in the engine and keep
    * the hidden name pointing at its inode. */
   hide(from: string, to: string): void {

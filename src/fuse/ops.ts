@@ -438,12 +438,17 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       answer('rename', src, cb, () => {
         const from = live(ns.route(src));
         const st = engine.stat(from);
-        if (ns.isHide(dest) && handles.isOpen(st.ino)) ns.hide(from, dest);
-        else engine.rename(from, live(ns.route(dest)), flags);
+        engine.rename(from, live(ns.route(dest)), flags);
         handles.forgetPath(from, (st.mode & S_IFMT) === S_IFDIR);
         handles.forgetPath(dest);
       });
     },
+
+    hide: (src, dest, cb) => answer('rename', src, cb, () => {
+      const from = live(ns.route(src));
+      ns.hide(from, dest);
+      handles.forgetPath(from);
+    }),
 
     statfs: (path, cb) => answer('statfs', path, cb, () => toFuseStatfs(engine.statfs(), opts.readonly)),
 
