@@ -326,4 +326,19 @@ EOF`);
       touch -d '2262-04-11 23:47:16 UTC' c && stat -c '%n %Y' a b c`);
     expect(out).toBe('a 9223372036\nb -9223372037\nc 9223372036\n');
   });
+
+  it('a small file grown to 256 TiB stays sparse and the mount serves on; past 2^53 - 1 is EFBIG', async () => {
+    // It killed the mount (out of memory: one set entry per chunk).
+    const m = await mountFresh();
+    const out = await sh(`cd ${m.mnt} && echo hi > f && truncate -s 256T f && ls -s f && stat -c %s f && head -c 3 f &&
+      python3 -c "
+import os
+fd = os.open('f', os.O_RDWR)
+try: os.ftruncate(fd, 2**63 - 1)
+except OSError as e: print(e.strerror)
+os.pwrite(fd, b'ok', 0)
+os.close(fd)" && head -c 3 f && truncate -s 1 f && stat -c %s f`);
+    // One chunk allocated (ls -s: KiB), not 256 TiB.
+    expect(out).toMatch(/^(0|512) f\n281474976710656\nhi\nFile too large\nok\n1\n$/);
+  });
 });

@@ -35,6 +35,9 @@ export function xattrNameError(name: string): 'ERANGE' | 'ENOTSUP' | 'EINVAL' | 
 
 const O_ACCMODE = 3, O_WRONLY = 1, O_RDWR = 2, O_TRUNC = 0o1000, O_APPEND = 0o2000, O_CREAT = 0o100, O_EXCL = 0o200;
 const DAY_NS = 86400n * 1000000000n;
+/** The largest file size (EFBIG beyond): sizes and offsets are JS numbers,
+ * exact up to 2^53 - 1 (8 PiB). */
+const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
 /** Zeros to compare with, grown to the largest chunk asked about. (It was
  * one buffer per length, never dropped: a log appended to line by line
  * has a new last-chunk length at every save, and a mount kept 0.3 GB of
@@ -605,6 +608,7 @@ export class Engine implements SessionHost {
 
   truncate(p: string | number, size: number): void {
     if (size < 0) fail('EINVAL');
+    if (size > MAX_FILE_SIZE) fail('EFBIG');
     const ino = typeof p === 'number' ? p : this.head.resolve(p, true);
     const node = this.head.mustInode(ino);
     if (isDir(node.mode)) fail('EISDIR');
@@ -740,7 +744,7 @@ export class Engine implements SessionHost {
     const node = this.head.inode(of.ino); // none: removed by a rollback, still open
     if (node && !isReg(node.mode)) fail('EINVAL');
     const pos = of.flags & O_APPEND ? of.session.size : position;
-    if (pos + data.length > Number.MAX_SAFE_INTEGER) fail('EFBIG');
+    if (pos + data.length > MAX_FILE_SIZE) fail('EFBIG');
     if (!this.store.space.admitData(data.length)) fail('ENOSPC');
     return of.session.write(data, pos, this.store.now());
   }
@@ -748,6 +752,7 @@ export class Engine implements SessionHost {
   ftruncate(fh: number, size: number): void {
     const of = this.fd(fh);
     if (size < 0) fail('EINVAL');
+    if (size > MAX_FILE_SIZE) fail('EFBIG');
     if (!of.session) fail('EINVAL');
     of.session.truncate(size, this.store.now());
   }
@@ -770,7 +775,7 @@ export class Engine implements SessionHost {
     if ((mode & PUNCH_HOLE) && !(mode & KEEP_SIZE)) fail('ENOTSUP');
     if ((mode & PUNCH_HOLE) && (mode & ZERO_RANGE)) fail('ENOTSUP');
     const end = offset + length;
-    if (end > Number.MAX_SAFE_INTEGER) fail('EFBIG');
+    if (end > MAX_FILE_SIZE) fail('EFBIG');
     const s = of.session;
     const now = this.store.now();
     if (mode & (PUNCH_HOLE | ZERO_RANGE)) {
@@ -925,10 +930,14 @@ export class Engine implements SessionHost {
       let inline: Buffer | null = null;
       if (small !== null) {
         inline = small;
-        for (let i = 0; i < oldChunks; i++) this.dropExtent(c, s.ino, i);
+        if (oldChunks > 0) for (const i of this.head.extentIndicesFrom(s.ino, 0)) this.dropExtent(c, s.ino, i);
       } else {
+        // Small old content (inline, or one short chunk) is all in chunk 0,
+        // which must be written out; every other chunk is the session's or a
+        // hole. (Every chunk of the new size was walked: a 3-byte file grown
+        // to 256 TiB allocated a set of 500 million and killed the mount.)
         const touched = cur.inline !== null || (cur.size <= INLINE_MAX && cur.size > 0)
-          ? new Set(Array.from({ length: nChunks }, (_, i) => i))
+          ? new Set([0, ...plan.touched])
           : plan.touched;
         for (const idx of touched) {
           if (idx >= nChunks) continue;
@@ -941,7 +950,7 @@ export class Engine implements SessionHost {
           if ((old === null && hash === null) || (old && hash && old.equals(hash))) continue;
           meta.putExtent(this.branchId, c, s.ino, idx, hash);
         }
-        for (let i = nChunks; i < oldChunks; i++) this.dropExtent(c, s.ino, i);
+        if (nChunks < oldChunks) for (const i of this.head.extentIndicesFrom(s.ino, nChunks)) this.dropExtent(c, s.ino, i);
       }
       const now = this.store.now();
       const mtime = s.mtime ?? now;

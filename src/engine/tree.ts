@@ -138,6 +138,16 @@ export class Tree {
   }
   private extentMemo: { ino: number; hashes: Map<number, Buffer | null> } | null = null;
 
+  /** Indices from `from` up where the file has a row in some branch of
+   * the chain (a superset of its chunks there: a child's tombstone of a
+   * parent's chunk is listed too), in no particular order. */
+  extentIndicesFrom(ino: number, from: number): number[] {
+    if (this.chain.length === 1) return this.meta.extentIndicesAt(this.chain[0].branch, ino, from, this.chain[0].upto);
+    const all = new Set<number>();
+    for (const { branch, upto } of this.chain) for (const i of this.meta.extentIndicesAt(branch, ino, from, upto)) all.add(i);
+    return [...all];
+  }
+
   private lookupExtent(ino: number, idx: number): Buffer | null {
     for (const { branch, upto } of this.chain) {
       const row = this.meta.getExtent(branch, ino, idx, upto);

@@ -286,9 +286,12 @@ export class WriteSession {
     // After a truncation, every old chunk from the cut up to the new end
     // (the file may have grown again since) holds bytes that are gone: the
     // ones the session did not write again become zeros (holes).
+    // Only chunks the file has: the rest are holes and stay zeros.
     if (curSize < cur.size) {
       const end = Math.min(Math.ceil(cur.size / cs), Math.ceil(finalSize / cs));
-      for (let i = Math.floor(curSize / cs); i < end; i++) touched.add(i);
+      const cut = Math.floor(curSize / cs);
+      if (cut < end) touched.add(cut);
+      if (cur.inline === null) for (const i of this.host.headTree().extentIndicesFrom(this.ino, cut + 1)) if (i < end) touched.add(i);
     }
     return { finalSize, curSize, touched };
   }

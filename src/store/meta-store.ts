@@ -163,6 +163,8 @@ export class MetaStore {
         AND since <= ? ORDER BY since DESC LIMIT 1`),
       liveExtentsFrom: p(`SELECT idx, since, until, hash FROM extents WHERE branch_id = ? AND ino = ? AND idx >= ?
         AND until = ${LIVE}`),
+      extentIdxAt: p(`SELECT DISTINCT idx FROM extents WHERE branch_id = ? AND ino = ? AND idx >= ?
+        AND since <= ? AND +until > ?`).pluck(),
       getXattr: p(`SELECT name, since, until, value FROM xattrs WHERE branch_id = ? AND ino = ? AND name = ?
         AND since <= ? ORDER BY since DESC LIMIT 1`),
       listXattrs: p(`SELECT name, since, until, value FROM xattrs WHERE branch_id = ? AND ino = ? AND since <= ?
@@ -393,6 +395,12 @@ export class MetaStore {
   // --- extents ----------------------------------------------------------
   getExtent(branch: number, ino: number, idx: number, at: number): ExtentRow | undefined {
     return this.s.getExtent.get(branch, ino, idx, at) as ExtentRow | undefined;
+  }
+  /** Chunk indices from `from` up that have a row (a chunk, or a hole
+   * written as one) at `at`: the chunks a shrinking file really has, where
+   * counting from its size would walk every hole of a sparse file. */
+  extentIndicesAt(branch: number, ino: number, from: number, at: number): number[] {
+    return this.s.extentIdxAt.all(branch, ino, from, at, at) as number[];
   }
   liveExtentsFrom(branch: number, ino: number, idx: number): ExtentRow[] {
     return this.s.liveExtentsFrom.all(branch, ino, idx) as ExtentRow[];

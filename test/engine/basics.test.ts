@@ -269,6 +269,54 @@ describe('namespace and content', () => {
     e.close();
   });
 
+  it('huge sparse sizes cost only the chunks the file has; sizes past 2^53 - 1 are EFBIG', async () => {
+    // Found by the exploratory hunt (2026-12-05): a small (inline) file
+    // grown to 256 TiB made a set of every chunk index of the new size and
+    // killed the mount (out of memory); a sparse file cut down walked every
+    // hole; a size past 2^53 failed in SQLite (EIO, the session lost).
+    const e = await memStore();
+    const cs = e.chunkSize;
+    const T = 2 ** 40;
+    e.writeFile('/small', 'hi\n');
+    const t0 = Date.now();
+    e.truncate('/small', 256 * T);
+    expect(e.stat('/small').size).toBe(256 * T);
+    const fh = e.open('/small', 'r+');
+    e.write(fh, Buffer.from('far'), 4 * T);
+    e.release(fh);
+    const r = e.open('/small', 'r');
+    const out = Buffer.alloc(8, 0xee);
+    expect(e.readInto(r, out, 3, 0)).toBe(3);
+    expect(out.subarray(0, 3).toString()).toBe('hi\n');
+    expect(e.readInto(r, out, 8, 4 * T - 5)).toBe(8);
+    expect(out.toString('latin1')).toBe('\0\0\0\0\0far');
+    e.release(r);
+    expect(e.stat('/small').blocks * 512).toBeLessThanOrEqual(2 * cs);
+    // Cut down, then grown again within one session: the hole stays a hole.
+    const w = e.open('/small', 'r+');
+    e.ftruncate(w, 2);
+    e.ftruncate(w, 100 * T);
+    e.release(w);
+    expect(e.stat('/small').size).toBe(100 * T);
+    const z = e.open('/small', 'r');
+    out.fill(0xee);
+    expect(e.readInto(z, out, 8, 4 * T - 5)).toBe(8);
+    expect(out.every((b) => b === 0)).toBe(true);
+    e.release(z);
+    e.truncate('/small', 1);
+    expect(e.readFile('/small').toString()).toBe('h');
+    expect(Date.now() - t0).toBeLessThan(5000); // each step was minutes, or never ended
+    for (const size of [2 ** 53, 2 ** 63]) {
+      expect(code(() => e.truncate('/small', size))).toBe('EFBIG');
+      const f = e.open('/small', 'r+');
+      expect(code(() => e.ftruncate(f, size))).toBe('EFBIG');
+      e.write(f, Buffer.from('kept'), 0);
+      e.release(f);
+      expect(e.readFile('/small').toString()).toBe('kept');
+    }
+    e.close();
+  });
+
   it('directory rename with 10,000 descendants touches O(1) rows', async () => {
     const e = await memStore();
     e.mkdir('/big');
