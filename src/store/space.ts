@@ -122,9 +122,14 @@ export function spaceReport(db: Db, file: string | null, nowNs: bigint, opts: { 
 
   const byLabel = all<{ name: string; commit_id: number }>('SELECT name, commit_id FROM labels ORDER BY name').map((l) => ({
     label: l.name, commit: l.commit_id,
-    storedBytes: (pluck(`SELECT sum(length(data)) FROM chunks WHERE hash IN (SELECT hash FROM extents
-        WHERE until > @c AND until < ${LIVE} AND since <= @c)`, { c: l.commit_id }) ?? 0)
-      + (pluck(`SELECT sum(length(inline)) FROM inodes WHERE until > @c AND until < ${LIVE} AND since <= @c`, { c: l.commit_id }) ?? 0),
+    // Content of the labelled state that the live tree does not use as well
+    // (a file saved again with the same bytes holds nothing beyond it).
+    storedBytes: (pluck(`SELECT sum(length(data)) FROM chunks c WHERE hash IN (SELECT hash FROM extents
+        WHERE until > @c AND until < ${LIVE} AND since <= @c)
+        AND NOT EXISTS (SELECT 1 FROM extents l WHERE l.hash = c.hash AND l.until = ${LIVE})`, { c: l.commit_id }) ?? 0)
+      + (pluck(`SELECT sum(length(inline)) FROM inodes i WHERE until > @c AND until < ${LIVE} AND since <= @c
+        AND NOT EXISTS (SELECT 1 FROM inodes l WHERE l.branch_id = i.branch_id AND l.ino = i.ino AND l.until = ${LIVE}
+          AND l.inline_sum = i.inline_sum AND l.inline = i.inline)`, { c: l.commit_id }) ?? 0),
   }));
 
   const refBytes = pluck('SELECT sum(c.size) FROM extents e JOIN chunks c ON c.hash = e.hash') ?? 0;

@@ -256,6 +256,32 @@ describe('space report', () => {
   });
 });
 
+describe('what a label holds', () => {
+  it('is what its state has that the live tree does not also use', async () => {
+    // Found by the exploratory hunt (2026-12-05): a file rewritten with the
+    // same bytes after a label showed its whole size as held by the label.
+    const { e, clock } = await clockStore();
+    const big = text(3_000_000, 9);
+    save(e, '/c', big);
+    save(e, '/s', Buffer.from('small and inline'));
+    e.label('L');
+    clock.t += MIN;
+    save(e, '/c', big);
+    save(e, '/s', Buffer.from('small and inline'));
+    const held = () => spaceReport(e.store.db, null, e.store.now()).history.byLabel[0].storedBytes;
+    expect(held()).toBe(0);
+    clock.t += MIN;
+    const changed = Buffer.from(big); changed.write('changed', 1000);
+    save(e, '/c', changed);
+    save(e, '/s', Buffer.from('other small text'));
+    const oldChunk0 = e.store.db.prepare(`SELECT length(data) FROM chunks WHERE hash = (SELECT hash FROM extents
+      WHERE idx = 0 AND until < ${Number.MAX_SAFE_INTEGER} ORDER BY since LIMIT 1)`).pluck().get() as number;
+    expect(oldChunk0).toBeGreaterThan(0);
+    expect(held()).toBe(oldChunk0 + 'small and inline'.length);
+    e.close();
+  });
+});
+
 describe('gc, du and retention commands', () => {
   it('work on a store file, with JSON output', async () => {
     const file = path.join(tmpDir(), 'cli.mikofs');
