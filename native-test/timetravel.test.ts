@@ -277,6 +277,15 @@ print('done', n, bad, flush=True)
     expect(JSON.parse(whole.stdout).length).toBeGreaterThan(sub.length);
     // the store file is not opened by a second writer meanwhile
     expect(fs.existsSync(m.store + '.sock')).toBe(true);
+    // From inside the mount, a relative path leading out of it is refused,
+    // not read as a path in the store (../../etc/passwd as /etc/passwd).
+    for (const args of [['log', '../../etc'], ['restore', '../../etc/passwd', '--at', 'v1']]) {
+      const r = await run(process.execPath, [path.resolve('dist/cli/main.js'), ...args], { cwd: m.path('sub') });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/^mikofs: \.\.\/\.\.\/etc.* leads outside the mount at .*\n$/);
+    }
+    const rel = await run(process.execPath, [path.resolve('dist/cli/main.js'), 'log', '../a.txt', '--json'], { cwd: m.path('sub') });
+    expect(JSON.parse(rel.stdout).length).toBeGreaterThan(1);
   });
 
   it('inside a mount, a path argument is a path in the store, the mount is found without its registry record, and a store kept on the mount is its own', async () => {

@@ -3,11 +3,20 @@
 import path from 'node:path';
 import type { Target } from './target.js';
 import { resolvedPath } from './paths.js';
+import { UsageError } from './errors.js';
+
+const under = (p: string, dir: string): boolean => p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/');
 
 export function insidePath(p: string, t: Target): string {
   const abs = resolvedPath(p, true);
   const mnt = t.where;
   if (abs === mnt) return '/';
-  if (abs.startsWith(mnt.endsWith('/') ? mnt : mnt + '/')) return '/' + path.relative(mnt, abs);
+  if (under(abs, mnt)) return '/' + path.relative(mnt, abs);
+  // From inside the mount a relative path is one on the mount: one leading
+  // out of it names nothing in the store (it was read as a store path,
+  // "../../etc/passwd" as /etc/passwd).
+  if (!p.startsWith('/') && under(process.cwd(), mnt)) {
+    throw new UsageError(`${p} leads outside the mount at ${mnt}; a path in the store is relative to the current directory inside the mount, or absolute from the store's root (/docs/a.txt)`);
+  }
   return p.startsWith('/') ? p : '/' + p;
 }

@@ -304,6 +304,9 @@ describe('gc, du and retention commands', () => {
     const ret = await mikofs(['retention', '--store', file, '--no-history', '*.tmp', '--keep-all', '48h', '--json']);
     expect(ret.err).toBe('');
     expect(JSON.parse(ret.out)).toMatchObject({ keepAll: '48h', rules: [{ pattern: '*.tmp', history: 'none' }] });
+    const off = await mikofs(['retention', '--store', file, '--rapid', '0']);
+    expect(off.out).toContain('rapid edits:       every save kept (no collapsing)\n'); // said "within 0 collapse"
+    expect((await mikofs(['retention', '--store', file, '--rapid', '5s'])).out).toContain('rapid edits within 5s collapse into the last\n');
     const bad = await mikofs(['retention', '--store', file, '--daily', 'soon']);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/bad duration/);

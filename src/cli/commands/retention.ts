@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { run, UsageError } from '../errors.js';
 import { openTarget, storeOption } from '../target.js';
 import { printJson } from '../store-arg.js';
-import { DEFAULT_POLICY, type RetentionPolicy, type RetentionRule } from '../../engine/retention.js';
+import { DEFAULT_POLICY, parseDuration, type RetentionPolicy, type RetentionRule } from '../../engine/retention.js';
 
 interface Args {
   store?: string; json: boolean; reset: boolean;
@@ -15,7 +15,8 @@ function show(p: RetentionPolicy): string {
     `every version for  ${p.keepAll}`,
     `hourly for         ${p.hourly}`,
     `daily for          ${p.daily}`,
-    `rapid edits within ${p.rapidWindow} collapse into the last`,
+    parseDuration(p.rapidWindow) === 0n ? 'rapid edits:       every save kept (no collapsing)'
+      : `rapid edits within ${p.rapidWindow} collapse into the last`,
     'labelled and snapshotted states: for ever',
   ];
   for (const r of p.rules) {
