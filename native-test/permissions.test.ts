@@ -116,6 +116,34 @@ describe('permissions for a non-root user', () => {
     expect(actual).toBe(expected);
   });
 
+  it('any write removes file capabilities (security.capability), by root too', async () => {
+    // A binary patched in place kept its capabilities through the mount.
+    const script = String.raw`cd "$1"
+      cap() { /usr/bin/python3 -c "
+import os, struct, sys
+for f in sys.argv[2:]:
+    if sys.argv[1] == 'set': os.setxattr(f, 'security.capability', struct.pack('<5I', 0x02000001, 1 << 13, 0, 0, 0))
+    else:
+        try: print(f, len(os.getxattr(f, 'security.capability')))
+        except OSError as e: print(f, e.strerror)" "$@"; }
+      for f in dd pw app kept; do printf 'binary' > $f; done
+      cap set dd pw app kept
+      printf x | dd of=dd conv=notrunc status=none
+      /usr/bin/python3 -c "import os; fd = os.open('pw', os.O_RDWR); os.pwrite(fd, b'y', 2); os.close(fd)"
+      echo z >> app
+      cap get dd pw app kept
+      `;
+    const m = await mountFresh();
+    const plainRoot = await tempDir();
+    try {
+      const expected = await runScript(script, plainRoot);
+      expect(expected).toBe('dd No data available\npw No data available\napp No data available\nkept 20\n');
+      expect(await runScript(script, m.mnt)).toBe(expected);
+    } finally {
+      await fsp.rm(plainRoot, { recursive: true, force: true });
+    }
+  });
+
   // Ownership of new files needs the caller's uid/gid from the binding
   // (fuse.context()); without it they belong to the mounting user.
   if (hasCallerContext) {

@@ -23,6 +23,7 @@ import { Namespace, type Route } from './namespace.js';
 import { Handles, type Handle } from './handles.js';
 import type { Cb, FuseOps, FuseStat, NativeTime, ValueCb } from './binding.js';
 
+const SECURITY_CAPABILITY = 'security.capability';
 const ENOENT = 2;
 const O_ACCMODE = 3, O_WRONLY = 1, O_RDWR = 2, O_TRUNC = 0o1000, O_APPEND = 0o2000;
 const isAcl = (name: string) => name.startsWith('system.posix_acl_');
@@ -135,6 +136,11 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
    * for cached writes and truncate(2), but not for direct_io writes nor for
    * an atomic O_TRUNC open, so the adapter must. */
   function killPrivileges(ino: number, cred: Cred): void {
+    // File capabilities go with any change of content, by root too (Linux's
+    // cap_inode_killpriv): a binary patched in place must not keep them.
+    if (engine.mayHaveXattr(SECURITY_CAPABILITY) && engine.xattr(ino, SECURITY_CAPABILITY) !== null) {
+      engine.removexattr(ino, SECURITY_CAPABILITY);
+    }
     if (cred.uid === 0) return;
     const node = engine.head.inode(ino);
     if (!node || !(node.mode & (S_ISUID | S_ISGID))) return;
