@@ -62,7 +62,7 @@ export class MaintenanceStore {
         CROSS JOIN extents o ON o.branch_id = d.branch_id AND o.ino = p.ino AND o.idx = @idx AND o.since <= d.since
         WHERE d.branch_id = @b AND d.ino = @ino AND p.ino IS NOT NULL AND p.ino != @ino AND o.hash IS NOT NULL
         ORDER BY d.since DESC, p.since DESC, o.since DESC LIMIT 1`).pluck(),
-      todoCount: p('SELECT count(*) FROM chunk_todo').pluck(),
+      todoCount: p('SELECT count(*) FROM chunk_todo t WHERE EXISTS (SELECT 1 FROM chunks c WHERE c.hash = t.hash)').pluck(),
       todoDelete: p('DELETE FROM chunk_todo WHERE id = ?'),
       todoSplice: p('UPDATE chunk_todo SET prev = ? WHERE prev = ?'),
       inExtents: p('SELECT 1 FROM extents WHERE hash = ? LIMIT 1').pluck(),
@@ -195,7 +195,9 @@ export class MaintenanceStore {
   /** The first commit of a branch at or after a time. */
   firstCommitFrom(branch: number, timeNs: bigint): number | undefined { return this.s.firstCommitFrom.get(branch, timeNs) as number | undefined; }
   commitTime(id: number): bigint | undefined { return this.s.commitTime.get(id) as bigint | undefined; }
-  hasWork(): boolean { return this.s.hasTodo.get() !== undefined || this.s.hasGc.get() !== undefined; }
+  hasWork(): boolean { return this.s.hasTodo.get() !== undefined || this.hasGcWork(); }
+  /** Whether some chunk may have lost its last reference. */
+  hasGcWork(): boolean { return this.s.hasGc.get() !== undefined; }
   labelCommits(): number[] { return this.s.labelCommits.all() as number[]; }
   forkCommits(): number[] { return this.s.forkCommits.all() as number[]; }
   snapshotCommits(): number[] { return this.s.snapshotCommits.all() as number[]; }

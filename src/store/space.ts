@@ -158,7 +158,8 @@ export function spaceReport(db: Db, file: string | null, nowNs: bigint, opts: { 
     history: { versions: histVersions, storedBytes: histBytes, chunkBytes: histBytes - histInline, inlineBytes: histInline, byAge: [...byAge.values()], byLabel, basesOnly, garbage },
     chunks: {
       count: chunkCount, rawBytes, storedBytes, byEncoding,
-      pendingEncode: pluck('SELECT count(*) FROM chunk_todo') ?? 0, pendingGc: pluck('SELECT count(*) FROM gc_todo') ?? 0,
+      // (Rows of chunks collected since are dropped by the next encode pass.)
+      pendingEncode: pluck('SELECT count(*) FROM chunk_todo t WHERE EXISTS (SELECT 1 FROM chunks c WHERE c.hash = t.hash)') ?? 0, pendingGc: pluck('SELECT count(*) FROM gc_todo') ?? 0,
     },
     savings: {
       dedupBytes: Math.max(0, refBytes - distinctBytes),

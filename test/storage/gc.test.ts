@@ -256,6 +256,32 @@ describe('space report', () => {
   });
 });
 
+describe('maintenance while mounted', () => {
+  it('a store written to without a pause still thins rapid edits and collects, in short rounds', async () => {
+    // Found by the exploratory hunt (2026-12-05): rounds ran only after
+    // 0.5 s without a filesystem operation, so a log appended every 200 ms
+    // kept a full copy of its last chunk per append for as long as the
+    // appends went on (56 MiB of store for 1,200 bytes in 30 s).
+    const { e, clock } = await clockStore();
+    save(e, '/app.log', text(300 * 1024, 5));
+    const chunks = () => e.store.db.prepare('SELECT count(*) FROM chunks').pluck().get() as number;
+    e.maintenance.start({ intervalMs: 20, idleMs: 500, starveMs: 100, busyBudgetMs: 20, thinEveryMs: 200 });
+    const rounds: number[] = [];
+    for (let i = 0; i < 150; i++) {
+      e.appendFile('/app.log', `line ${i}\n`);
+      e.maintenance.noteActivity(); // never idle
+      clock.t += 200n * 1000000n;
+      await new Promise((r) => setTimeout(r, 10));
+      if (i % 50 === 49) rounds.push(chunks());
+    }
+    e.maintenance.stop();
+    // Without rounds under load: one chunk per append, 150 and growing.
+    expect(Math.max(...rounds)).toBeLessThan(60);
+    expect(e.readFile('/app.log').length).toBe(300 * 1024 + [...Array(150).keys()].reduce((n, i) => n + `line ${i}\n`.length, 0));
+    e.close();
+  });
+});
+
 describe('what a label holds', () => {
   it('is what its state has that the live tree does not also use', async () => {
     // Found by the exploratory hunt (2026-12-05): a file rewritten with the
