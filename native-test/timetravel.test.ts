@@ -187,6 +187,26 @@ except OSError as e:
     expect(out).toBe(`${m.path('fresh', 'dir')}\n${m.path('fresh', 'dir')}\nx\n`);
   });
 
+  it('a shell working in a view of history stays there through label changes, a rollback and thinning', async () => {
+    // Found by the exploratory hunt (2026-12-05): every label change,
+    // rollback or thinning dropped every name of history from the kernel,
+    // so a process working in @one/d found itself in a deleted directory
+    // (getcwd: ENOENT; git: "Unable to read current working directory").
+    const m = await mountFresh();
+    const cli = `node '${path.resolve('dist/cli/main.js')}'`;
+    await sh(`mkdir -p d/e && echo x > d/f && ${cli} label one --store '${m.mnt}' > /dev/null`, m.mnt);
+    const out = await sh(`cd @one/d && /bin/pwd
+      ${cli} label two --store '${m.mnt}' > /dev/null && /bin/pwd
+      echo y > '${m.path('d', 'f')}' && ${cli} rollback --to one --store '${m.mnt}' > /dev/null && /bin/pwd
+      cd e && ${cli} label two --move --store '${m.mnt}' > /dev/null && /bin/pwd
+      for i in 1 2 3; do echo $i > '${m.path('g')}'; done; ${cli} gc --store '${m.mnt}' > /dev/null && /bin/pwd && cat ../f`, m.mnt);
+    const here = m.path('@one', 'd');
+    expect(out).toBe(`${here}\n${here}\n${here}\n${here}/e\n${here}/e\nx\n`);
+    // A view whose label moved to another state is dropped as before.
+    expect(await sh(`cd @two && ${cli} label two --move --at c1 --store '${m.mnt}' > /dev/null; ls d 2>&1 || true`, m.mnt))
+      .toMatch(/^ls: cannot access 'd': No such file or directory\n$/);
+  });
+
   it('opens with O_CREAT racing rollbacks that remove the file create it, never fail with ENOENT', async () => {
     const m = await mountFresh();
     await sh('mkdir d && for i in $(seq 0 99); do echo $i > d/keep$i; done', m.mnt);

@@ -51,6 +51,12 @@ export interface FuseOps {
    * it in the store and keep the hidden name for its inode. A rename(2) to
    * such a name is an ordinary rename. */
   hide?(from: string, to: string, cb: Cb): void;
+  /** The inode number a path of history (a view: /.versions/..., @label/...,
+   * name@point) resolves to now, 0 when none: after a label change,
+   * rollback or thinning, a view directory whose path still leads to the
+   * same state keeps its name in the kernel (a shell or git working in it
+   * goes on working). Synchronous. */
+  viewIno?(path: string): number;
   /** readlink of a live symlink the kernel holds that has no name any more. */
   readlinkIno?(ino: number, cb: ValueCb<string>): void;
   /** The kernel holds (keep) or has let go of a live inode with no name:

@@ -92,6 +92,8 @@ interface Node {
   ino: number;
   open: number;
   hidden: boolean;
+  /** A directory (as its last entry reply said). */
+  dir: boolean;
   /** Its inode is held in the store (keepIno) since its name went. */
   held?: boolean;
 }
@@ -122,7 +124,7 @@ export class LowLevelServer {
 
   constructor(private readonly ops: FuseOps, private readonly times_: CacheTimes, private readonly log: (m: string) => void) {
     this.b = loadLowLevel();
-    this.nodes.set(ROOT, { id: ROOT, parent: 0, name: '', nlookup: 1, ino: 0, open: 0, hidden: false });
+    this.nodes.set(ROOT, { id: ROOT, parent: 0, name: '', nlookup: 1, ino: 0, open: 0, hidden: false, dir: true });
   }
 
   /** The server whose request is being dispatched (JS runs one at a time). */
@@ -217,7 +219,9 @@ export class LowLevelServer {
       if (n.parent === 0) continue;
       const dir = this.nodes.get(n.parent);
       const dirIno = dir ? this.liveIno(dir) : 0, ino = this.liveIno(n);
-      if (!(dirIno && ino && stillNamed?.(dirIno, n.name, ino))) this.b.ll_notify(this.handle, n.parent, -1, n.name);
+      if (dirIno && ino && stillNamed?.(dirIno, n.name, ino)) continue;
+      if (this.viewStillNamed(n)) continue;
+      this.b.ll_notify(this.handle, n.parent, -1, n.name);
     }
     this.b.ll_notify(this.handle, ROOT, 0, undefined);
   }
@@ -243,8 +247,20 @@ export class LowLevelServer {
       if (n.ino < HISTORY_INO) continue;
       this.b.ll_notify(this.handle, n.id, -1, undefined);
       this.b.ll_notify(this.handle, n.id, 0, undefined);
-      if (n.parent !== 0) this.b.ll_notify(this.handle, n.parent, -1, n.name);
+      if (n.parent !== 0 && !this.viewStillNamed(n)) this.b.ll_notify(this.handle, n.parent, -1, n.name);
     }
+  }
+
+  /** Whether a directory of history whose path still leads to the same
+   * state may keep its name in the kernel (its attributes and pages go
+   * anyway). Dropping it left a shell or git working there in a deleted
+   * directory (getcwd: ENOENT) after any label change, rollback or
+   * thinning, though its view had not changed. Only directories: a
+   * process can sit in one; a file's name is cheaply looked up again. */
+  private viewStillNamed(n: Node): boolean {
+    if (!n.dir || n.ino < HISTORY_INO || n.parent === 0 || !this.ops.viewIno) return false;
+    const p = this.path(n.id);
+    return p !== null && this.ops.viewIno(p) === n.ino;
   }
 
   // --- the node table ------------------------------------------------------
@@ -283,7 +299,7 @@ export class LowLevelServer {
     if (!n) this.absent.delete(k);
     if (!n || n.ino !== ino) {
       if (n) this.detach(n);
-      n = { id: this.nextNode++, parent, name, nlookup: 0, ino: 0, open: 0, hidden: false };
+      n = { id: this.nextNode++, parent, name, nlookup: 0, ino: 0, open: 0, hidden: false, dir: false };
       this.nodes.set(n.id, n);
       this.children.set(k, n.id);
     }
@@ -379,6 +395,7 @@ export class LowLevelServer {
 
   private entry(req: number, parent: number, name: string, st: FuseStat): void {
     const n = this.remember(parent, name, st.ino);
+    n.dir = (st.mode & S_IFMT) === S_IFDIR;
     this.fill(st);
     this.b.ll_reply_entry(req, n.id, this.entryTimeout(st), this.attrTimeout(st));
   }

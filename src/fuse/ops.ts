@@ -450,6 +450,15 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       });
     },
 
+    viewIno: (path) => {
+      try {
+        const r = ns.route(path);
+        return r.kind === 'view' ? fuseStatOf(r).ino : 0;
+      } catch {
+        return 0;
+      }
+    },
+
     hide: (src, dest, cb) => answer('rename', src, cb, () => {
       const from = live(ns.route(src));
       ns.hide(from, dest);
@@ -525,11 +534,11 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
 export function instrument(ops: FuseOps, log: (msg: string) => void, slowMs = 100): { ops: FuseOps; stats: () => Record<string, { n: number; ms: number }> } {
   const stats: Record<string, { n: number; ms: number }> = {};
   const out: Record<string, unknown> = {};
-  for (const [name, fn] of Object.entries(ops) as [string, (...a: unknown[]) => void][]) {
+  for (const [name, fn] of Object.entries(ops) as [string, (...a: unknown[]) => unknown][]) {
     const s = (stats[name] = { n: 0, ms: 0 });
     out[name] = (...args: unknown[]) => {
       const t0 = performance.now();
-      try { fn(...args); } finally {
+      try { return fn(...args); } finally {
         const dt = performance.now() - t0;
         s.n++;
         s.ms += dt;
