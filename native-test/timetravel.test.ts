@@ -127,6 +127,24 @@ describe('time travel on the mount', () => {
     expect(out).toBe('v1\nv2\n');
   });
 
+  it('a version under name@history has the attributes and xattrs the file last had with that content, and its holes', async () => {
+    // Found by the exploratory hunt (2026-12-05): a version showed the mode,
+    // mtime and xattrs of the moment its bytes were written (a script made
+    // executable after it was written: "Permission denied"; cp -a of a
+    // version lost the executable bit), and st_blocks of its full size.
+    const m = await mountFresh();
+    await sh(`printf '#!/bin/sh\\necho hi\\n' > scr && sleep 0.05 && chmod 755 scr && touch -d '2000-01-01 UTC' scr
+      echo blah > xv && python3 -c "import os; os.setxattr('xv', 'user.k', b'v1')"
+      truncate -s 10M holes && printf data | dd of=holes bs=1 seek=5000000 conv=notrunc status=none`, m.mnt);
+    await sleep(20);
+    expect((await mikofs('snapshot', '--store', m.mnt)).code).toBe(0); // the versions above end here
+    await sh(`echo blah2 > xv && python3 -c "import os; os.setxattr('xv', 'user.k', b'v2')"`, m.mnt);
+    const out = await sh(`ls scr@history | wc -l; stat -c '%a %Y' scr@history/*; scr@history/*
+      for f in xv@history/*; do cat "$f"; python3 -c "import os, sys; print(os.getxattr(sys.argv[1], 'user.k').decode())" "$f"; done
+      stat -c %b holes "$(ls -d holes@history/* | tail -1)" .versions/now/holes | uniq | wc -l`, m.mnt);
+    expect(out).toBe('1\n755 946684800\nhi\nblah\nv1\nblah2\nv2\n1\n');
+  });
+
   it('tar and cp -a of several views keep each its own versions: a version has an inode number of its own', async () => {
     const m = await mountFresh();
     await sh(`echo one > a.txt && ln a.txt link.txt && mkdir d && echo same > d/s.txt`, m.mnt);

@@ -7,7 +7,6 @@ import type { Engine } from './engine.js';
 import { fail } from './errors.js';
 import { Tree, ROOT_INO, splitPath } from './tree.js';
 import { isDir, isReg, type Stat } from './types.js';
-import { statOf } from './tree.js';
 
 /** Inodes a directory's subtree may have had for its log to look at only
  * the commits that touched them (see subtreeLog). */
@@ -29,8 +28,16 @@ export interface FileVersion {
   commit: number;   // the commit that made this version
   timeNs: bigint;   // that commit's time
   until: number;    // the commit that replaced it (LIVE when current)
+  /** It is the file's content now (its attributes may still change). */
+  current: boolean;
   ino: number;
+  /** Its attributes as they last were while it was current (a chmod,
+   * touch or setxattr after the write is not a version of its own, but is
+   * what the file had), st_blocks counting its chunks. */
   stat: Stat;
+  /** The commit whose state it shows (its attributes, its xattrs): the
+   * last one while it was current (the head for the current version). */
+  shownAt: number;
 }
 
 export interface DiffEntry { path: string; change: 'added' | 'removed' | 'changed'; kind: 'file' | 'dir' | 'other' }
@@ -288,7 +295,14 @@ export class History {
         // version anyone saved.
         if (i === 0 && !last && row.size === 0 && rows.length > 1 && row.btime === row.ctime) continue;
         const since = Math.max(row.since, d.since);
-        if (last && this.sameContent(last.ino, last.row, last.at, d.ino, row, since, last.ino === d.ino && last.row.until === row.since)) continue;
+        const until = Math.min(row.until, d.until);
+        if (last && this.sameContent(last.ino, last.row, last.at, d.ino, row, since, last.ino === d.ino && last.row.until === row.since)) {
+          // The same bytes with other attributes: the version they extend.
+          const v = out[out.length - 1];
+          if (v) Object.assign(v, { until, current: until >= LIVE, ino: d.ino, stat: head.statRow(row), shownAt: this.shownAt(until) });
+          last = { ino: d.ino, row, at: since };
+          continue;
+        }
         // A file emptied and refilled within moments (a shell's `>` commits
         // the truncation when it closes its first descriptor) was never a
         // state anyone saved: the empty version is left out.
@@ -296,11 +310,16 @@ export class History {
         if (prev && prev.stat.size === 0 && out.length > 0 && this.meta.getCommit(since)!.time_ns - prev.timeNs < TRANSIENT_NS) out.pop();
         last = { ino: d.ino, row, at: since };
         const c = this.meta.getCommit(since)!;
-        out.push({ commit: since, timeNs: c.time_ns, until: Math.min(row.until, d.until), ino: d.ino, stat: statOf(row, this.e.chunkSize) });
+        out.push({ commit: since, timeNs: c.time_ns, until, current: until >= LIVE, ino: d.ino, stat: head.statRow(row), shownAt: this.shownAt(until) });
       }
     }
     if (!out.length && !head.exists(path)) fail('ENOENT');
     return out;
+  }
+
+  /** The last commit of a state that lasted until `until`. */
+  private shownAt(until: number): number {
+    return until >= LIVE ? this.e.store.headCommit : until - 1;
   }
 
   /** Whether file version a (ino ia, as of commit ca) and b (ib, cb) hold

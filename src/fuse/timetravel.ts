@@ -137,7 +137,7 @@ export class TimeTravel {
         if (i === parts.length - 1) return { kind: 'history', file, versions };
         if (i !== parts.length - 2) fail('ENOTDIR');
         const v = versions.find((x) => isoOfNs(x.timeNs) === parts[i + 1]);
-        return v ? { kind: 'version', file, version: v, view: this.view(v.commit) } : { kind: 'absent' };
+        return v ? { kind: 'version', file, version: v, view: this.view(v.shownAt) } : { kind: 'absent' };
       }
       const c = this.point(spec);
       if (c === undefined) continue;
@@ -149,7 +149,8 @@ export class TimeTravel {
 
   /** Whether what a route shows may be cached as long as the live tree. */
   isStable(r: VRoute): boolean {
-    return (r.kind === 'tree' && r.stable) || r.kind === 'version';
+    // (The current version of a file may still be chmod'ed or touched.)
+    return (r.kind === 'tree' && r.stable) || (r.kind === 'version' && !r.version.current);
   }
 
   stat(r: VRoute): Stat {
