@@ -141,8 +141,10 @@ describe('time travel on the mount', () => {
     await sh(`echo blah2 > xv && python3 -c "import os; os.setxattr('xv', 'user.k', b'v2')"`, m.mnt);
     const out = await sh(`ls scr@history | wc -l; stat -c '%a %Y' scr@history/*; scr@history/*
       for f in xv@history/*; do cat "$f"; python3 -c "import os, sys; print(os.getxattr(sys.argv[1], 'user.k').decode())" "$f"; done
-      stat -c %b holes "$(ls -d holes@history/* | tail -1)" .versions/now/holes | uniq | wc -l`, m.mnt);
-    expect(out).toBe('1\n755 946684800\nhi\nblah\nv1\nblah2\nv2\n1\n');
+      stat -c %b holes "$(ls -d holes@history/* | tail -1)" .versions/now/holes | uniq | wc -l
+      mkdir adir && ln -s scr alink && for x in adir alink; do ls $x@history 2>&1 || true; done`, m.mnt);
+    expect(out).toBe('1\n755 946684800\nhi\nblah\nv1\nblah2\nv2\n1\n' +
+      "ls: cannot access 'adir@history': No such file or directory\nls: cannot access 'alink@history': No such file or directory\n");
   });
 
   it('tar and cp -a of several views keep each its own versions: a version has an inode number of its own', async () => {

@@ -313,7 +313,9 @@ export class History {
         out.push({ commit: since, timeNs: c.time_ns, until, current: until >= LIVE, ino: d.ino, stat: head.statRow(row), shownAt: this.shownAt(until) });
       }
     }
-    if (!out.length && !head.exists(path)) fail('ENOENT');
+    // No file has ever had this name; or a directory or symlink has it now
+    // (their pasts are in /.versions/<time>/, not a list of contents).
+    if (!out.length && (!head.exists(path) || !isReg(head.stat(path).mode))) fail('ENOENT');
     return out;
   }
 
