@@ -88,6 +88,12 @@ describe('time travel on the mount', () => {
     expect(top.some((n) => /^\d{4}-\d\d-\d\d$/.test(n))).toBe(true);
     expect(top.length).toBeLessThan(40);
     expect((await fsp.readdir(m.path('.versions', 'one'))).sort()).toEqual(['.git', 'a']);
+    // readdir's inode numbers are stat's, and nlink counts the entries (find
+    // and du rely on both; they differed, and nlink was 2).
+    expect(await sh(`python3 -c "
+import os
+es = list(os.scandir('.versions'))
+print(all(e.inode() == os.stat(e.path).st_ino for e in es), os.stat('.versions').st_nlink == 2 + len(es))"`, m.mnt)).toBe('True True\n');
     // real names with @ keep working
     await fsp.mkdir(m.path('node_modules', '@types', 'node'), { recursive: true });
     await fsp.writeFile(m.path('pkg@1.2.3'), 'pkg');

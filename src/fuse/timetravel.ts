@@ -157,7 +157,7 @@ export class TimeTravel {
     switch (r.kind) {
       case 'vroot': {
         const root = this.engine.stat('/');
-        return { ...root, ino: VROOT_INO, mode: S_IFDIR | 0o555, nlink: 2, size: 0 };
+        return { ...root, ino: VROOT_INO, mode: S_IFDIR | 0o555, nlink: 2 + this.listVersionsRoot().length, size: 0 };
       }
       case 'tree': {
         const s = r.view.stat(r.path);
@@ -197,7 +197,15 @@ export class TimeTravel {
   private listVersionsRoot(): DirEntry[] {
     const out: DirEntry[] = [];
     const seen = new Set<string>();
-    const add = (name: string) => { if (!seen.has(name)) { seen.add(name); out.push({ name, ino: VROOT_INO - 1 - out.length, mode: S_IFDIR }); } };
+    // Each entry's number is the one its stat gives (the root directory as
+    // of the commit it names), as readdir's d_ino must be.
+    const root = this.engine.rootIno();
+    const add = (name: string) => {
+      if (seen.has(name)) return;
+      seen.add(name);
+      const c = this.point(name);
+      out.push({ name, ino: c === undefined ? VROOT_INO - 1 - out.length : this.inos.of(root, -c), mode: S_IFDIR });
+    };
     const meta = this.engine.store.meta;
     const day = new Date();
     day.setHours(0, 0, 0, 0);
