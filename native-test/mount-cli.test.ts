@@ -160,7 +160,7 @@ describe('mikofs mount', () => {
     expect(via.stdout).toBe((await mikofs('log', '--limit', '1', '--store', m.mnt)).stdout);
   });
 
-  it('a read-only mount beside the writer of its store leaves the writer its control socket', async () => {
+  it('a read-only mount beside the writer of its store reads what the writer commits, and leaves it its control socket', async () => {
     // It took the store's socket over (every history command on the live
     // mount was EROFS), and its unmount removed the socket file: the live
     // mount could not be reached again until it was remounted.
@@ -179,6 +179,14 @@ describe('mikofs mount', () => {
       const log = await mikofs('log', '--limit', '1', '--store', ro);
       expect(log.stderr).toBe('');
       expect(log.code).toBe(0);
+      // It reads what the writer commits (within its 1 s caches): it kept
+      // the rows it had cached, and read zeros where the new chunks were.
+      await sh(`head -c 200000 /dev/zero | tr '\\0' A > ${m.mnt}/big && echo one > ${m.mnt}/g`);
+      await sleep(1100);
+      expect(await sh(`stat -c %s ${ro}/big && tr -d A < ${ro}/big | wc -c && cat ${ro}/g`)).toBe('200000\n0\none\n');
+      await sh(`head -c 300000 /dev/zero | tr '\\0' B > ${m.mnt}/big && echo two > ${m.mnt}/g`);
+      await sleep(1100);
+      expect(await sh(`stat -c %s ${ro}/big && tr -d B < ${ro}/big | wc -c && cat ${ro}/g`)).toBe('300000\n0\ntwo\n');
     } finally {
       expect((await mikofs('umount', ro)).code).toBe(0);
     }

@@ -38,6 +38,8 @@ const DAY_NS = 86400n * 1000000000n;
 /** The largest file size (EFBIG beyond): sizes and offsets are JS numbers,
  * exact up to 2^53 - 1 (8 PiB). */
 const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
+/** How often a read-only engine asks whether the store changed (ms). */
+const FRESH_MS = 2;
 /** Zeros to compare with, grown to the largest chunk asked about. (It was
  * one buffer per length, never dropped: a log appended to line by line
  * has a new last-chunk length at every save, and a mount kept 0.3 GB of
@@ -95,14 +97,31 @@ export class ReadView {
 }
 
 export class Engine implements SessionHost {
-  readonly head: Tree;
+  private readonly headTree_: Tree;
+  /** The live tree. On a read-only store another process may be writing:
+   * its cached rows are dropped when the file changed (checked at most every
+   * few ms), else a `-o ro` mount beside a writer kept sizes and rows from
+   * before (stale sizes, zeros where the new chunks were). */
+  get head(): Tree {
+    if (!this.writable) this.freshen();
+    return this.headTree_;
+  }
+  private freshAt = 0;
+  private freshen(): void {
+    const now = performance.now();
+    if (now - this.freshAt < FRESH_MS) return;
+    this.freshAt = now;
+    if (this.store.memory || !this.store.externalChange()) return;
+    this.headTree_.inodes.clear();
+    this.headTree_.dirs.clear();
+  }
   private fds = new Map<number, OpenFile>();
   private held = new Map<number, number>();
   private nextFd = 1;
   private readonly writable: boolean;
 
   constructor(readonly store: Store, readonly branchId: number, readonly chain: ChainLink[]) {
-    this.head = new Tree(store.meta, store.chunks, chain, store.chunkSize);
+    this.headTree_ = new Tree(store.meta, store.chunks, chain, store.chunkSize);
     this.writable = !store.readonly;
     store.watchWriter(this);
   }

@@ -192,6 +192,22 @@ export class Store {
   get main(): number { return this.mainBranch; }
   get headCommit(): number { return this.lastCommitId; }
 
+  /** Read-only stores: whether another process committed since the last
+   * call (SQLite's data_version), the head commit then read again. A writer
+   * elsewhere (a mount beside a `-o ro` mount of the same store) changes the
+   * file behind this connection; what is cached of it must then go. */
+  externalChange(): boolean {
+    this.dataVersionStmt ??= this.db.prepare('PRAGMA data_version').pluck();
+    const v = this.dataVersionStmt.get() as number;
+    if (v === this.seenDataVersion) return false;
+    this.seenDataVersion = v;
+    const last = this.meta.lastCommit();
+    if (last) { this.lastCommitId = last.id; this.lastTimeNs = last.time_ns; }
+    return true;
+  }
+  private dataVersionStmt: Database.Statement | undefined;
+  private seenDataVersion = -1;
+
   // --- single writer -----------------------------------------------------------
 
   /** Records this process as the store's only writer, refusing when another

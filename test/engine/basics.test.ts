@@ -269,6 +269,30 @@ describe('namespace and content', () => {
     e.close();
   });
 
+  it('a read-only engine beside a writer reads what the writer commits', async () => {
+    // Found by the exploratory hunt (2026-12-05): it kept the rows it had
+    // cached (a stale size; through a mount, zeros where new chunks were).
+    const file = path.join(await tmpDir(), 's.mikofs');
+    const w = await openStore(file);
+    w.writeFile('/f', Buffer.alloc(200000, 65));
+    w.flush();
+    const ro = await openStore(file, { readonly: true });
+    try {
+      expect(ro.readFile('/f').equals(Buffer.alloc(200000, 65))).toBe(true);
+      w.writeFile('/f', Buffer.alloc(300000, 66));
+      w.writeFile('/g', 'new');
+      w.flush();
+      await new Promise((r) => setTimeout(r, 5));
+      expect(ro.stat('/f').size).toBe(300000);
+      expect(ro.readFile('/f').equals(Buffer.alloc(300000, 66))).toBe(true);
+      expect(ro.readFile('/g').toString()).toBe('new');
+      expect(ro.store.headCommit).toBe(w.store.headCommit);
+    } finally {
+      ro.close();
+      w.close();
+    }
+  });
+
   it('huge sparse sizes cost only the chunks the file has; sizes past 2^53 - 1 are EFBIG', async () => {
     // Found by the exploratory hunt (2026-12-05): a small (inline) file
     // grown to 256 TiB made a set of every chunk index of the new size and
