@@ -83,7 +83,12 @@ function tick() {
     if (pending === 0) waitingSince = 0;
     else if (waitingSince === 0) waitingSince = now;
     if (grown * pageSize >= workerData.burstBytes) burstAt = now;
-    if (checkpointDue(pending * pageSize, now - burstAt, now - waitingSince, workerData)) {
+    // Past the size limit the WAL must start over, which needs it all copied
+    // when a write begins (the writer copies the last few MiB itself, see
+    // Store.restartWalIfLong): copy at every tick, so little is left, unless
+    // a burst streams in (it restarts at the burst's pause anyway).
+    const long = f !== null && f.mx * pageSize >= workerData.walSizeLimit && now - burstAt >= workerData.burstQuietMs;
+    if ((long && pending > 0) || checkpointDue(pending * pageSize, now - burstAt, now - waitingSince, workerData)) {
       db.pragma('wal_checkpoint(PASSIVE)');
       waitingSince = 0;
     } else if (f && pending === 0 && !cutSinceChange && now - lastChangeAt >= workerData.truncateIdleMs) {

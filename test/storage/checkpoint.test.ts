@@ -69,6 +69,32 @@ describe('background checkpoints', () => {
     }
   });
 
+  it('under writes that never pause the WAL still starts over once past its limit', async () => {
+    // Found by the exploratory hunt (2026-12-05): a file rewritten every
+    // 50 ms grew the WAL to 1.5 GB in a minute: every background copy ended
+    // with the frames appended meanwhile still waiting, and a WAL starts
+    // over only when a write begins with all of it copied.
+    const file = path.join(tmpDir(), 's.mikofs');
+    const e = await openStore(file, { walSizeLimit: 4 << 20 });
+    try {
+      let most = 0;
+      const t0 = Date.now();
+      for (let k = 0; Date.now() - t0 < 4000; k++) {
+        const fh = e.open('/d', 'w');
+        e.write(fh, bytes(600 << 10, k + 1), 0);
+        e.release(fh);
+        e.flush();
+        most = Math.max(most, walIndexFrames(file)?.mx ?? 0);
+        await sleep(30); // about 20 MB/s
+      }
+      // About 80 MB written; the WAL started over again and again.
+      expect(most * 16384).toBeLessThan(40 << 20);
+      expect(e.readFile('/d').length).toBe(600 << 10);
+    } finally {
+      e.close();
+    }
+  });
+
   it('a burst of writes streamed in is copied once it pauses', async () => {
     const file = path.join(tmpDir(), 's.mikofs');
     const e = await openStore(file);
