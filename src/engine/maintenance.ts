@@ -832,11 +832,16 @@ export class Maintenance {
   private *encodeTask(force: boolean): Task {
     const pol = this.policy();
     const settle = parseDuration(pol.rapidWindow) + 1000000000n;
+    // What was queued when the task began: chunks written meanwhile wait for
+    // the next round (under writers that never stop, gc chased them and
+    // never finished).
+    const last = this.sql.lastTodoId();
     let after = 0;
     for (;;) {
       const batch = this.sql.todoBatch(after, 16);
       if (!batch.length) return;
       for (const t of batch) {
+        if (t.id > last) return;
         after = t.id;
         if (!force) {
           const c = this.meta.getCommit(t.commit_id);
@@ -945,10 +950,13 @@ export class Maintenance {
         yield;
       }
     }
+    // As many as were queued when this began (see encodeTask).
+    let left = this.sql.gcCount();
     for (;;) {
-      const batch = this.sql.gcBatch(200);
+      const batch = this.sql.gcBatch(Math.min(200, left));
       if (!batch.length) return;
-      for (const h of batch) { this.sql.gcDone(h); this.collect(h); if (this.expired()) break; }
+      for (const h of batch) { left--; this.sql.gcDone(h); this.collect(h); if (this.expired()) break; }
+      if (left <= 0) return;
       yield;
     }
   }

@@ -62,6 +62,7 @@ export class MaintenanceStore {
         CROSS JOIN extents o ON o.branch_id = d.branch_id AND o.ino = p.ino AND o.idx = @idx AND o.since <= d.since
         WHERE d.branch_id = @b AND d.ino = @ino AND p.ino IS NOT NULL AND p.ino != @ino AND o.hash IS NOT NULL
         ORDER BY d.since DESC, p.since DESC, o.since DESC LIMIT 1`).pluck(),
+      lastTodoId: p('SELECT max(id) FROM chunk_todo').pluck(),
       todoCount: p('SELECT count(*) FROM chunk_todo t WHERE EXISTS (SELECT 1 FROM chunks c WHERE c.hash = t.hash)').pluck(),
       todoDelete: p('DELETE FROM chunk_todo WHERE id = ?'),
       todoSplice: p('UPDATE chunk_todo SET prev = ? WHERE prev = ?'),
@@ -160,6 +161,8 @@ export class MaintenanceStore {
   // --- the encoding queue ------------------------------------------------------
   todoBatch(afterId: number, limit: number): TodoRow[] { return this.s.todoBatch.all(afterId, limit) as TodoRow[]; }
   todoCount(): number { return this.s.todoCount.get() as number; }
+  /** The newest queued chunk's id (0: none queued). */
+  lastTodoId(): number { return (this.s.lastTodoId.get() as number | null) ?? 0; }
   prevByName(branch: number, ino: number, idx: number): Buffer | null {
     return (this.s.prevByName.get({ b: branch, ino, idx }) as Buffer | undefined) ?? null;
   }

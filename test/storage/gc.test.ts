@@ -282,6 +282,26 @@ describe('maintenance while mounted', () => {
   });
 });
 
+describe('gc under writers that never stop', () => {
+  it('finishes: what was queued when it began, not what comes in meanwhile', async () => {
+    // Found by the exploratory hunt (2026-12-05): `mikofs gc` under a steady
+    // stream of new chunks encoded each as it came and never finished.
+    const { e } = await clockStore();
+    for (let i = 0; i < 40; i++) save(e, `/seed${i}`, text(120 * 1024, i));
+    let done = false, written = 0;
+    const run = e.maintenance.run({ sliceMs: 5, gapMs: 1 }).then((r) => { done = true; return r; });
+    const t0 = Date.now();
+    while (!done && Date.now() - t0 < 20000) {
+      save(e, `/new${written}`, text(120 * 1024, 1000 + written));
+      written++;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(done).toBe(true);
+    await run;
+    e.close();
+  });
+});
+
 describe('what a label holds', () => {
   it('is what its state has that the live tree does not also use', async () => {
     // Found by the exploratory hunt (2026-12-05): a file rewritten with the
