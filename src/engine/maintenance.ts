@@ -161,6 +161,8 @@ type Task = Generator<void, void, void>;
 
 /** Stages a round under load leaves for an idle moment (the costly ones). */
 const BUSY_SKIP = ['encode', 'inline'];
+/** Chunks waiting before a round runs under load (16 MiB of 512 KiB chunks). */
+const BUSY_MIN_CHUNKS = 32;
 
 export class Maintenance {
   readonly sql: MaintenanceStore;
@@ -339,7 +341,8 @@ export class Maintenance {
    * yielding between), thinning rapid edits every 10 s and by every rule
    * hourly. A filesystem that is never idle for that long (a log appended
    * every 200 ms, an application's SQLite database) still gets a short
-   * round every starveMs, of at most busyBudgetMs in the same slices, of
+   * round every starveMs while chunks pile up, of at most busyBudgetMs in
+   * the same slices, of
    * the cheap stages that give space back: thinning (rapid edits collapse),
    * retiring deleted files, GC and vacuum. Encoding (deltas, compression)
    * waits for an idle moment. With idle rounds only, such a file's rewritten
@@ -361,6 +364,10 @@ export class Maintenance {
         if (this.othersWrote()) this.lastActivity = now;
         const idleNow = now - this.lastActivity >= idle;
         if (!idleNow && now - lastRound < starve) return;
+        // Under load, only when chunks pile up (a file rewritten again and
+        // again): rounds cost the writer its cached rows, and a stream of
+        // small files (tar, git) leaves nothing a round could give back.
+        if (!idleNow && !this.queue.length && !this.sql.chunksPileUp(BUSY_MIN_CHUNKS)) { lastRound = now; return; }
         const thinDue = now - this.lastThin > thinEvery && this.store.headCommit !== Number(this.meta.getMeta('thin.mark') ?? 0);
         if (!idleNow) this.queue = this.queue.filter((q) => !BUSY_SKIP.includes(q.name));
         if (!this.queue.length) {

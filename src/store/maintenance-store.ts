@@ -63,6 +63,8 @@ export class MaintenanceStore {
         WHERE d.branch_id = @b AND d.ino = @ino AND p.ino IS NOT NULL AND p.ino != @ino AND o.hash IS NOT NULL
         ORDER BY d.since DESC, p.since DESC, o.since DESC LIMIT 1`).pluck(),
       lastTodoId: p('SELECT max(id) FROM chunk_todo').pluck(),
+      todoAtLeast: p('SELECT count(*) FROM (SELECT 1 FROM chunk_todo LIMIT ?)').pluck(),
+      gcAtLeast: p('SELECT count(*) FROM (SELECT 1 FROM gc_todo LIMIT ?)').pluck(),
       todoCount: p('SELECT count(*) FROM chunk_todo t WHERE EXISTS (SELECT 1 FROM chunks c WHERE c.hash = t.hash)').pluck(),
       todoDelete: p('DELETE FROM chunk_todo WHERE id = ?'),
       todoSplice: p('UPDATE chunk_todo SET prev = ? WHERE prev = ?'),
@@ -199,6 +201,11 @@ export class MaintenanceStore {
   firstCommitFrom(branch: number, timeNs: bigint): number | undefined { return this.s.firstCommitFrom.get(branch, timeNs) as number | undefined; }
   commitTime(id: number): bigint | undefined { return this.s.commitTime.get(id) as bigint | undefined; }
   hasWork(): boolean { return this.s.hasTodo.get() !== undefined || this.hasGcWork(); }
+  /** Whether chunks pile up: at least n written and not yet looked at, or
+   * at least n that may have lost their last reference (bounded counts). */
+  chunksPileUp(n: number): boolean {
+    return (this.s.todoAtLeast.get(n) as number) >= n || (this.s.gcAtLeast.get(n) as number) >= n;
+  }
   /** Whether some chunk may have lost its last reference. */
   hasGcWork(): boolean { return this.s.hasGc.get() !== undefined; }
   labelCommits(): number[] { return this.s.labelCommits.all() as number[]; }
