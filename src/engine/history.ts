@@ -319,9 +319,11 @@ export class History {
     return out;
   }
 
-  /** The last commit of a state that lasted until `until`. */
+  /** The last commit (that still exists) of a state that lasted until `until`. */
   private shownAt(until: number): number {
-    return until >= LIVE ? this.e.store.headCommit : until - 1;
+    if (until >= LIVE) return this.e.store.headCommit;
+    // (until - 1 may be a commit thinning deleted: the view would be ENOENT.)
+    return this.meta.commitBefore(until) ?? until - 1;
   }
 
   /** Whether file version a (ino ia, as of commit ca) and b (ib, cb) hold

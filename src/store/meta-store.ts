@@ -172,6 +172,7 @@ export class MetaStore {
       insertCommit: p('INSERT INTO commits (branch_id, time_ns, kind, message) VALUES (?, ?, ?, ?)'),
       setCommitKind: p('UPDATE commits SET kind = ? WHERE id = ?'),
       lastCommit: p(`SELECT id, branch_id, time_ns, kind, message FROM commits ORDER BY id DESC LIMIT 1`).safeIntegers(true),
+      commitBefore: p('SELECT max(id) FROM commits WHERE id < ?').pluck(),
       getCommit: p('SELECT id, branch_id, time_ns, kind, message FROM commits WHERE id = ?').safeIntegers(true),
       commitAtTime: p(`SELECT id FROM commits WHERE branch_id = ? AND time_ns <= ? ORDER BY time_ns DESC, id DESC LIMIT 1`).pluck(),
       branchByName: p('SELECT * FROM branches WHERE name = ?').safeIntegers(false),
@@ -443,6 +444,8 @@ export class MetaStore {
   }
   setCommitKind(id: number, kind: string): void { this.s.setCommitKind.run(kind, id); }
   lastCommit(): CommitRow | undefined { return this.commitOut(this.s.lastCommit.get()); }
+  /** The newest commit before c that exists (thinning deletes commits). */
+  commitBefore(c: number): number | undefined { return (this.s.commitBefore.get(c) as number | null) ?? undefined; }
   getCommit(id: number): CommitRow | undefined { return this.commitOut(this.s.getCommit.get(id)); }
   private commitOut(r: unknown): CommitRow | undefined {
     if (!r) return undefined;
