@@ -187,6 +187,22 @@ describe('mikofs mount', () => {
       await sh(`head -c 300000 /dev/zero | tr '\\0' B > ${m.mnt}/big && echo two > ${m.mnt}/g`);
       await sleep(1100);
       expect(await sh(`stat -c %s ${ro}/big && tr -d B < ${ro}/big | wc -c && cat ${ro}/g`)).toBe('300000\n0\ntwo\n');
+      // A new open right after a commit that grew the file reads a whole
+      // version, never the new bytes cut to the size the kernel had cached.
+      expect(await sh(`python3 - <<'EOF'
+import time
+w, r = '${m.mnt}/t', '${ro}/t'
+open(w, 'w').write('A' * 100); time.sleep(1.2); open(r).read()
+bad = 0
+for g in range(15):
+    new, old = chr(66 + g) * (200 + g * 50), (chr(65 + g) * (150 + g * 50) if g else 'A' * 100)
+    open(w, 'w').write(new)
+    for i in range(4):
+        s = open(r).read()
+        bad += s not in (new, old)
+        time.sleep(0.02)
+print(bad)
+EOF`)).toBe('0\n');
     } finally {
       expect((await mikofs('umount', ro)).code).toBe(0);
     }

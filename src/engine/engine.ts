@@ -39,7 +39,7 @@ const DAY_NS = 86400n * 1000000000n;
  * exact up to 2^53 - 1 (8 PiB). */
 const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
 /** How often a read-only engine asks whether the store changed (ms). */
-const FRESH_MS = 2;
+const FRESH_MS = 0.25;
 /** Zeros to compare with, grown to the largest chunk asked about. (It was
  * one buffer per length, never dropped: a log appended to line by line
  * has a new last-chunk length at every save, and a mount kept 0.3 GB of
@@ -111,10 +111,20 @@ export class Engine implements SessionHost {
     const now = performance.now();
     if (now - this.freshAt < FRESH_MS) return;
     this.freshAt = now;
-    if (this.store.memory || !this.store.externalChange()) return;
+    if (this.store.memory) return;
+    const before = this.store.headCommit;
+    if (!this.store.externalChange()) return;
     this.headTree_.inodes.clear();
     this.headTree_.dirs.clear();
+    if (!this.externalListeners.length) return;
+    // The inodes whose rows changed since (a mount drops what the kernel
+    // cached of them: a new open read the new bytes cut to the old size).
+    const inos = this.store.meta.changedKeys('inodes', this.branchId, before).map((r) => r.ino as number);
+    for (const fn of this.externalListeners) fn(inos);
   }
+  private readonly externalListeners: ((inos: number[]) => void)[] = [];
+  /** Read-only stores: fn(inodes changed) when another process committed. */
+  onExternalChange(fn: (inos: number[]) => void): void { this.externalListeners.push(fn); }
   private fds = new Map<number, OpenFile>();
   private held = new Map<number, number>();
   private nextFd = 1;

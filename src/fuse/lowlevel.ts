@@ -226,6 +226,18 @@ export class LowLevelServer {
     this.b.ll_notify(this.handle, ROOT, 0, undefined);
   }
 
+  /** Drops the attributes (at once) and pages of these live inodes: on a
+   * read-only mount, another process's commit changed them. */
+  invalidateInodes(inos: number[]): void {
+    if (!this.handle) return;
+    for (const ino of inos) {
+      for (const id of this.byIno.get(ino) ?? []) {
+        this.b.ll_notify(this.handle, id, -1, undefined);
+        this.b.ll_notify(this.handle, id, 0, undefined);
+      }
+    }
+  }
+
   /** Resolves once the kernel has received every invalidation queued so
    * far (the notifier thread writes them; the main thread goes on serving
    * requests meanwhile, which a notice may wait for). A rollback through

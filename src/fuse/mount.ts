@@ -166,6 +166,9 @@ export async function serve(o: ServeOptions): Promise<Mounted> {
   engine.store.onGroupLost(() => server.invalidateAll());
   // Thinning deletes commits: a view of the past may now show another state.
   if (!o.readonly) engine.maintenance.onThinned(() => server.invalidateHistory());
+  // Read-only: the writer is another process; what it changed goes from the
+  // kernel's caches as soon as this mount notices (at its next request).
+  if (o.readonly) engine.onExternalChange((inos) => server.invalidateInodes(inos));
   if (o.debug) {
     const opStats = stats;
     const requests = () => Object.fromEntries(Object.entries(server.requestCounts()).map(([k, n]) => [`req.${k}`, { n, ms: 0 }]));
