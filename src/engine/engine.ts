@@ -99,8 +99,8 @@ export class ReadView {
 export class Engine implements SessionHost {
   private readonly headTree_: Tree;
   /** The live tree. On a read-only store another process may be writing:
-   * its cached rows are dropped when the file changed (checked at most every
-   * few ms), else a `-o ro` mount beside a writer kept sizes and rows from
+   * its cached rows are dropped when the file changed (SQLite's data_version,
+   * asked at most every FRESH_MS), else a `-o ro` mount beside a writer kept sizes and rows from
    * before (stale sizes, zeros where the new chunks were). */
   get head(): Tree {
     if (!this.writable) this.freshen();

@@ -342,10 +342,9 @@ export class Maintenance {
    * hourly. A filesystem that is never idle for that long (a log appended
    * every 200 ms, an application's SQLite database) still gets a short
    * round every starveMs while chunks pile up, of at most busyBudgetMs in
-   * the same slices, of
-   * the cheap stages that give space back: thinning (rapid edits collapse),
-   * retiring deleted files, GC and vacuum. Encoding (deltas, compression)
-   * waits for an idle moment. With idle rounds only, such a file's rewritten
+   * the same slices, of the cheap stages that give space back: thinning
+   * (rapid edits collapse), retiring deleted files, GC and vacuum. Encoding
+   * (deltas, compression) waits for an idle moment. With idle rounds only, such a file's rewritten
    * chunks piled up for as long as the writes went on (56 MiB of store for
    * 1,200 bytes appended in 30 s). */
   start(opts: { intervalMs?: number; sliceMs?: number; idleMs?: number; starveMs?: number; busyBudgetMs?: number;
