@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 import { LIVE, type CommitRow, type InodeRow } from '../store/meta-store.js';
 import type { Engine } from './engine.js';
 import { fail } from './errors.js';
-import { Tree, ROOT_INO, splitPath } from './tree.js';
+import { Tree, ROOT_INO, splitPath, statOf } from './tree.js';
 import { isDir, isReg, type Stat } from './types.js';
 
 /** Inodes a directory's subtree may have had for its log to look at only
@@ -33,7 +33,8 @@ export interface FileVersion {
   ino: number;
   /** Its attributes as they last were while it was current (a chmod,
    * touch or setxattr after the write is not a version of its own, but is
-   * what the file had), st_blocks counting its chunks. */
+   * what the file had). Its st_blocks is by size: a view at shownAt counts
+   * its chunks (a listing counted them for every version, at every request). */
   stat: Stat;
   /** The commit whose state it shows (its attributes, its xattrs): the
    * last one while it was current (the head for the current version). */
@@ -299,7 +300,7 @@ export class History {
         if (last && this.sameContent(last.ino, last.row, last.at, d.ino, row, since, last.ino === d.ino && last.row.until === row.since)) {
           // The same bytes with other attributes: the version they extend.
           const v = out[out.length - 1];
-          if (v) Object.assign(v, { until, current: until >= LIVE, ino: d.ino, stat: head.statRow(row), shownAt: this.shownAt(until) });
+          if (v) Object.assign(v, { until, current: until >= LIVE, ino: d.ino, stat: statOf(row, this.e.chunkSize), shownAt: this.shownAt(until) });
           last = { ino: d.ino, row, at: since };
           continue;
         }
@@ -310,7 +311,7 @@ export class History {
         if (prev && prev.stat.size === 0 && out.length > 0 && this.meta.getCommit(since)!.time_ns - prev.timeNs < TRANSIENT_NS) out.pop();
         last = { ino: d.ino, row, at: since };
         const c = this.meta.getCommit(since)!;
-        out.push({ commit: since, timeNs: c.time_ns, until, current: until >= LIVE, ino: d.ino, stat: head.statRow(row), shownAt: this.shownAt(until) });
+        out.push({ commit: since, timeNs: c.time_ns, until, current: until >= LIVE, ino: d.ino, stat: statOf(row, this.e.chunkSize), shownAt: this.shownAt(until) });
       }
     }
     // No file has ever had this name; or a directory or symlink has it now

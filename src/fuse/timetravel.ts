@@ -168,8 +168,11 @@ export class TimeTravel {
         const base = last ? last.stat : this.engine.stat(r.file);
         return { ...base, ino: (HISTDIR_INO | (base.ino & LOW)) >>> 0, mode: S_IFDIR | 0o555, nlink: 2, size: r.versions.length, blocks: 0 };
       }
-      case 'version':
-        return { ...r.version.stat, ino: this.inos.of(r.version.ino, r.version.commit), mode: S_IFREG | (r.version.stat.mode & 0o7777), nlink: 1 };
+      case 'version': {
+        // Its attributes at shownAt, st_blocks counting its chunks there.
+        const s = r.view.tree.statIno(r.version.ino);
+        return { ...s, ino: this.inos.of(r.version.ino, r.version.commit), mode: S_IFREG | (s.mode & 0o7777), nlink: 1 };
+      }
       case 'absent': fail('ENOENT');
     }
   }
