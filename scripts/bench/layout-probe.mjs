@@ -109,7 +109,7 @@ function dense(name, packs) {
     CREATE TABLE inodes (branch_id INTEGER NOT NULL, ino INTEGER NOT NULL, since INTEGER NOT NULL, until INTEGER NOT NULL,
       mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL, nlink INTEGER NOT NULL, size INTEGER NOT NULL,
       rdev INTEGER NOT NULL, atime INTEGER NOT NULL, mtime INTEGER NOT NULL, ctime INTEGER NOT NULL, btime INTEGER NOT NULL,
-      target BLOB, inline BLOB, PRIMARY KEY (branch_id, ino, since)) STRICT, WITHOUT ROWID;
+      target BLOB, inline BLOB, inline_sum INTEGER, PRIMARY KEY (branch_id, ino, since)) STRICT, WITHOUT ROWID;
     CREATE INDEX inodes_changes ON inodes (branch_id, until, since);
     CREATE INDEX inodes_by_since ON inodes (branch_id, since);
     CREATE TABLE xattrs (branch_id INTEGER NOT NULL, ino INTEGER NOT NULL, name TEXT NOT NULL, since INTEGER NOT NULL,
