@@ -252,6 +252,48 @@ EOF`);
     ].join('\n'));
   });
 
+  it('O_APPEND is the descriptor\'s at each write: fcntl F_SETFL turns it off and on', async () => {
+    // (Until 2026-12-05 a descriptor opened O_APPEND appended for ever.)
+    const m = await mountFresh();
+    const script = `python3 - "$D/f" <<'EOF'
+import fcntl, os, sys
+p = sys.argv[1]
+open(p, 'wb').write(b'0123456789')
+fd = os.open(p, os.O_WRONLY | os.O_APPEND)
+os.write(fd, b'ab')
+fcntl.fcntl(fd, fcntl.F_SETFL, 0)
+os.pwrite(fd, b'XY', 2)
+os.lseek(fd, 0, os.SEEK_SET); os.write(fd, b'n')
+fcntl.fcntl(fd, fcntl.F_SETFL, os.O_APPEND)
+os.write(fd, b'z')
+os.close(fd)
+print(open(p, 'rb').read().decode())
+EOF`;
+    const local = await tempDir('mikofs-append-');
+    try {
+      const expected = await sh(`D=${local}; ${script}`);
+      expect(expected).toBe('n1XY456789abz\n');
+      expect(await sh(`D=${m.mnt}; ${script}`)).toBe(expected);
+    } finally { await fsp.rm(local, { recursive: true, force: true }); }
+  });
+
+  it('chown(f, -1, -1) and a readlink are seen in ctime and atime, as on a local filesystem (found 2026-12-05)', async () => {
+    const m = await mountFresh();
+    const out = await sh(`python3 - ${m.mnt} <<'EOF'
+import os, sys, time
+p = os.path.join(sys.argv[1], 'f'); l = os.path.join(sys.argv[1], 'l')
+open(p, 'w').write('x'); os.symlink('f', l)
+os.utime(l, ns=(1, 2), follow_symlinks=False)
+c0 = os.stat(p).st_ctime_ns
+time.sleep(0.02)
+os.chown(p, -1, -1)
+print('ctime moved', os.stat(p).st_ctime_ns > c0)
+os.readlink(l)
+print('link atime moved', os.lstat(l).st_atime_ns > 1, os.lstat(l).st_mtime_ns)
+EOF`);
+    expect(out).toBe('ctime moved True\nlink atime moved True 2\n');
+  });
+
   it('an O_TRUNC open through one name of a file is seen by a reader open through another', async () => {
     // Read-only O_TRUNC left the other names' attributes cached: a reader
     // open through one read its cached pages past the new end (found by

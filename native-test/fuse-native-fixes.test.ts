@@ -118,7 +118,7 @@ const requireCjs = createRequire(import.meta.url)
 describe('patched binding is loaded', () => {
   it('exports the mikofs marker from build/Release and validates extraOptions', async () => {
     const Fuse = requireCjs('fuse-native')
-    expect(Fuse.MIKOFS_PATCH_VERSION).toBe(12)
+    expect(Fuse.MIKOFS_PATCH_VERSION).toBe(13)
     expect(Fuse.MIKOFS_OPEN_FLAGS).toBe(true)
     expect(Fuse.BINDING_PATH).toMatch(/fuse-native\/build\/Release\/fuse\.node$/)
     // libfuse.so.2 resolves for the built binary

@@ -103,6 +103,25 @@ EOF`);
     expect(Number(versions.trim())).toBeGreaterThanOrEqual(3);
   });
 
+  it.runIf(KERNEL_MAPS_DIRECT_IO)('a mapping through an O_APPEND descriptor writes its pages back where they are, not at the end', async () => {
+    // (Until 2026-12-05 the writeback of its dirty page was appended: the
+    // file grew by a page and the mapped bytes were not where written.)
+    const m = await mountFresh();
+    const out = await sh(`python3 - ${m.mnt}/am <<'EOF'
+import mmap, os, sys
+p = sys.argv[1]
+open(p, 'wb').write(b'A' * 8192)
+fd = os.open(p, os.O_RDWR | os.O_APPEND)
+m = mmap.mmap(fd, 8192)
+m[0:4] = b'MMAP'; m.flush(); m.close()
+os.write(fd, b'tail')
+os.close(fd)
+d = open(p, 'rb').read()
+print(len(d), d.find(b'MMAP'), d[-4:].decode())
+EOF`);
+    expect(out).toBe('8196 0 tail\n');
+  });
+
   it.runIf(KERNEL_MAPS_DIRECT_IO)('SQLite in WAL mode: two processes write and read one database at once', async () => {
     // (Once, the writer died of SIGBUS about every other run: another
     // process opening the WAL index was told its committed size, 0, and the

@@ -5,7 +5,8 @@ import { HEAD, LIVE, type InodeRow } from '../store/meta-store.js';
 import { Store, INLINE_MAX, MAX_INO, diskFullError } from '../store/store.js';
 import { fail, type ErrnoCode } from './errors.js';
 import { Tree, ROOT_INO, statOf, type ChainLink } from './tree.js';
-import { WriteSession, type SessionHost } from './write-session.js';
+import { WriteSession, ZERO_CHUNK, type SessionHost } from './write-session.js';
+import { isZero } from './zeros.js';
 import { resolvePoint } from './points.js';
 import { History } from './history.js';
 import { Maintenance } from './maintenance.js';
@@ -40,16 +41,6 @@ const DAY_NS = 86400n * 1000000000n;
 const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
 /** How often a read-only engine asks whether the store changed (ms). */
 const FRESH_MS = 0.25;
-/** Zeros to compare with, grown to the largest chunk asked about. (It was
- * one buffer per length, never dropped: a log appended to line by line
- * has a new last-chunk length at every save, and a mount kept 0.3 GB of
- * zeros after 600 appends; found by the exploratory hunt, 2026-12-05.) */
-let zeros = Buffer.alloc(0);
-function isZero(b: Buffer): boolean {
-  if (b.length > zeros.length) zeros = Buffer.alloc(b.length);
-  return b.equals(zeros.subarray(0, b.length));
-}
-
 /** An open file handle. Writers own a WriteSession; readers read the
  * file's newest committed version: each read() here is of one version
  * whole, and a commit between two reads (a writer's close, an append by
@@ -301,7 +292,13 @@ export class Engine implements SessionHost {
   /** stat following a final symlink. */
   statFollow(p: string): Stat { return this.head.statIno(this.head.resolve(p, true)); }
   readdir(p: string): DirEntry[] { return this.head.readdir(p); }
-  readlink(p: string): string { return this.head.readlink(p); }
+  /** A symlink's target; reading it is an access (atime, as read(2)). */
+  readlink(p: string | number): string {
+    const ino = typeof p === 'number' ? p : this.head.resolve(p);
+    const target = this.head.readlinkIno(ino);
+    if (this.writable) this.touchAtime(ino);
+    return target;
+  }
   readFile(p: string): Buffer { return this.head.readFile(p); }
   exists(p: string): boolean { return this.head.exists(p); }
   getxattr(p: string | number, name: string): Buffer { return this.xattr(p, name) ?? fail('ENODATA'); }
@@ -820,7 +817,10 @@ export class Engine implements SessionHost {
     }
     const beyond = end - Math.max(offset, s.size);
     if (beyond > 0 && beyond > this.store.space.available()) fail('ENOSPC');
+    // Like Linux filesystems, an allocation that leaves the size as it was
+    // still counts as a modification (mtime, ctime).
     if (!(mode & KEEP_SIZE) && end > s.size) s.truncate(end, now);
+    else s.touch(now);
   }
 
   /** Attributes as this handle sees them (a writer sees its own size). */
@@ -871,9 +871,9 @@ export class Engine implements SessionHost {
       const node = this.head.inode(of.ino);
       if (of.session.changed && node && node.nlink > 0) this.commitSession(of.session);
       else this.discardSession(of.session);
-    } else if (of.read && this.writable) {
-      this.touchAtime(of.ino);
     }
+    // Reads through a handle that also wrote count as well (O_RDWR).
+    if (of.read && this.writable) this.touchAtime(of.ino);
   }
 
   /** Closes a handle dropping what it wrote: the committed file is untouched. */
@@ -970,8 +970,9 @@ export class Engine implements SessionHost {
           : plan.touched;
         for (const idx of touched) {
           if (idx >= nChunks) continue;
-          let hash = s.stagedWhole(idx, plan) ?? null;
-          if (!hash && !s.mergedHole(idx, plan)) {
+          const whole = s.stagedWhole(idx, plan);
+          let hash = whole === ZERO_CHUNK ? null : whole ?? null;
+          if (!whole && !s.mergedHole(idx, plan)) {
             const data = s.mergedChunk(idx, plan);
             hash = isZero(data) ? null : this.store.chunks.put(data);
           }

@@ -15,6 +15,12 @@
 // are completed from the committed content and staged too).
 import type { InodeRow } from '../store/meta-store.js';
 import type { Tree } from './tree.js';
+import { isZero } from './zeros.js';
+
+/** What `staged` holds for a whole chunk of zeros: a hole, neither hashed
+ * nor stored (fallocate's punched ranges, cp --sparse, dd of /dev/zero),
+ * so st_blocks and du count it as the hole it is. Compared by identity. */
+export const ZERO_CHUNK = Buffer.alloc(32);
 
 /** Sorted, non-overlapping [start, end) ranges within one chunk. */
 type Ranges = number[]; // flat: s0, e0, s1, e1, ...
@@ -134,6 +140,7 @@ export class WriteSession {
     const cs = this.host.chunkSize;
     const staged = this.staged.get(idx);
     const out = Buffer.alloc(len);
+    if (staged === ZERO_CHUNK) return out;
     if (staged) { this.host.loadChunk(staged).copy(out, 0, 0, len); return out; }
     const tree = this.host.headTree();
     const n = tree.inode(this.ino);
@@ -182,6 +189,7 @@ export class WriteSession {
     this.partialBytes -= d.bytes;
     this.dirty.delete(idx);
     this.staged.delete(idx);
+    if (isZero(d.buf)) { this.pending.delete(idx); this.staged.set(idx, ZERO_CHUNK); return; }
     this.pending.add(idx);
     this.host.stage(this, idx, d.buf);
   }
@@ -236,6 +244,12 @@ export class WriteSession {
     this.changed = true;
   }
 
+  /** A modification that changes no byte (fallocate within the size). */
+  touch(now: bigint): void {
+    this.mtime = now;
+    this.changed = true;
+  }
+
   /** Reads through the session: committed content with this session's writes on top. */
   read(pos: number, len: number): Buffer {
     this.host.settle(this);
@@ -263,6 +277,7 @@ export class WriteSession {
    * into out at `at` (out is zero-filled: bytes past the end stay 0). */
   private baseRange(idx: number, from: number, to: number, out: Buffer, at: number): void {
     const staged = this.staged.get(idx);
+    if (staged === ZERO_CHUNK) return;
     if (staged) { this.host.loadChunk(staged).copy(out, at, from, to); return; }
     const tree = this.host.headTree();
     const n = tree.inode(this.ino);

@@ -29,6 +29,14 @@ export type ValueCb<T> = (err: number, value?: T) => void;
 /** A utimens time: ms (fractional), bigint ns (with utimensNs), or null = UTIME_OMIT. */
 export type NativeTime = number | bigint | null;
 
+/** What a WRITE is, beside its bytes (the binding's fourth dispatch
+ * argument): the kernel writing back pages of a shared mapping, and whether
+ * the descriptor has O_APPEND at the moment of this write (fcntl F_SETFL
+ * changes it without telling the filesystem; writeback of a mapping never
+ * appends, whatever descriptor it goes through). */
+export const WRITE_PAGE = 1;
+export const WRITE_APPEND = 2;
+
 /** The handler object (fuse-native's `ops`). Errors are negative errnos. */
 export interface FuseOps {
   init(cb: Cb): void;
@@ -100,9 +108,10 @@ export interface FuseOps {
   removexattr(path: string, name: string, cb: Cb): void;
   open(path: string, flags: number, cb: (err: number, fh?: number, openFlags?: OpenReply) => void): void;
   read(path: string, fh: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void): void;
-  /** cb's `dropPagesAt`: where the bytes went, when pages the kernel may
-   * have cached of them must be dropped before the write is answered. */
-  write(path: string, fh: number, buf: Buffer, len: number, pos: number, cb: (n: number, dropPagesAt?: number) => void): void;
+  /** `how`: WRITE_PAGE and WRITE_APPEND bits. cb's `dropPagesAt`: where
+   * the bytes went, when pages the kernel may have cached of them must be
+   * dropped before the write is answered. */
+  write(path: string, fh: number, buf: Buffer, len: number, pos: number, how: number, cb: (n: number, dropPagesAt?: number) => void): void;
   release(path: string, fh: number, cb: Cb): void;
   create(path: string, mode: number, cb: (err: number, fh?: number, openFlags?: OpenReply) => void): void;
   unlink(path: string, cb: Cb): void;

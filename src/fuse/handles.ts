@@ -52,8 +52,6 @@ export interface Handle {
   efh: number;
   ino: number;
   writer: boolean;
-  /** O_APPEND: every write goes to the end of the shared session. */
-  append: boolean;
   /** The process that opened it (writers only; 0: unknown). */
   owner: number;
   key: string;
@@ -118,7 +116,7 @@ export class Handles {
 
   /** Records an open; returns its FUSE handle number and page-cache reply.
    * version: the committed version of the file a reader reads now. */
-  add(efh: number, ino: number, path: string, opts: { writer: boolean; append?: boolean; owner?: number; version: number; borrowed?: boolean }): { fh: number; reply: OpenReply } {
+  add(efh: number, ino: number, path: string, opts: { writer: boolean; owner?: number; version: number; borrowed?: boolean }): { fh: number; reply: OpenReply } {
     const key = `${ino}:${path}`;
     let reply: OpenReply;
     if (opts.borrowed) {
@@ -160,7 +158,7 @@ export class Handles {
       }
     }
     const fh = this.allocFh();
-    this.byFh.set(fh, { efh, ino, writer: opts.writer, append: !!opts.append, owner: opts.owner ?? 0, key, reply, borrowed: !!opts.borrowed });
+    this.byFh.set(fh, { efh, ino, writer: opts.writer, owner: opts.owner ?? 0, key, reply, borrowed: !!opts.borrowed });
     return { fh, reply };
   }
 

@@ -30,7 +30,7 @@
 // `.fuse_hidden…` exactly as libfuse does (namespace.ts knows that name).
 import fs from 'node:fs';
 import type { FuseOps, FuseStat, OpenReply, CallerContext } from './binding.js';
-import { loadLowLevel, type LowLevelBinding } from './binding.js';
+import { loadLowLevel, WRITE_PAGE, type LowLevelBinding } from './binding.js';
 
 /** Request kinds, numbered as in mikofs-lowlevel.c. */
 const Op = {
@@ -690,11 +690,11 @@ export class LowLevelServer {
       case Op.WRITE: {
         const view = a as Uint8Array;
         const data = Buffer.from(view.buffer, view.byteOffset, view.byteLength);
-        // d: the kernel writing back pages of a shared mapping. They stay
-        // under writeback until this answer: dropping them first would wait
-        // for itself.
-        const writeback = d === 1;
-        return ops.write(path, c as number, data, data.length, b as number, (n, dropPagesAt) => {
+        // d, bit 1: the kernel writing back pages of a shared mapping. They
+        // stay under writeback until this answer: dropping them first would
+        // wait for itself. Bit 2: O_APPEND is in the descriptor's flags now.
+        const writeback = ((d as number) & WRITE_PAGE) !== 0;
+        return ops.write(path, c as number, data, data.length, b as number, d as number, (n, dropPagesAt) => {
           if (n < 0) return this.err(req, n);
           if (dropPagesAt === undefined || writeback || !this.handle || !this.b.ll_reply_write_inval) return this.b.ll_reply_write(req, n);
           this.replyAfterDroppingPages(req, n, node!.ino, dropPagesAt);
@@ -871,6 +871,11 @@ export class LowLevelServer {
     }
     if (mask & (SET_ATIME | SET_MTIME)) {
       steps.push((k) => (byIno ? utimensIno(ino, at, mt, k) : ops.utimens(path, at, mt, k)));
+    }
+    // Nothing to set: chown(f, -1, -1), which still changes ctime (without
+    // writeback caching the kernel does not send the time itself).
+    if (steps.length === 0) {
+      steps.push((k) => (byIno ? chownIno(ino, 0xffffffff, 0xffffffff, k) : ops.chown(path, 0xffffffff, 0xffffffff, k)));
     }
     const run = (i: number): void => {
       if (i < steps.length) {

@@ -21,7 +21,7 @@ import { toFuseStat, toFuseStatfs, toTimeSpec, direntStat } from './attr.js';
 import { callerCred, callerProcess, callerInGroup } from './context.js';
 import { Namespace, type Route } from './namespace.js';
 import { Handles, type Handle } from './handles.js';
-import type { Cb, FuseOps, FuseStat, NativeTime, ValueCb } from './binding.js';
+import { WRITE_APPEND, WRITE_PAGE, type Cb, type FuseOps, type FuseStat, type NativeTime, type ValueCb } from './binding.js';
 
 const SECURITY_CAPABILITY = 'security.capability';
 const ENOENT = 2;
@@ -152,11 +152,11 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
    * of an older version (they read the newest one; see handles.ts). */
   const readersMoveOn = (ino: number): boolean => handles.committed(ino, () => engine.head.inode(ino)?.since ?? 0);
   /** Records an open engine handle and answers with its FUSE handle. */
-  function opened(path: string, efh: number, append: boolean, cb: (err: number, fh?: number, reply?: never) => void): void {
+  function opened(path: string, efh: number, cb: (err: number, fh?: number, reply?: never) => void): void {
     const ino = engine.inoOf(efh);
     const writer = engine.isWriter(efh);
     const { fh, reply } = handles.add(efh, ino, path, {
-      writer, append, owner: writer ? callerProcess() : 0, version: engine.head.inode(ino)?.since ?? 0,
+      writer, owner: writer ? callerProcess() : 0, version: engine.head.inode(ino)?.since ?? 0,
     });
     (cb as (err: number, fh: number, reply: unknown) => void)(0, fh, reply);
   }
@@ -193,7 +193,7 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       } else {
         // Writers share the file's session (see handles.ts); the engine
         // handle reads and writes, the kernel enforces each descriptor's
-        // mode, and appends are placed here, per descriptor.
+        // mode, and appends are placed here, at each write (WRITE_APPEND).
         const shared = handles.writerOf(ino);
         if (shared === undefined) efh = engine.openIno(ino, (flags & ~(O_ACCMODE | O_APPEND)) | O_RDWR);
         else {
@@ -203,7 +203,7 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
         if (flags & O_TRUNC) killPrivileges(engine.inoOf(efh), cred);
       }
     } catch (e) { cb(failed('open', path, e)); return; }
-    opened(path, efh, writer && (flags & O_APPEND) !== 0, cb);
+    opened(path, efh, cb);
   }
 
   return {
@@ -311,7 +311,7 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       // FUSE create does not tell the access mode: the handle may read and
       // write; the kernel enforces the descriptor's own mode.
       try { fh = engine.create(live(ns.route(path)), mode, O_RDWR, cred); } catch (e) { cb(failed('create', path, e)); return; }
-      opened(path, fh, false, cb);
+      opened(path, fh, cb);
     },
 
     read: (path, fh, buf, len, pos, cb) => {
@@ -328,13 +328,16 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       cb(n);
     },
 
-    write: (path, fh, buf, len, pos, cb) => {
+    write: (path, fh, buf, len, pos, how, cb) => {
       const cred = callerCred();
       let n: number, drop: number | undefined;
       try {
         const h = handle(fh);
         killPrivileges(h.ino, cred);
-        const at = h.append ? engine.fstat(h.efh).size : pos;
+        // The end of file of the shared session, not the kernel's idea of
+        // it: another name of the file (a separate kernel inode) may have
+        // grown it. Writeback of a mapping goes where its pages are.
+        const at = (how & (WRITE_APPEND | WRITE_PAGE)) === WRITE_APPEND ? engine.fstat(h.efh).size : pos;
         n = engine.write(h.efh, len === buf.length ? buf : buf.subarray(0, len), at);
         if (handles.pagesOfSession(h.ino)) drop = at;
       } catch (e) { cb(failed('write', path, e)); return; }
@@ -402,7 +405,7 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
 
     // A symlink whose name a rename replaced while the kernel was walking
     // through it (deploy scripts swap `current` so): what it found.
-    readlinkIno: (ino, cb) => answer('readlink', `inode ${ino}`, cb, () => { ns.touch(); return engine.head.readlinkIno(ino); }),
+    readlinkIno: (ino, cb) => answer('readlink', `inode ${ino}`, cb, () => { ns.touch(); return engine.readlink(ino); }),
 
     mknod: (path, mode, dev, cb) => {
       const cred = callerCred();

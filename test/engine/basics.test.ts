@@ -194,6 +194,68 @@ describe('namespace and content', () => {
     e.close();
   });
 
+  it('relatime also for reads through a read-write handle and for readlink (found 2026-12-05: both left atime)', async () => {
+    const e = await memStore();
+    e.writeFile('/f', 'data');
+    e.symlink('f', '/l');
+    const S = 1000000000n;
+    const now = BigInt(Date.now()) * 1000000n;
+    e.utimens('/f', 1n, now - 3600n * S);
+    const fh = e.open('/f', 'r+');
+    expect(e.read(fh, 4, 0).toString()).toBe('data');
+    e.release(fh);
+    expect(e.stat('/f').atime).toBeGreaterThan(now - 10n * S);
+    const w = e.open('/f', 'r+'); // read, then write: atime and mtime both move
+    e.utimens('/f', 1n, 2n);
+    e.read(w, 4, 0);
+    e.write(w, Buffer.from('D'), 0);
+    e.release(w);
+    expect(e.stat('/f').atime).toBeGreaterThan(now - 10n * S);
+    expect(e.stat('/f').mtime).toBeGreaterThan(now - 10n * S);
+    e.utimens('/l', 1n, 2n);
+    expect(e.readlink('/l')).toBe('f');
+    expect(e.stat('/l').atime).toBeGreaterThan(now - 10n * S);
+    expect(e.stat('/l').mtime).toBe(2n);
+    e.close();
+  });
+
+  it('fallocate that leaves the size is still a modification: mtime and ctime move (found 2026-12-05)', async () => {
+    const e = await memStore();
+    e.writeFile('/f', 'x'.repeat(100));
+    e.utimens('/f', 1n, 2n);
+    const before = e.stat('/f').ctime;
+    const fh = e.open('/f', 'r+');
+    e.fallocate(fh, 0, 0, 50); // inside the size
+    e.fallocate(fh, 1, 0, 4096); // KEEP_SIZE beyond the end
+    e.release(fh);
+    const st = e.stat('/f');
+    expect(st.size).toBe(100);
+    expect(st.mtime).toBeGreaterThan(2n);
+    expect(st.ctime).toBeGreaterThanOrEqual(before);
+    expect(e.readFile('/f').toString()).toBe('x'.repeat(100));
+    e.close();
+  });
+
+  it('whole chunks of zeros (a punched hole, dd of /dev/zero) are holes: st_blocks leaves them out (found 2026-12-05)', async () => {
+    const e = await memStore();
+    const cs = e.chunkSize;
+    const data = Buffer.alloc(3 * cs, 7);
+    e.writeFile('/f', data);
+    expect(e.stat('/f').blocks).toBe((3 * cs) / 512);
+    const fh = e.open('/f', 'r+');
+    e.fallocate(fh, 3 /* PUNCH_HOLE | KEEP_SIZE */, cs, cs);
+    expect(e.read(fh, 8, cs + 100)).toEqual(Buffer.alloc(8));
+    e.release(fh);
+    data.fill(0, cs, 2 * cs);
+    expect(e.readFile('/f').equals(data)).toBe(true);
+    expect(e.stat('/f').blocks).toBe((2 * cs) / 512);
+    e.writeFile('/z', Buffer.alloc(2 * cs));
+    expect(e.stat('/z').size).toBe(2 * cs);
+    expect(e.stat('/z').blocks).toBe(0);
+    expect(e.readFile('/z').equals(Buffer.alloc(2 * cs))).toBe(true);
+    e.close();
+  });
+
   it('extended attributes with create/replace flags', async () => {
     const e = await memStore();
     e.writeFile('/f', 'x');
