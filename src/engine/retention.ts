@@ -173,6 +173,9 @@ export function keptByTiers(commits: CommitInfo[], t: TierNs, nowNs: bigint, rap
  * by no one: other files' commits in between show its previous version,
  * names included. A version followed by a change of the file's names
  * before its next save is never dropped. */
+/** Commit kinds that may rewrite any file's content at once. */
+const REWRITES = new Set(['rollback', 'restore', 'merge']);
+
 export function rapidDrops(
   commits: CommitInfo[], writes: Map<number, number>, windowNs: bigint, isProtected: (id: number) => boolean,
   emptied: { has(id: number): boolean } = new Set<number>(),
@@ -184,6 +187,7 @@ export function rapidDrops(
   const nextWrite = new Map<number, CommitInfo>(); // ino -> the next write commit seen (walking back)
   const afterNext = new Map<number, CommitInfo | undefined>(); // ino -> the write after that
   let lastProtected = Number.POSITIVE_INFINITY;    // smallest protected id above the cursor
+  let lastRewrite = Number.POSITIVE_INFINITY;      // smallest rollback/restore/merge id above it
   for (let i = commits.length - 1; i >= 0; i--) {
     const c = commits[i];
     const ino = c.kind === 'write' ? writes.get(c.id) : undefined;
@@ -205,12 +209,18 @@ export function rapidDrops(
       // file would not exist in the states before that save, and an editor
       // that autosaves a new file every few seconds for an hour would make
       // every state of that hour lack it (a rollback to one deleted it).
+      // Nor across a rollback, restore or merge: it may have put other
+      // content in the file between the two saves, and the states from
+      // then on would show the content before the collapsed save instead
+      // (found by the history hunt, 2026-12-05: a rollback's own state
+      // showed a content the file never had then).
       if (n && by && !isProtected(c.id) && by.timeNs - c.timeNs <= windowNs && !(lastProtected < by.id)
-        && !renamedBetween(ino, c.id, n.id) && !firstVersion(ino, c.id)) drop.set(c.id, { ino, next: n.id });
+        && !(lastRewrite < by.id) && !renamedBetween(ino, c.id, n.id) && !firstVersion(ino, c.id)) drop.set(c.id, { ino, next: n.id });
       afterNext.set(ino, n);
       nextWrite.set(ino, c);
     }
     if (isProtected(c.id)) lastProtected = c.id;
+    if (REWRITES.has(c.kind)) lastRewrite = c.id;
   }
   return drop;
 }

@@ -350,6 +350,28 @@ describe('history thinning', () => {
     e.close();
   });
 
+  it('saves around a rollback do not collapse: the rollback\'s state keeps the content it put back (found 2026-12-05)', async () => {
+    const { e, clock } = await clockStore();
+    save(e, '/f', Buffer.from('P'));
+    const p = e.headCommit;
+    clock.t += 6n * S;
+    save(e, '/f', Buffer.from('XX'));
+    clock.t += 6n * S;
+    save(e, '/f', Buffer.from('W1W1'));
+    clock.t += S / 2n;
+    e.history.rollback(p);
+    const r = e.headCommit;
+    clock.t += S / 2n;
+    save(e, '/f', Buffer.from('W2'));
+    clock.t += 2n * S;
+    e.maintenance.runAll();
+    expect(e.at(r).readFile('/f').toString()).toBe('P');
+    expect(e.history.fileVersions('/f').map((v) => e.at(v.commit).readFile('/f').toString())).toEqual(['P', 'XX', 'W1W1', 'P', 'W2']);
+    e.history.rollback(r);
+    expect(e.readFile('/f').toString()).toBe('P');
+    e.close();
+  });
+
   it('an editor\'s save (a new file renamed over the old) then a save in place, within the window: the name is never missing', async () => {
     const { e, clock } = await clockStore();
     save(e, '/b.txt', Buffer.from('w1'));
