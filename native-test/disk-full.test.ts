@@ -82,4 +82,54 @@ describe('a full disk under the store', () => {
       await run('umount', [disk]);
     }
   });
+
+  it('a disk filled to the last byte by another program: a delete, a shorter retention and gc give the space back', { timeout: 120000 }, async () => {
+    // Found by the crash hunt (2026-12-05): each unlink near a full disk
+    // grew the WAL (it could not start over while the checkpoint lagged) and
+    // took the last free bytes; then unlink failed with ENOSPC and gc stopped
+    // at once ("nearly full"), so nothing inside mikofs could free space;
+    // and a reclaim for a refused write gave the WAL's blocks away.
+    const dir = await tempDir();
+    const disk = path.join(dir, 'disk');
+    await fsp.mkdir(disk);
+    expect((await run('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', disk])).code).toBe(0);
+    const m = new Mount(dir, path.join(disk, 'store.mikofs'), path.join(dir, 'mnt'), path.join(dir, 'mount.log'));
+    try {
+      await fsp.mkdir(m.mnt);
+      expect((await mikofs('init', m.store)).code).toBe(0);
+      await m.mount();
+      await sh(`mkdir ${m.mnt}/t && for i in $(seq 1500); do echo "file $i" > ${m.mnt}/t/f$i; done`);
+      await sh(`head -c 20M /dev/urandom > ${m.mnt}/big`);
+      await new Promise((r) => setTimeout(r, 3000)); // the checkpointer copies the burst
+      // Another program takes every byte left, and again what the store gave
+      // back when a new file asked for room (the WAL of the burst).
+      await run('dd', ['if=/dev/zero', `of=${disk}/filler`, 'bs=1M', 'status=none']);
+      await run('sh', ['-c', `echo x > ${m.mnt}/new`]);
+      await run('dd', ['if=/dev/zero', `of=${disk}/filler2`, 'bs=64k', 'status=none']);
+      expect(Number((await sh(`df -B1 --output=avail ${disk} | tail -1`)).trim())).toBe(0);
+      // At 0 bytes free: a file goes, the retention is shortened, and gc
+      // gives the deleted file's space back to the disk (the WAL keeps 2 MiB
+      // of its own blocks for this, and starts over at every write).
+      expect(await run('rm', [m.path('big')])).toMatchObject({ code: 0, stderr: '' });
+      expect((await mikofs('retention', '--store', m.mnt, '--keep-all', '0', '--hourly', '0', '--daily', '0')).code).toBe(0);
+      const gc = await mikofs('gc', '--store', m.mnt);
+      expect(gc.code).toBe(0);
+      expect(gc.stdout).toMatch(/returned \d+ free pages/);
+      expect(Number((await sh(`df -B1 --output=avail ${disk} | tail -1`)).trim())).toBeGreaterThan(16 << 20);
+      // Then deleting 1,500 files (each one rows of history) has room.
+      expect(await run('rm', ['-rf', m.path('t'), m.path('new')])).toMatchObject({ code: 0, stderr: '' });
+      expect((await sh(`ls -A ${m.mnt}`)).trim()).toBe('');
+      // ...where the store writes again, and which survives a remount.
+      expect((await run('sh', ['-c', `echo after > ${m.mnt}/after`])).code).toBe(0);
+      await m.umount();
+      await m.mount();
+      expect(fs.readFileSync(m.path('after'), 'utf8')).toBe('after\n');
+      expect(fs.readFileSync(m.log, 'utf8')).not.toMatch(/\n\s+at /);
+      await m.umount();
+      expect((await mikofs('verify', '--store', m.store)).code).toBe(0);
+    } finally {
+      if (await m.mounted()) await mikofs('umount', m.mnt);
+      await run('umount', [disk]);
+    }
+  });
 });

@@ -23,6 +23,8 @@ export { MEMORY, StoreLockedError };
 export const DEFAULT_CHUNK_SIZE = 512 * 1024;
 /** Bytes of WAL kept on disk once a write burst is checkpointed. */
 export const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
+/** WAL bytes kept on disk near a full disk, for deletes and GC (reclaimWal). */
+const WAL_FLOOR = 2 * 1024 * 1024;
 /** What the writer copies itself to start a long WAL over (see restartWalIfLong).
  * 8 MiB stalled a gc slice 120-140 ms (the copy and its fsync); 1 MiB, 45 ms. */
 const WAL_CATCH_UP_BYTES = 1024 * 1024;
@@ -139,7 +141,7 @@ export class Store {
     // The WAL keeps the size of the last burst of writes until the
     // checkpointer cuts it back after a second of quiet: on a full disk that
     // space is given back at once, before anything is refused.
-    this.space.onReclaim(() => this.depth === 0 && this.checkpointTruncate());
+    this.space.onReclaim(() => this.depth === 0 && this.reclaimWal());
     this.space.onUnwritten(() => {
       let n = 0;
       for (const r of this.writers) n += r.deref()?.unwritten() ?? 0;
@@ -326,12 +328,19 @@ export class Store {
    * every tick meanwhile. Checked every 100 ms. */
   private restartWalIfLong(): void {
     if (!this.checkpointer) return;
+    // Near a full disk, every write starts the WAL over, so that it reuses
+    // the file's own blocks instead of asking the disk for more: deletes
+    // (never refused) and garbage collection, which make room, could
+    // otherwise grow the WAL into the last free bytes and then fail there
+    // themselves (found by the crash hunt, 2026-12-05: 1,100 unlinks took
+    // the last 9 MiB of a 64 MiB disk, and nothing could free space after).
+    const tight = this.space.tight();
     const now = performance.now();
-    if (now - this.walCheckedAt < 100) return;
+    if (!tight && now - this.walCheckedAt < 100) return;
     this.walCheckedAt = now;
     const f = walIndexFrames(this.file);
-    if (!f || f.mx * this.pageSize < this.walSizeLimit) return;
-    if ((f.mx - f.done) * this.pageSize > WAL_CATCH_UP_BYTES) return;
+    if (!f || f.mx === 0 || f.mx * this.pageSize < (tight ? 0 : this.walSizeLimit)) return;
+    if (!tight && (f.mx - f.done) * this.pageSize > WAL_CATCH_UP_BYTES) return;
     try { this.db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy: the next begin */ }
   }
   private walCheckedAt = 0;
@@ -527,6 +536,33 @@ export class Store {
       Atomics.wait(nap, 0, 0, 10);
     }
     return false;
+  }
+
+  /** Gives the WAL's space back to the disk before a refusal (SpaceGuard),
+   * keeping WAL_FLOOR of it: near a full disk the WAL starts over at every
+   * write and reuses its own blocks (restartWalIfLong), which is all that
+   * deleting and garbage collection need when another program has taken
+   * every free byte; a WAL cut to nothing would have to grow first, and
+   * could not (found by the crash hunt, 2026-12-05: a reclaim for a refused
+   * write gave the WAL away, another program took it, and unlink failed).
+   * SQLite cuts a restarted WAL to journal_size_limit at its next commit:
+   * everything is copied (RESTART), and one small commit follows. True when
+   * every frame is in the database file. */
+  private reclaimWal(): boolean {
+    if (this.memory || this.readonly) return true;
+    let size = 0;
+    try { size = fs.statSync(this.file + '-wal').size; } catch { return this.checkpointTruncate(); }
+    this.flush();
+    let busy = 1;
+    try { busy = (this.db.pragma('wal_checkpoint(RESTART)') as { busy: number }[])[0]?.busy ?? 0; } catch { return false; }
+    if (busy || size <= WAL_FLOOR) return !busy;
+    try {
+      this.db.pragma(`journal_size_limit = ${WAL_FLOOR}`);
+      this.db.transaction(() => this.meta.setMeta('wal.reclaimed', new Date().toISOString()))();
+    } catch { /* the disk is full: the WAL keeps its size */ } finally {
+      try { this.db.pragma('journal_size_limit = -1'); } catch { /* closed */ }
+    }
+    return true;
   }
 
   /** A closed store is left in rollback-journal mode (the next writable
