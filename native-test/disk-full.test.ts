@@ -127,6 +127,14 @@ describe('a full disk under the store', () => {
       expect(fs.readFileSync(m.log, 'utf8')).not.toMatch(/\n\s+at /);
       await m.umount();
       expect((await mikofs('verify', '--store', m.store)).code).toBe(0);
+      // Full again while unmounted: opening for writing says so plainly
+      // (it was "database or disk is full"), and reading still works.
+      await run('dd', ['if=/dev/zero', `of=${disk}/filler3`, 'bs=4k', 'status=none']);
+      const refused = await mikofs('mount', m.store, m.mnt);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^mikofs: cannot open .* for writing: the disk holding it is full \(0 KiB free\); free space on it/);
+      expect(refused.stderr).not.toMatch(/\n\s+at /);
+      expect((await mikofs('cat', m.store, '/after')).stdout).toBe('after\n');
     } finally {
       if (await m.mounted()) await mikofs('umount', m.mnt);
       await run('umount', [disk]);

@@ -142,8 +142,15 @@ function checkIsStore(db: Db, file: string): void {
 }
 
 /** What SQLite says on open, in words about the store file. */
-function openError(e: unknown, file: string, readonly: boolean): unknown {
+export function openError(e: unknown, file: string, readonly: boolean): unknown {
   const code = (e as { code?: string } | null)?.code;
+  if (code === 'SQLITE_FULL' || (e as { code?: string } | null)?.code === 'ENOSPC') {
+    // Opening for writing writes (the writer lock, the WAL's first frames).
+    let free = '';
+    try { const s = fs.statfsSync(path.dirname(path.resolve(file))); free = ` (${Math.floor((s.bavail * s.bsize) / 1024)} KiB free)`; } catch { /* unknown */ }
+    return new StoreFormatError(`cannot open ${file} for writing: the disk holding it is full${free}; free space on it ` +
+      '(then `mikofs retention` and `mikofs gc` give back what history holds), or read it meanwhile with mount -o ro, ls, cat');
+  }
   if (code === 'SQLITE_NOTADB') return new StoreFormatError(`${file} is not a mikofs store (not an SQLite database)`);
   if (code === 'SQLITE_CORRUPT') return new StoreFormatError(`${file} is damaged (SQLite: ${(e as Error).message}); mikofs verify says what it can still read`);
   if (code === 'SQLITE_CANTOPEN') {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import { openDatabase, MEMORY, StoreLockedError, type Db } from './database.js';
+import { openDatabase, openError, MEMORY, StoreLockedError, type Db } from './database.js';
 import { ChunkStore } from './chunk-store.js';
 import { MetaStore } from './meta-store.js';
 import { initHash } from './hash.js';
@@ -179,7 +179,7 @@ export class Store {
       }
     } catch (e) {
       this.db.close();
-      throw e;
+      throw openError(e, file, !!opts.readonly);
     }
   }
 
