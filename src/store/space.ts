@@ -86,8 +86,14 @@ export function spaceReport(db: Db, file: string | null, nowNs: bigint, opts: { 
   // The current state.
   const files = one<{ n: number; size: number | null; inl: number | null }>(`SELECT count(*) AS n, sum(size) AS size,
     sum(length(inline)) AS inl FROM inodes WHERE until = ${LIVE} AND nlink > 0 AND (mode & 61440) = 32768`);
+  // A removed file's rows stay current until maintenance retires them (an
+  // open descriptor may still read it): its bytes are history already, not
+  // live data (until 2026-12-05 du called a deleted 10 MiB file live, and
+  // blamed history for a full disk it did not count).
+  const liveExtent = (e: string) => `${e}.until = ${LIVE} AND NOT EXISTS (SELECT 1 FROM inodes d
+    WHERE d.branch_id = ${e}.branch_id AND d.ino = ${e}.ino AND d.until = ${LIVE} AND d.nlink = 0)`;
   const liveChunks = one<{ n: number; raw: number | null; stored: number | null }>(`SELECT count(*) AS n, sum(size) AS raw,
-    sum(length(data)) AS stored FROM chunks c WHERE EXISTS (SELECT 1 FROM extents e WHERE e.hash = c.hash AND e.until = ${LIVE})`);
+    sum(length(data)) AS stored FROM chunks c WHERE EXISTS (SELECT 1 FROM extents e WHERE e.hash = c.hash AND ${liveExtent('e')})`);
 
   // History: chunks only ended rows use, aged by when their last version ended.
   const timeOf = db.prepare('SELECT time_ns FROM commits WHERE id >= ? ORDER BY id LIMIT 1').pluck().safeIntegers(true);
@@ -101,7 +107,7 @@ export function spaceReport(db: Db, file: string | null, nowNs: bigint, opts: { 
   let histVersions = 0, histBytes = 0, histInline = 0;
   for (const r of all<{ stored: number; u: number; n: number }>(`SELECT length(c.data) AS stored, max(e.until) AS u, count(*) AS n
       FROM chunks c JOIN extents e ON e.hash = c.hash
-      WHERE NOT EXISTS (SELECT 1 FROM extents l WHERE l.hash = c.hash AND l.until = ${LIVE})
+      WHERE NOT EXISTS (SELECT 1 FROM extents l WHERE l.hash = c.hash AND ${liveExtent('l')})
       GROUP BY c.id`)) {
     const a = byAge.get(ageOf(r.u))!;
     a.versions += r.n; a.storedBytes += r.stored;
@@ -126,7 +132,7 @@ export function spaceReport(db: Db, file: string | null, nowNs: bigint, opts: { 
     // (a file saved again with the same bytes holds nothing beyond it).
     storedBytes: (pluck(`SELECT sum(length(data)) FROM chunks c WHERE hash IN (SELECT hash FROM extents
         WHERE until > @c AND until < ${LIVE} AND since <= @c)
-        AND NOT EXISTS (SELECT 1 FROM extents l WHERE l.hash = c.hash AND l.until = ${LIVE})`, { c: l.commit_id }) ?? 0)
+        AND NOT EXISTS (SELECT 1 FROM extents l WHERE l.hash = c.hash AND ${liveExtent('l')})`, { c: l.commit_id }) ?? 0)
       + (pluck(`SELECT sum(length(inline)) FROM inodes i WHERE until > @c AND until < ${LIVE} AND since <= @c
         AND NOT EXISTS (SELECT 1 FROM inodes l WHERE l.branch_id = i.branch_id AND l.ino = i.ino AND l.until = ${LIVE}
           AND l.inline_sum = i.inline_sum AND l.inline = i.inline)`, { c: l.commit_id }) ?? 0),

@@ -254,6 +254,22 @@ describe('space report', () => {
     expect(spaceReport(e.store.db, null, e.store.now()).savings.allVersionsBytes).toBe(versions);
     e.close();
   });
+
+  it('a removed file is history at once, not live data until maintenance retires it (found 2026-12-05)', async () => {
+    const { e } = await clockStore();
+    save(e, '/big', text(3 * e.chunkSize, 7));
+    save(e, '/kept', Buffer.from('kept'));
+    const before = spaceReport(e.store.db, null, e.store.now());
+    expect(before.live.chunks).toBe(3);
+    e.unlink('/big');
+    e.flush();
+    const r = spaceReport(e.store.db, null, e.store.now());
+    expect(r.live.files).toBe(1);
+    expect(r.live.chunks).toBe(0);
+    expect(r.live.storedBytes).toBe(4);
+    expect(r.history.chunkBytes).toBe(before.live.storedBytes - 4);
+    e.close();
+  });
 });
 
 describe('maintenance while mounted', () => {
