@@ -71,4 +71,7 @@ export class RemoteOps implements StoreOps {
   gcStatus() { return this.call<Awaited<ReturnType<StoreOps['gcStatus']>>>('gcStatus'); }
   du(p: Parameters<StoreOps['du']>[0]) { return this.call<Awaited<ReturnType<StoreOps['du']>>>('du', p, 600e3); }
   retention(p: Parameters<StoreOps['retention']>[0]) { return this.call<Awaited<ReturnType<StoreOps['retention']>>>('retention', p); }
+  // A copy of a large store takes as long as its disk needs.
+  backup(p: Parameters<StoreOps['backup']>[0]) { return this.call<Awaited<ReturnType<StoreOps['backup']>>>('backup', p, 24 * 3600e3); }
+  backupStatus() { return this.call<Awaited<ReturnType<StoreOps['backupStatus']>>>('backupStatus'); }
 }

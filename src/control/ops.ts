@@ -10,6 +10,9 @@ import { spaceReport, spaceReportInWorker, type SpaceReport } from '../store/spa
 import fs from 'node:fs';
 import { HistoryWorker, type HistoryMethod } from './history-worker.js';
 import type { RollbackPlan } from '../engine/history.js';
+import path from 'node:path';
+import { backupStore, backupInWorker, backupWorkerAvailable, type BackupProgress } from '../store/backup.js';
+import { parseMountinfo, FSTYPE } from '../fuse/mounts.js';
 
 export interface CommitInfo { commit: number; time: string }
 export interface LabelInfo { name: string; commit: number; time: string }
@@ -40,6 +43,23 @@ export interface StoreOps {
   du(p: { tables?: boolean }): Promise<SpaceReport>;
   /** The retention policy; with set, stores a changed one first. */
   retention(p: { set?: Partial<RetentionPolicy> }): Promise<RetentionPolicy>;
+  /** A consistent copy of the store file, with all its history, at dest (an
+   * absolute path; refused when it exists, unless force), checked before
+   * it takes that name (store/backup.ts). */
+  backup(p: { dest: string; force?: boolean }): Promise<BackupResult>;
+  /** How far a running backup is (for progress display). */
+  backupStatus(): Promise<{ running: boolean } & Partial<BackupProgress>>;
+}
+
+export interface BackupResult {
+  store: string;
+  dest: string;
+  bytes: number;
+  commits: number;
+  /** The copy's newest commit: the store's when the copy began. */
+  head: CommitInfo;
+  copyMs: number;
+  checkMs: number;
 }
 
 export interface GcResult {
@@ -264,6 +284,51 @@ export class LocalOps implements StoreOps {
       try { return await spaceReportInWorker(st.file, st.now(), { tables: p.tables }); } catch { /* e.g. run from sources: in-thread */ }
     }
     return spaceReport(st.db, st.memory ? null : st.file, st.now(), { tables: p.tables });
+  }
+
+  private backupStage: BackupProgress | null = null;
+
+  async backup(p: { dest: string; force?: boolean }): Promise<BackupResult> {
+    const st = this.engine.store;
+    if (st.memory) fail('EINVAL', 'a store in memory has no file to copy');
+    if (typeof p.dest !== 'string' || !path.isAbsolute(p.dest)) fail('EINVAL', 'the backup destination must be an absolute path');
+    this.refuseOwnMount(p.dest);
+    // Everything done so far is in the copy: the open group commits first.
+    this.engine.flush();
+    this.backupStage = { stage: 'copy', done: 0, total: 0 };
+    try {
+      const opts = { force: !!p.force, onProgress: (s: BackupProgress) => { this.backupStage = s; } };
+      // A mount copies on a worker thread (its FUSE requests are served on
+      // this one); run from the sources (tests), in small steps here.
+      const r = this.mounted && backupWorkerAvailable()
+        ? await backupInWorker(st.file, p.dest, opts)
+        : await backupStore(st.file, p.dest, { ...opts, stepPages: this.mounted ? 64 : 1024 });
+      return { store: this.storePath, dest: r.dest, bytes: r.bytes, commits: r.commits,
+        head: { commit: r.head, time: isoOfNs(BigInt(r.headNs)) }, copyMs: Math.round(r.copyMs), checkMs: Math.round(r.checkMs) };
+    } finally {
+      this.backupStage = null;
+    }
+  }
+
+  async backupStatus() {
+    return this.backupStage ? { running: true, ...this.backupStage } : { running: false };
+  }
+
+  /** A copy into the mount of the store it copies would be written into
+   * the store itself (and, copied on the thread serving the mount, would
+   * wait for that thread for ever). Decided from the mount table and the
+   * path's text alone: a mount process never looks up a path on its own
+   * mount. (The CLI sends the destination with its directory resolved.) */
+  private refuseOwnMount(dest: string): void {
+    let table = '';
+    try { table = fs.readFileSync('/proc/self/mountinfo', 'utf8'); } catch { return; }
+    const source = path.resolve(this.storePath).replace(/,/g, '_');
+    for (const m of parseMountinfo(table)) {
+      if (m.fstype !== FSTYPE || m.source !== source) continue;
+      if (dest === m.mountpoint || dest.startsWith(m.mountpoint === '/' ? '/' : m.mountpoint + '/')) {
+        fail('EINVAL', `${dest} is inside the mount of the store it would copy (${m.mountpoint}): the copy would be written into the store itself; choose a place outside it`);
+      }
+    }
   }
 
   async retention(p: { set?: Partial<RetentionPolicy> }): Promise<RetentionPolicy> {

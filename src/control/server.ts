@@ -8,7 +8,7 @@ import type { StoreOps } from './ops.js';
 import type { Request, Response } from './protocol.js';
 
 const METHODS = new Set(['info', 'snapshot', 'labelSet', 'labelDelete', 'labelList', 'log', 'diff', 'readAt', 'restore', 'rollback',
-  'gc', 'gcStatus', 'du', 'retention']);
+  'gc', 'gcStatus', 'du', 'retention', 'backup', 'backupStatus']);
 
 export class ControlServer {
   private server: net.Server;

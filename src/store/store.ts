@@ -13,6 +13,8 @@ import { initCodec } from './codec.js';
 import { Checkpointer, walIndexFrames } from './checkpointer.js';
 import { ParallelHasher } from './hasher.js';
 import { SpaceGuard, type SpaceGuardOptions } from './space-guard.js';
+import { processStartTime, bootId } from './process-identity.js';
+import { intactMainBranch } from './intact.js';
 
 export { MEMORY, StoreLockedError };
 
@@ -88,12 +90,33 @@ export function diskFullError(e: unknown): unknown {
   return Object.assign(new Error('ENOSPC: the disk holding the store is full'), { code: 'ENOSPC', errno: 28, cause: e });
 }
 
-export interface WriterInfo { pid: number; host: string; holder: string; since: string }
+/** The writer lock (meta key 'writer'). start and boot (since 2026-12)
+ * tell the holder from an unrelated process later given its pid (after a
+ * kill -9 or a reboot); a lock written without them is judged by its pid
+ * alone, as before. */
+export interface WriterInfo { pid: number; host: string; holder: string; since: string; start?: string; boot?: string }
+
+const optional = <K extends string>(k: K, v: string | undefined) => (v === undefined ? {} : { [k]: v } as Record<K, string>);
 
 function alive(pid: number): boolean {
   try { process.kill(pid, 0); } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
   // A zombie (exited, not yet reaped by its parent) holds no lock.
   try { return !/^\d+ \(.*\) Z/s.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return !fs.existsSync('/proc/self/stat'); }
+}
+
+/** Whether the process a lock of this host names still holds it: it lives,
+ * and (when the lock says) in the same boot, started when the lock's
+ * holder did. A pid reused after a crash or a reboot holds nothing. Where
+ * /proc cannot say (hidepid), a live pid is taken to hold it. */
+function holds(w: WriterInfo): boolean {
+  if (w.boot !== undefined) {
+    const b = bootId();
+    if (b !== undefined && b !== w.boot) return false;
+  }
+  if (!alive(w.pid)) return false;
+  if (w.start === undefined) return true;
+  const start = processStartTime(w.pid);
+  return start === undefined || start === w.start;
 }
 
 export class Store {
@@ -158,7 +181,7 @@ export class Store {
       if (last) { this.lastCommitId = last.id; this.lastTimeNs = last.time_ns; }
       const maxIno = this.db.prepare('SELECT max(ino) FROM inodes').pluck().get() as number | null;
       this.nextIno = (maxIno ?? 1) + 1;
-      this.mainBranch = this.meta.branchByName('main')!.id;
+      this.mainBranch = intactMainBranch(this.meta, this.file); // refuses a damaged copy
       if (!this.readonly) this.recover();
       if (!this.readonly && !this.memory && opts.checkpointer !== false) {
         this.db.pragma('wal_autocheckpoint = 0');
@@ -225,12 +248,13 @@ export class Store {
       const raw = this.meta.getMeta('writer') as string | undefined;
       if (raw) {
         const w = JSON.parse(raw) as WriterInfo;
-        if (w.pid !== process.pid && w.host === os.hostname() && alive(w.pid)) {
+        if (w.pid !== process.pid && w.host === os.hostname() && holds(w)) {
           throw new StoreLockedError(
             `store ${this.file} is already open for writing by process ${w.pid} (${w.holder}, since ${w.since})`, w.holder);
         }
       }
-      const me: WriterInfo = { pid: process.pid, host: os.hostname(), holder, since: new Date().toISOString() };
+      const me: WriterInfo = { pid: process.pid, host: os.hostname(), holder, since: new Date().toISOString(),
+        ...optional('start', processStartTime(process.pid)), ...optional('boot', bootId()) };
       this.meta.setMeta('writer', JSON.stringify(me));
     }).immediate();
   }
@@ -239,7 +263,7 @@ export class Store {
     const raw = this.meta.getMeta('writer') as string | undefined;
     if (!raw) return undefined;
     const w = JSON.parse(raw) as WriterInfo;
-    return w.host === os.hostname() && !alive(w.pid) ? undefined : w;
+    return w.host === os.hostname() && !holds(w) ? undefined : w;
   }
 
   private initialize(): void {

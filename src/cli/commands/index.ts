@@ -16,6 +16,7 @@ import { command as gc } from './gc.js';
 import { command as du } from './du.js';
 import { command as retention } from './retention.js';
 import { command as verify } from './verify.js';
+import { command as backup } from './backup.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [init, ls, cat, stat, mount, umount, snapshot, label, log, diff, restore, rollback, gc, du, retention, verify];
+export const commands: CommandModule<any, any>[] = [init, ls, cat, stat, mount, umount, snapshot, label, log, diff, restore, rollback, gc, du, retention, verify, backup];
