@@ -8,6 +8,8 @@ import { UsageError } from './errors.js';
 const under = (p: string, dir: string): boolean => p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/');
 
 export function insidePath(p: string, t: Target): string {
+  // "" would read as the root, or as the current directory on the mount.
+  if (p === '') throw new UsageError('the path is empty: name a path in the store (/ is its root), or one on the mount');
   const abs = resolvedPath(p, true);
   const mnt = t.where;
   if (abs === mnt) return '/';
@@ -18,5 +20,7 @@ export function insidePath(p: string, t: Target): string {
   if (!p.startsWith('/') && under(process.cwd(), mnt)) {
     throw new UsageError(`${p} leads outside the mount at ${mnt}; a path in the store is relative to the current directory inside the mount, or absolute from the store's root (/docs/a.txt)`);
   }
-  return p.startsWith('/') ? p : '/' + p;
+  // Spelled as the store names it ("./a.txt" is /a.txt, not /./a.txt), with
+  // '.' and '..' resolved by name, as the engine resolves them.
+  return path.posix.normalize('/' + p);
 }

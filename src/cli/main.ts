@@ -40,7 +40,42 @@ if (minus !== undefined) {
   process.exit(2);
 }
 
-const cli = yargs(args)
+// yargs keeps what follows "--" out of a command's positionals (it lands in
+// argv._, where no command looks): `mikofs log -- a.txt` showed the whole
+// log, `mikofs init -- -d.mikofs` made the default store. So each word after
+// "--" goes to yargs as a placeholder it takes for a plain positional, and
+// gets its own text back (middleware below) before the command sees it.
+const PLACEHOLDER = /\0mikofs-arg-(\d+)\0/g;
+const dashed = end > 0 ? args.slice(end + 1) : [];
+const words = end > 0 ? [...args.slice(0, end), ...dashed.map((_w, i) => `\0mikofs-arg-${i}\0`)] : args;
+const unplaceholder = (s: string): string => s.replace(PLACEHOLDER, (_m, i: string) => dashed[Number(i)]);
+
+/** The names of a command's positionals ("diff <from> [to] [path]"). */
+function positionalsOf(name: unknown): Set<string> {
+  const c = commands.find((x) => String(x.command).split(' ')[0] === name || ([] as string[]).concat(x.aliases ?? []).includes(String(name)));
+  return new Set([...String(c?.command ?? '').matchAll(/[<[]([^\]>]+)[\]>]/g)].map((m) => m[1]));
+}
+
+/** Middleware: the words after "--" back in place of their placeholders. A
+ * placeholder in an option means the option before "--" had no value (it
+ * took the word after "--" as one). */
+function afterDashes(argv: Record<string, unknown>): void {
+  if (!dashed.length) return;
+  const positionals = positionalsOf(argv._ && (argv._ as unknown[])[0]);
+  for (const [k, v] of Object.entries(argv)) {
+    if (k === '$0') continue;
+    const has = (x: unknown) => typeof x === 'string' && x.search(PLACEHOLDER) >= 0;
+    if (k !== '_' && !positionals.has(k) && (has(v) || (Array.isArray(v) && v.some(has)))) {
+      // (A middleware's throw escapes yargs' fail(): say it here, as for -1h.)
+      process.stderr.write(`mikofs: ${k.length === 1 ? '-' : '--'}${k} needs a value; what follows "--" is never an option's value (see mikofs --help)\n`);
+      process.exit(2);
+    }
+    if (typeof v === 'string') argv[k] = unplaceholder(v);
+    else if (Array.isArray(v)) argv[k] = v.map((x) => (typeof x === 'string' ? unplaceholder(x) : x));
+  }
+}
+
+const cli = yargs(words)
   .scriptName('mikofs')
   .usage('$0 <command> [options]\n\nA versioned filesystem whose whole state and history live in one SQLite file.')
   .strict()
@@ -48,6 +83,7 @@ const cli = yargs(args)
   // of an array that the command would read as one strange value; options
   // declared as lists (retention --rule ...) still collect every value.
   .middleware(lastValueWins as unknown as MiddlewareFunction, true)
+  .middleware(afterDashes as unknown as MiddlewareFunction, true)
   .demandCommand(1, 'name a command')
   .recommendCommands()
   .help()
@@ -56,12 +92,12 @@ const cli = yargs(args)
   .wrap(Math.min(100, process.stdout.columns || 100))
   .fail((msg, err, y) => {
     if (err) {
-      process.stderr.write(`mikofs: ${oneLine(err.message)}\n`);
+      process.stderr.write(`mikofs: ${oneLine(unplaceholder(err.message))}\n`);
     } else {
       // strict() + recommendCommands() say only "Did you mean log?" for an
       // unknown command: say which word was not a command.
       const text = /^Did you mean/.test(msg) ? `unknown command ${JSON.stringify(process.argv[2])}; d${msg.slice(1)}` : msg;
-      process.stderr.write(`mikofs: ${oneLine(text)} (see mikofs --help)\n`);
+      process.stderr.write(`mikofs: ${oneLine(unplaceholder(text))} (see mikofs --help)\n`);
     }
     void y;
     process.exit(2);

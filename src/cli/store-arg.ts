@@ -29,6 +29,8 @@ export { isoOfNs } from '../engine/timespec.js';
  * coreutils do ("/a/b: no such file or directory", without the errno
  * name that engine/errors.ts onPath keeps for the history commands). */
 export function onPath<T>(p: string, fn: () => T): T {
+  // "" would read as the root (`cat S ""` said ": is a directory").
+  if (p === '') throw new UsageError('the path is empty: name a path inside the store (/ is its root)');
   try {
     return fn();
   } catch (e) {

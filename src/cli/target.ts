@@ -85,7 +85,8 @@ async function direct(file: string, write: boolean): Promise<Target> {
 export async function openTarget(storeArg: string | undefined, write: boolean): Promise<Target> {
   if (storeArg !== undefined && storeArg.trim() === '') throw new UsageError('--store needs a value: a store file, or a mountpoint');
   const p = storeArg === undefined ? process.cwd() : resolvedPath(storeArg);
-  const mount = findMount(p, storeArg !== undefined && isFile(p));
+  const exact = storeArg !== undefined && isFile(p);
+  const mount = findMount(p, exact);
   if (mount) {
     const socket = controlSocketOf(mount);
     const t = await viaSocket(socket, mount.mountpoint);
@@ -94,6 +95,13 @@ export async function openTarget(storeArg: string | undefined, write: boolean): 
       // (Refused or failed operations exit 1; usage errors, 2.)
       throw Object.assign(new Error(`the mount at ${mount.mountpoint} is dead (its process exited; store ${mount.store}): ` +
         `clear it with \`mikofs umount ${mount.mountpoint}\`, then mount again`), { code: 'ENOTCONN' });
+    }
+    // Unmounted (or its process gone) since the mount table was read: the
+    // socket went with it, which is no sign of another user's mount.
+    const now = findMount(p, exact);
+    if (now?.mountpoint !== mount.mountpoint || (mount.pid !== undefined && now.pid !== mount.pid)) {
+      throw Object.assign(new Error(`the mount at ${mount.mountpoint} (store ${mount.store}) went away while this command was reaching it ` +
+        '(unmounted, or its process exited)'), { code: 'ENOTCONN' });
     }
     if (mount.pid === undefined) {
       throw Object.assign(new Error(`the mount at ${mount.mountpoint} (store ${mount.store}) cannot be reached from here: ` +

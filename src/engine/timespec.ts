@@ -49,6 +49,8 @@ export function parseTimeSpec(text: string, nowMs: number = Date.now()): TimeSpe
     ms = Date.UTC(year, month - 1, day, +(h ?? 0), +(mi ?? 0), +(sec ?? 0));
     if (zone !== 'Z') {
       const zm = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone)!;
+      // An offset is at most 23:59 (RFC 3339); "+99:00" is no zone.
+      if (+zm[2] > 23 || +(zm[3] ?? 0) > 59) return undefined;
       const off = (+zm[2] * 60 + +(zm[3] ?? 0)) * 60000;
       ms -= zm[1] === '+' ? off : -off;
     }

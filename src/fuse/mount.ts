@@ -84,6 +84,20 @@ export function checkMountpoint(mnt: string, nonempty: boolean): void {
  * timeouts are taken from them, the rest have no meaning there. */
 const HIGH_LEVEL = /^(use_ino|readdir_ino|direct_io|kernel_cache|auto_cache|hard_remove|noforget|intr|(entry_timeout|negative_timeout|attr_timeout|ac_attr_timeout|remember|intr_signal|modules|umask|uid|gid)=.*)$/;
 
+/** A cache timeout option ("attr_timeout=1.5"): which one and its seconds;
+ * undefined for any other option. A value that is not a number of seconds
+ * ("abc", "1s", "-1") throws: skipped, it mounted with the defaults and
+ * said nothing. (ac_attr_timeout has no meaning here, but is checked too.) */
+export function timeoutOption(opt: string): { which: keyof CacheTimes | 'ac_attr'; seconds: number } | undefined {
+  const m = /^(entry|attr|negative|ac_attr)_timeout=(.*)$/s.exec(opt);
+  if (!m) return undefined;
+  const seconds = Number(m[2]);
+  if (!/^\d+(\.\d+)?$/.test(m[2]) || !Number.isFinite(seconds)) {
+    throw new Error(`-o ${opt}: ${m[1]}_timeout is a number of seconds, such as 0, 1.5 or 60`);
+  }
+  return { which: m[1] as keyof CacheTimes | 'ac_attr', seconds };
+}
+
 /** The libfuse options of a mount (mount(2) options and low-level ones),
  * and the cache timeouts, overridable with -o entry_timeout=N etc. */
 export function mountOptions(o: ServeOptions): { options: string[]; times: CacheTimes } {
@@ -94,8 +108,8 @@ export function mountOptions(o: ServeOptions): { options: string[]; times: Cache
     : { entry: ENTRY_TIMEOUT, attr: ATTR_TIMEOUT, negative: NEGATIVE_TIMEOUT };
   const extra: string[] = [];
   for (const opt of o.options) {
-    const m = /^(entry|attr|negative)_timeout=(\d+(?:\.\d+)?)$/.exec(opt);
-    if (m) times[m[1] as keyof CacheTimes] = Number(m[2]);
+    const t = timeoutOption(opt);
+    if (t) { if (t.which !== 'ac_attr') times[t.which] = t.seconds; }
     else if (!HIGH_LEVEL.test(opt)) extra.push(opt);
   }
   const options = [

@@ -140,10 +140,14 @@ describe('history commands on a store file', () => {
       expect([r.code, r.out]).toEqual([2, '']);
       expect(r.err).toBe('mikofs: -1h: a time or duration is written without a minus (1h: that long ago, or that long) (see mikofs --help)\n');
     }
-    // `--` ends the options (it was turned into a value and crashed yargs)
-    const r = await mikofs(['log', '--store', store, '--limit', '1', '--', '/etc/other']);
+    // `--` ends the options (it was turned into a value and crashed yargs),
+    // and what follows is the path (it was dropped: the whole log)
+    const r = await mikofs(['log', '--store', store, '--json', '--', '/etc/other']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
+    const other = JSON.parse(r.out) as { changes: { path: string }[] }[];
+    expect(other).toHaveLength(1);
+    expect(other[0].changes.map((c) => c.path)).toEqual(['/etc/other']);
   });
 
   it('a text diff names every difference: empty files that came and went, permissions; errors stay one line', async () => {

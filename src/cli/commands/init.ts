@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { openStore } from '../../index.js';
-import { run } from '../errors.js';
+import { run, UsageError } from '../errors.js';
 import { storePathOf } from '../store-arg.js';
 
 interface Args { store?: string }
@@ -12,6 +12,12 @@ export const command: CommandModule<object, Args> = {
   describe: 'Create an empty store file (default: the embedded default store)',
   builder: (y) => y.positional('store', { type: 'string', describe: 'path of the store file to create' }),
   handler: (a) => run(async () => {
+    // "newdir/" names a directory, yet path.resolve drops the slash: it made
+    // a store file named newdir.
+    if (a.store === '') throw new UsageError('the store path is empty: name the file to create');
+    if (a.store !== undefined && /\/\.{0,2}$|^\.{1,2}$/.test(a.store)) {
+      throw new UsageError(`${a.store} names a directory, and a store is a file: name the file, such as ${path.join(a.store, 'store.mikofs')}`);
+    }
     const file = storePathOf(a.store);
     if (fs.existsSync(file)) throw Object.assign(new Error(`${file} already exists`), { code: 'EEXIST' });
     try { fs.mkdirSync(path.dirname(file), { recursive: true }); } catch (e) {

@@ -6,7 +6,7 @@ import type { CommandModule } from 'yargs';
 import { run, describe, UsageError } from '../errors.js';
 import { storePathOf } from '../store-arg.js';
 import { openStore } from '../../index.js';
-import { serve, unmountOnSignals } from '../../fuse/mount.js';
+import { serve, unmountOnSignals, checkMountpoint, timeoutOption } from '../../fuse/mount.js';
 import { canonicalMountpoint } from '../../fuse/mounts.js';
 
 interface Args {
@@ -24,8 +24,15 @@ interface Plan {
 }
 
 function plan(a: Args): Plan {
-  const [storeArg, mntArg] = a.mountpoint === undefined ? [undefined, a.store] : [a.store, a.mountpoint];
+  // yargs fills the required <mountpoint> first: given two words, the first
+  // is the store and the second the mountpoint.
+  const [storeArg, mntArg] = a.store === undefined ? [undefined, a.mountpoint] : [a.mountpoint, a.store];
   if (!mntArg) throw new UsageError('name a mountpoint: mikofs mount [store] <mountpoint>');
+  // `mikofs mount STORE` with the mountpoint forgotten: it would mount the
+  // default store (creating it) on the store file, and then fail.
+  if (storeArg === undefined && isFile(mntArg)) {
+    throw new UsageError(`${mntArg} is a file (a store?), not a directory to mount on: name the mountpoint too: mikofs mount ${mntArg} <mountpoint>`);
+  }
   const opts = ([] as string[]).concat(a.o ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
   const p: Plan = {
     store: storePathOf(storeArg), mountpoint: canonicalMountpoint(mntArg),
@@ -38,6 +45,7 @@ function plan(a: Args): Plan {
     else if (o === 'nonempty') p.nonempty = true;
     else if (o === 'default_permissions') { /* always on */ }
     else p.options.push(o);
+    try { timeoutOption(o); } catch (e) { throw new UsageError((e as Error).message); }
   }
   if (storeArg === undefined) {
     p.createDefault = !fs.existsSync(p.store);
@@ -47,6 +55,10 @@ function plan(a: Args): Plan {
     throw new UsageError(`${p.store} is a directory, not a store file`);
   }
   return p;
+}
+
+function isFile(p: string): boolean {
+  try { return fs.statSync(p).isFile(); } catch { return false; }
 }
 
 function optionArgs(p: Plan): string[] {
@@ -110,10 +122,9 @@ async function background(p: Plan, a: Args): Promise<void> {
 }
 
 export const command: CommandModule<object, Args> = {
-  command: 'mount [store] [mountpoint]',
+  command: 'mount [store] <mountpoint>',
   describe: 'Mount a store (default: the embedded default store) on a directory',
   builder: (y) => y
-    .usage('$0 mount [store] <mountpoint>')
     .positional('store', { type: 'string', describe: 'store file (omit for the embedded default store)' })
     .positional('mountpoint', { type: 'string', describe: 'empty directory to mount on' })
     .option('foreground', { alias: 'f', type: 'boolean', default: false, describe: 'stay attached and log; unmount on Ctrl-C' })
@@ -126,6 +137,8 @@ export const command: CommandModule<object, Args> = {
     try {
       p = plan(a);
       if (p.createDefault) {
+        // The mountpoint first: a mount that cannot happen creates nothing.
+        checkMountpoint(p.mountpoint, p.nonempty);
         fs.mkdirSync(path.dirname(p.store), { recursive: true });
         (await openStore(p.store)).close();
       }

@@ -3,7 +3,8 @@ import { run } from '../errors.js';
 import { storeFileOf, storeOption } from '../target.js';
 import { printJson } from '../store-arg.js';
 import { humanBytes, Progress } from '../progress.js';
-import { openStore } from '../../index.js';
+import { openStore, StoreFormatError } from '../../index.js';
+import { inspectDamaged, describeDamage } from '../damaged.js';
 import { scrub, type ScrubReport, type ScrubProgress } from '../../engine/scrub.js';
 import { setCorruptionLogger } from '../../store/chunk-store.js';
 
@@ -54,7 +55,24 @@ export const command: CommandModule<object, Args> = {
     const file = storeFileOf(a.store);
     // Reads the file itself, read-only, beside any mount: a long scan never
     // stalls the mount's FUSE requests, and runs on another CPU.
-    const e = await openStore(file, { readonly: true });
+    let e: Awaited<ReturnType<typeof openStore>>;
+    try {
+      e = await openStore(file, { readonly: true });
+    } catch (err) {
+      // A damaged store does not open, and its message sends the user here:
+      // say what can still be read of it, below the store layer.
+      // (SQLite's own error when the damage shows past the open's checks.)
+      const corrupt = (err as { code?: string }).code === 'SQLITE_CORRUPT';
+      if (!corrupt && !(err instanceof StoreFormatError && / is damaged\b/.test(err.message))) throw err;
+      const d = inspectDamaged(file, corrupt ? `${file} is damaged (SQLite: ${(err as Error).message})` : (err as Error).message);
+      if (a.json) printJson({ store: file, ok: false, opened: false, ...d });
+      else process.stdout.write(describeDamage(d, file));
+      process.stderr.write(`mikofs: verify: ${file}: it cannot be opened as a store` +
+        `${d.expectedBytes !== null && d.bytes < d.expectedBytes ? ' (truncated)' : ''}` +
+        `${d.structure.length || d.unchecked !== null ? '; its SQLite structure is damaged' : ''}\n`);
+      process.exitCode = 1;
+      return;
+    }
     const bar = new Progress();
     let shown = 0;
     setCorruptionLogger(() => { /* listed in the report instead */ });

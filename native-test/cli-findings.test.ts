@@ -1,0 +1,75 @@
+// Findings of the exploratory CLI round of 2026-12-09 that need a mount.
+// What `mikofs umount` says when the mount process cannot do the unmount
+// itself: stopped (it waited a minute, then said only that), or killed (it
+// said that what the writers had written was committed). And a time with a
+// zone offset out of range names no point in /.versions either.
+import fsp from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../src/index.js';
+import { mikofs, mountFresh, sleep, spawnTracked, useMounts, waitLine } from './helpers/mount.js';
+
+useMounts();
+
+const WRITER = `
+const fs = require('fs');
+const fd = fs.openSync(process.argv[1], 'w');
+fs.writeSync(fd, 'never closed');
+console.log('written');
+setInterval(() => {}, 1000);
+`;
+
+const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+describe('mikofs umount', () => {
+  it('of a stopped mount process says so within seconds, and what to do; continued, the process unmounts', async () => {
+    const m = await mountFresh();
+    const pid = m.pid();
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const t0 = Date.now();
+      const r = await mikofs('umount', m.mnt);
+      expect(Date.now() - t0).toBeLessThan(10000); // not the minute
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`mikofs: mount process ${pid} is stopped: \`kill -CONT ${pid}\` lets it unmount as asked, ` +
+        `or \`umount -l ${m.mnt}\` detaches the mount and leaves the process stopped\n`);
+    } finally { process.kill(pid, 'SIGCONT'); }
+    for (let i = 0; i < 500 && (await m.mounted()); i++) await sleep(20);
+    expect(await m.mounted()).toBe(false);
+  });
+
+  it('of a mount whose process was killed does not say that open files were committed', async () => {
+    const m = await mountFresh();
+    const w = spawnTracked(process.execPath, ['-e', WRITER, m.path('open.txt')]);
+    await waitLine(w, /written/);
+    const pid = m.pid();
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 500 && alive(pid); i++) await sleep(20);
+    const r = await mikofs('umount', m.mnt);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`mikofs: ${m.mnt} was busy (1 process had files or a working directory there): detached; ` +
+      'its mount process had died: what they wrote is committed up to the last close or fsync of each file ' +
+      '(the store recovers on its next open), what they do there from now on fails (ENOTCONN)\n');
+    expect(await m.mounted()).toBe(false);
+    w.kill('SIGKILL');
+    // True: the write of a file never closed is not in the store.
+    const e = await openStore(m.store);
+    try {
+      let content = '';
+      try { content = e.readFile('/open.txt').toString(); } catch { /* not even created: also true */ }
+      expect(content).not.toBe('never closed');
+    } finally { e.close(); }
+  });
+});
+
+describe('/.versions/<time>/', () => {
+  it('a zone offset out of range is no time: ENOENT, and the mount goes on', async () => {
+    const m = await mountFresh();
+    await fsp.writeFile(m.path('f'), 'x\n');
+    // (Times to come: read as times, they would show the live tree.)
+    for (const t of ['2099-01-01T00:00+99:00', '2099-01-01T00:00+25:00', '2099-01-01T00:00+00:99']) {
+      await expect(fsp.readdir(m.path('.versions', t)), t).rejects.toMatchObject({ code: 'ENOENT' });
+    }
+    expect(await fsp.readdir(m.path('.versions', '2099-01-01T00:00+14:00'))).toEqual(['f']);
+    expect(await fsp.readFile(m.path('f'), 'utf8')).toBe('x\n');
+  });
+});
