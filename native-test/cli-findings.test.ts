@@ -1,4 +1,4 @@
-// Findings of the exploratory CLI round of 2026-12-09 that need a mount.
+// Findings of the exploratory CLI round of 2026-12-05 that need a mount.
 // What `mikofs umount` says when the mount process cannot do the unmount
 // itself: stopped (it waited a minute, then said only that), or killed (it
 // said that what the writers had written was committed). And a time with a
@@ -6,7 +6,7 @@
 import fsp from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../src/index.js';
-import { mikofs, mountFresh, sleep, spawnTracked, useMounts, waitLine } from './helpers/mount.js';
+import { CLI, ENV, mikofs, mountFresh, run, sleep, spawnTracked, useMounts, waitLine } from './helpers/mount.js';
 
 useMounts();
 
@@ -71,5 +71,23 @@ describe('/.versions/<time>/', () => {
     }
     expect(await fsp.readdir(m.path('.versions', '2099-01-01T00:00+14:00'))).toEqual(['f']);
     expect(await fsp.readFile(m.path('f'), 'utf8')).toBe('x\n');
+  });
+});
+
+describe('a local time given to a mounted store', () => {
+  it('means the CLI user\'s zone, not the mount process\'s (found 2026-12-05: read five hours off)', async () => {
+    const m = await mountFresh(); // the mount runs with TZ=UTC
+    const NY = { ...ENV, TZ: 'America/New_York' };
+    await fsp.writeFile(m.path('a'), 'one\n');
+    await sleep(1200);
+    const between = (await run('date', ['+%Y-%m-%dT%H:%M:%S'], { env: NY })).stdout.trim(); // New York wall clock
+    await sleep(1200);
+    await fsp.writeFile(m.path('a'), 'two\n');
+    const d = await run(process.execPath, [CLI, 'diff', between, '--json', '--store', m.mnt], { env: NY });
+    expect(d.stderr).toBe('');
+    expect(JSON.parse(d.stdout).entries).toEqual([{ path: '/a', change: 'changed', kind: 'file' }]);
+    const r = await run(process.execPath, [CLI, 'restore', 'a', '--at', between, '--store', m.mnt], { env: NY });
+    expect(r.code).toBe(0);
+    expect(await fsp.readFile(m.path('a'), 'utf8')).toBe('one\n');
   });
 });

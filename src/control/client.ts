@@ -2,6 +2,7 @@
 import net from 'node:net';
 import type { StoreOps } from './ops.js';
 import type { Response } from './protocol.js';
+import { withLocalZone } from '../engine/timespec.js';
 
 export class ControlError extends Error {
   constructor(readonly code: string | undefined, message: string) { super(message); }
@@ -14,6 +15,9 @@ export function connect(socketPath: string, timeoutMs = 30000): Promise<RemoteOp
     sock.once('error', reject);
   });
 }
+
+/** The request fields that name a point in time. */
+const POINTS = ['at', 'from', 'to', 'since', 'until'];
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 
@@ -47,6 +51,12 @@ export class RemoteOps implements StoreOps {
 
   private call<T>(method: string, params: unknown = {}, timeoutMs = this.timeoutMs): Promise<T> {
     const id = this.nextId++;
+    // Local times are this process's: the mount may run in another zone.
+    if (params && typeof params === 'object') {
+      const p = { ...(params as Record<string, unknown>) };
+      for (const k of POINTS) if (typeof p[k] === 'string') p[k] = withLocalZone(p[k] as string);
+      params = p;
+    }
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => { this.pending.delete(id); reject(new ControlError('ETIMEDOUT', `the mount process did not answer ${method}`)); }, timeoutMs);
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });

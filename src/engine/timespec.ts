@@ -63,6 +63,22 @@ export function parseTimeSpec(text: string, nowMs: number = Date.now()): TimeSpe
   return { kind: 'time', ns: BigInt(ms) * NS_PER_MS + fracNs + spanNs - 1n };
 }
 
+/** The same point with the local zone written out, when text is a date or
+ * time without one (anything else is returned as is): a point named in one
+ * process and resolved in another (a CLI command carried to the mount over
+ * its control socket) then means the instant its writer meant, whatever
+ * zone the other process runs in (found 2026-12-05: a mount started in UTC
+ * read a New York user's `diff 04:58` five hours off). */
+export function withLocalZone(text: string): string {
+  const s = text.trim();
+  const m = ISO.exec(s);
+  if (!m || m[8] !== undefined || parseTimeSpec(s) === undefined) return text;
+  const [, Y, Mo, D, h, mi, sec] = m;
+  const off = -new Date(+Y, +Mo - 1, +D, +(h ?? 0), +(mi ?? 0), +(sec ?? 0)).getTimezoneOffset();
+  const a = Math.abs(off);
+  return `${s}${off < 0 ? '-' : '+'}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
+}
+
 /** ISO 8601 (UTC, nanoseconds) of an instant: how history entries are named. */
 export function isoOfNs(ns: bigint): string {
   const ms = Number(ns / NS_PER_MS);
