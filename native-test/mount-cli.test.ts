@@ -129,6 +129,16 @@ describe('mikofs mount', () => {
     try { expect(e.readFile('/open.txt').toString()).toBe('committed by shutdown'); } finally { e.close(); }
   });
 
+  it('-o given twice adds up, as for mount(8): -o ro -o attr_timeout=5 is read-only (found 2026-12-05: the first was dropped)', async () => {
+    const m = await mountFresh();
+    await m.umount();
+    const r = await mikofs('mount', m.store, m.mnt, '-o', 'ro', '-o', 'attr_timeout=5');
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    const line = (await sh(`grep " ${m.mnt} " /proc/mounts`)).trim();
+    expect(line.split(' ')[3].split(',')[0]).toBe('ro');
+    expect((await run('touch', [m.path('x')])).stderr).toMatch(/Read-only file system/);
+  });
+
   it('-o ro mounts read-only: every change is EROFS', async () => {
     const m = await mountFresh();
     await sh(`echo data > ${m.mnt}/f && mkdir ${m.mnt}/d`);

@@ -24,6 +24,9 @@ function lastValueWins(argv: Record<string, unknown>, y: { getOptions(): { array
     lists.add(k);
     lists.add(k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()));
   }
+  // -o adds up, as for mount(8) and sshfs (`-o ro -o allow_other`): not
+  // declared a list, which would take the positionals after it as values.
+  lists.add('o');
   for (const [k, v] of Object.entries(argv)) {
     if (k !== '_' && k !== '--' && Array.isArray(v) && !lists.has(k)) argv[k] = v[v.length - 1];
   }
@@ -34,6 +37,11 @@ function lastValueWins(argv: Record<string, unknown>, y: { getOptions(): { array
 // after "--" is a value.
 const args = hideBin(process.argv);
 const end = args.indexOf('--');
+if (end === 0) {
+  // `mikofs -- init x` ran nothing and exited 0: the command comes first.
+  process.stderr.write('mikofs: name a command before "--" (see mikofs --help)\n');
+  process.exit(2);
+}
 const minus = args.slice(0, end < 0 ? undefined : end).find((a) => /^-\d+(\.\d+)?[a-zA-Z]+$/.test(a));
 if (minus !== undefined) {
   process.stderr.write(`mikofs: ${minus}: a time or duration is written without a minus (${minus.slice(1)}: that long ago, or that long) (see mikofs --help)\n`);

@@ -48,7 +48,10 @@ export function storeOfPathArg(store: string | undefined, p: string | undefined)
 
 /** A FUSE mount whose process is gone answers every call with ENOTCONN. */
 function isDead(mountpoint: string): boolean {
-  try { fs.statSync(mountpoint); return false; } catch (e) { return (e as NodeJS.ErrnoException).code === 'ENOTCONN'; }
+  // statfs, not stat: the kernel answers stat from its attribute cache
+  // (up to a minute after the process died: until 2026-12-05 commands
+  // blamed permissions meanwhile); statfs always asks the file system.
+  try { fs.statfsSync(mountpoint); return false; } catch (e) { return (e as NodeJS.ErrnoException).code === 'ENOTCONN'; }
 }
 
 /** Whether p is a regular file (a store file, even one kept on a mount). */

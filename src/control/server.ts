@@ -10,6 +10,11 @@ import type { Request, Response } from './protocol.js';
 const METHODS = new Set(['info', 'snapshot', 'labelSet', 'labelDelete', 'labelList', 'log', 'diff', 'readAt', 'restore', 'rollback',
   'gc', 'gcStatus', 'du', 'retention', 'backup', 'backupStatus']);
 
+/** Removes the socket at p, and nothing else that may sit there. */
+function removeSocket(p: string): void {
+  try { if (fs.lstatSync(p).isSocket()) fs.unlinkSync(p); } catch { /* none */ }
+}
+
 export class ControlServer {
   private server: net.Server;
 
@@ -20,8 +25,10 @@ export class ControlServer {
   static async start(ops: StoreOps, socketPath: string): Promise<ControlServer> {
     // (A read-only mount's socket lives in the runtime directory of mounts.)
     fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o700 });
-    // A socket file left by a dead mount would make listen() fail.
-    try { fs.unlinkSync(socketPath); } catch { /* none */ }
+    // A socket file left by a dead mount would make listen() fail; anything
+    // else there is someone's file (a backup named STORE.sock): not ours to
+    // delete, and listen() then fails and says so.
+    removeSocket(socketPath);
     const s = new ControlServer(ops, socketPath);
     await new Promise<void>((resolve, reject) => {
       s.server.once('error', reject);
@@ -66,6 +73,6 @@ export class ControlServer {
 
   close(): void {
     this.server.close();
-    try { fs.unlinkSync(this.socketPath); } catch { /* gone */ }
+    removeSocket(this.socketPath);
   }
 }

@@ -46,8 +46,9 @@ export interface BackupReport {
 const err = (code: string, message: string): Error => Object.assign(new Error(message), { code });
 const mib = (n: number): string => `${(n / 1048576).toFixed(n < 10 * 1048576 ? 1 : 0)} MiB`;
 
-/** The files SQLite may keep beside a database. */
-const SIDE = ['', '-journal', '-wal', '-shm'];
+/** The files SQLite may keep beside a database, and the mount's control
+ * socket (a backup there would be taken for a dead mount's socket). */
+const SIDE = ['', '-journal', '-wal', '-shm', '.sock'];
 
 function removeTmp(tmp: string): void {
   for (const s of SIDE) { try { fs.rmSync(tmp + s, { force: true }); } catch { /* gone */ } }
@@ -66,20 +67,24 @@ function checkDest(file: string, dest: string, force: boolean): void {
   }
   if (!d.isDirectory()) throw err('ENOTDIR', `cannot write ${dest}: ${dir} is not a directory`);
   const abs = path.resolve(file);
-  if (SIDE.some((s) => dest === abs + s)) throw err('EINVAL', `${dest} is the store itself (or its journal): name a new file`);
+  if (SIDE.some((s) => dest === abs + s)) throw err('EINVAL', `${dest} is the store itself (or its journal, or its control socket): name a new file`);
   let st: fs.Stats | undefined;
   try { st = fs.statSync(dest); } catch { /* none: the usual case */ }
   if (st) {
     const src = fs.statSync(file);
     if (st.dev === src.dev && st.ino === src.ino) throw err('EINVAL', `${dest} is the store itself: name a new file`);
     if (st.isDirectory()) throw err('EISDIR', `${dest} is a directory`);
+    // --force replaces a file, never a device or a socket (it renamed a
+    // copy over /dev/null; found 2026-12-05).
+    if (!st.isFile()) throw err('EINVAL', `${dest} is not a regular file: name a file to write the copy to`);
     if (!force) throw err('EEXIST', `${dest} exists (--force replaces it)`);
   }
   const tmp = dest + '.tmp';
-  if (SIDE.some((s) => fs.existsSync(tmp + s))) {
+  const left = SIDE.map((s) => tmp + s).filter((f) => fs.existsSync(f));
+  if (left.length) {
     if (!force) {
-      throw err('EEXIST', `${tmp} exists: another backup to ${dest} is under way, or one was interrupted ` +
-        '(remove it, or --force replaces it)');
+      throw err('EEXIST', `${left.join(' and ')} ${left.length > 1 ? 'exist' : 'exists'}: another backup to ${dest} is under way, ` +
+        'or one was interrupted (remove it, or --force replaces it)');
     }
     removeTmp(tmp);
   }
@@ -168,7 +173,10 @@ export async function backupStore(file: string, dest: string, opts: BackupOption
 /** Opens a copy read-only and checks it: SQLite's quick_check, the store's
  * main branch and root directory, and its newest commit (head). */
 export function checkCopy(file: string, name: string, head: number): void {
-  const bad = (why: string) => err('EIO', `the copy at ${name} failed its check: ${why} (it was removed)`);
+  // (The copy is page for page the store: what is wrong with it is most
+  // likely wrong with the store.)
+  const bad = (why: string) => err('EIO', `the copy at ${name} failed its check: ${why.replace(/\s*\n\s*/g, '; ')} (it was removed; ` +
+    'the store itself is probably damaged the same way: mikofs verify says what it can read)');
   let db: Database.Database;
   try { db = openDatabase(file, { readonly: true }); } catch (e) { throw bad((e as Error).message); }
   try {

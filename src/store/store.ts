@@ -119,6 +119,17 @@ function holds(w: WriterInfo): boolean {
   return start === undefined || start === w.start;
 }
 
+/** Whether a lock was written on this machine, where its holder can be
+ * looked for: the same boot of the same kernel (a process in another UTS
+ * namespace, a container or `unshare --uts`, has another hostname and the
+ * same boot id), or, for locks without a boot id, the same hostname. (Until
+ * 2026-12-05 another hostname was taken for another machine, whose lock
+ * cannot be checked and was taken over: two writers on one store.) */
+function sameMachine(w: WriterInfo): boolean {
+  if (w.boot !== undefined && w.boot === bootId()) return true;
+  return w.host === os.hostname();
+}
+
 export class Store {
   readonly db: Db;
   readonly meta: MetaStore;
@@ -248,7 +259,7 @@ export class Store {
       const raw = this.meta.getMeta('writer') as string | undefined;
       if (raw) {
         const w = JSON.parse(raw) as WriterInfo;
-        if (w.pid !== process.pid && w.host === os.hostname() && holds(w)) {
+        if (w.pid !== process.pid && sameMachine(w) && holds(w)) {
           throw new StoreLockedError(
             `store ${this.file} is already open for writing by process ${w.pid} (${w.holder}, since ${w.since})`, w.holder);
         }
@@ -263,7 +274,7 @@ export class Store {
     const raw = this.meta.getMeta('writer') as string | undefined;
     if (!raw) return undefined;
     const w = JSON.parse(raw) as WriterInfo;
-    return w.host === os.hostname() && !holds(w) ? undefined : w;
+    return sameMachine(w) && !holds(w) ? undefined : w;
   }
 
   private initialize(): void {

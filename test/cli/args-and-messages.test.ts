@@ -69,6 +69,10 @@ describe('"--" ends the options: what follows fills the positionals', () => {
     const novalue = await mikofs(['log', '--store', '--', '/a.txt']);
     expect([novalue.code, novalue.out]).toEqual([2, '']);
     expect(novalue.err).toBe('mikofs: --store needs a value; what follows "--" is never an option\'s value (see mikofs --help)\n');
+    // "--" before the command ran nothing and exited 0 (found 2026-12-05).
+    const first = await mikofs(['--', 'init', path.join(dir, 'x.mikofs')]);
+    expect([first.code, first.err]).toEqual([2, 'mikofs: name a command before "--" (see mikofs --help)\n']);
+    expect(fs.existsSync(path.join(dir, 'x.mikofs'))).toBe(false);
   });
 });
 

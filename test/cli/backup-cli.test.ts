@@ -111,6 +111,12 @@ describe('mikofs backup of a store file', () => {
     expect(self.code).toBe(1);
     expect(self.err).toMatch(/is the store itself/);
     expect((await json(['log', '--store', store])).length).toBeGreaterThan(0);
+    // Its control socket's name too: the next mount took the copy for a
+    // dead mount's socket and deleted it (found 2026-12-05).
+    const sock = await mikofs(['backup', store + '.sock', '--store', store]);
+    expect(sock.code).toBe(1);
+    expect(sock.err).toMatch(/is the store itself \(or its journal, or its control socket\)/);
+    expect(fs.existsSync(store + '.sock')).toBe(false);
   });
 
   it('a DEST.tmp left by an interrupted backup is refused, and replaced with --force', async () => {

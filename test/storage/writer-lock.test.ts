@@ -76,6 +76,12 @@ describe('writer lock left by a crashed holder', () => {
     ro.close();
   });
 
+  it('refuses a live holder under another hostname of this machine (a UTS namespace: same boot id) (found 2026-12-05)', async () => {
+    const s = await sleeper();
+    const file = await storeWithLock({ pid: s.pid, start: s.start, boot: bootId(), host: 'other-uts-name' });
+    expect(await opensForWriting(file)).toMatch(new RegExp(`already open for writing by process ${s.pid}`));
+  });
+
   it('a lock of an older mikofs (no start time) naming a live process refuses as before', async () => {
     const s = await sleeper();
     const file = await storeWithLock({ pid: s.pid });
