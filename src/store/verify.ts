@@ -2,7 +2,10 @@
 // `restic check --read-data` do. Bytes rot on disks and in copies of files;
 // reads find it chunk by chunk (EIO), a scrub finds it before anyone needs
 // the version. Three checks, each over the whole file:
-//   structure   SQLite's own b-tree and index consistency (PRAGMA quick_check)
+//   structure   SQLite's own b-tree and index consistency (PRAGMA integrity_check:
+//               quick_check does not compare indexes with their tables, and
+//               one flipped bit in a chunk-map row read a chunk as a hole
+//               while quick_check said ok; found 2026-12-05)
 //   chunks      every chunk read from the file, decoded (decompressed, its
 //               delta applied to its base) and hashed: its BLAKE3 must be
 //               its address
@@ -22,7 +25,7 @@ export interface ScrubProgress { stage: 'structure' | 'chunks' | 'inline' | 'ref
 export interface BadChunk { hash: Buffer; why: string }
 
 export interface ScrubResult {
-  /** quick_check's complaints (empty when the b-trees are sound). */
+  /** integrity_check's complaints (empty when the b-trees are sound). */
   structure: string[];
   chunks: { checked: number; bytes: number; bad: BadChunk[] };
   /** Inline versions of small files: checked against their checksums; bad
@@ -75,7 +78,7 @@ export class Scrubber {
       if (own) this.db.exec('BEGIN');
       try {
         try { rows = this.batch.all(after, last, BATCH) as typeof rows; } catch (e) {
-          // The chunks table's own b-tree is damaged past this row: quick_check
+          // The chunks table's own b-tree is damaged past this row: integrity_check
           // has said where; what lies beyond cannot be reached in order.
           structure.push(`the chunk scan stopped after chunk row ${after}: ${(e as Error).message}`);
           break;
@@ -131,7 +134,7 @@ export class Scrubber {
     return { checked, bytes, bad };
   }
 
-  /** quick_check's findings, one per line, each b-tree named ("Tree 25"
+  /** integrity_check's findings, one per line, each b-tree named ("Tree 25"
    * is the table or index whose root is page 25). */
   private structure(): string[] {
     const names = new Map<number, string>();
@@ -139,14 +142,14 @@ export class Scrubber {
       { type: string; name: string; rootpage: number }[]) names.set(r.rootpage, `${r.type} ${r.name}`);
     const lines: string[] = [];
     try {
-      for (const r of this.db.pragma('quick_check') as { quick_check: string }[]) {
-        for (const line of r.quick_check.split('\n')) {
+      for (const r of this.db.pragma('integrity_check') as { integrity_check: string }[]) {
+        for (const line of r.integrity_check.split('\n')) {
           if (line === 'ok' || line.startsWith('*** in database')) continue;
           lines.push(line.replace(/^Tree (\d+)/, (m, n) => (names.has(Number(n)) ? `${m} (${names.get(Number(n))})` : m)));
         }
       }
     } catch (e) {
-      lines.push(`quick_check could not finish: ${(e as Error).message}`);
+      lines.push(`integrity_check could not finish: ${(e as Error).message}`);
     }
     return lines;
   }

@@ -12,7 +12,7 @@ interface Args { store?: string; json: boolean }
 
 function describe(r: ScrubReport, file: string): string {
   const o: string[] = [`${file}: ${r.ok ? 'no problems found' : 'PROBLEMS FOUND'}`];
-  o.push(`  structure    ${r.structure.length ? `damaged: ${r.structure.length} findings of SQLite's quick_check` : 'sound (SQLite quick_check)'}`);
+  o.push(`  structure    ${r.structure.length ? `damaged: ${r.structure.length} findings of SQLite's integrity_check` : 'sound (SQLite integrity_check)'}`);
   for (const m of r.structure.slice(0, 20)) o.push(`    ${m}`);
   if (r.structure.length > 20) o.push(`    ... and ${r.structure.length - 20} more (--json lists all)`);
   const corrupt = r.problems.filter((p) => p.problem === 'corrupt').length;
