@@ -108,46 +108,101 @@ export class History {
     return out;
   }
 
-  /** Commits newest first, with what each changed. With a file's path, only
-   * commits that made a new version of it; with a directory's (as it is
-   * now), only commits that changed something at or below it, each listing
-   * just those changes (as `git log -- dir` does). */
+  /** Commits newest first, with what each changed. With a file's path,
+   * the commits that made a new version of the file under that name, and
+   * those that took it away (removed, or renamed to another name); with a
+   * directory's, or a path that was one and is gone, the commits that
+   * changed something at or below it, each listing just those changes (as
+   * `git log -- dir` does). */
   log(opts: { path?: string; sinceNs?: bigint; untilNs?: bigint; limit?: number } = {}): LogEntry[] {
     const limit = opts.limit ?? 100;
     const fromNs = opts.sinceNs ?? -(1n << 62n);
     const toNs = opts.untilNs ?? (1n << 62n);
-    const dir = opts.path === undefined ? '/' : this.liveDirectory(opts.path);
-    if (dir === '/') return this.entriesOf(this.meta.commitsDesc(this.branch, fromNs, toNs, limit));
-    if (dir !== null) return this.subtreeLog(dir, fromNs, toNs, limit);
-    const path = opts.path!;
-    const versions = this.fileVersions(path).reverse();
+    const parts = splitPath(opts.path ?? '/');
+    if (!parts.length) return this.entriesOf(this.meta.commitsDesc(this.branch, fromNs, toNs, limit));
+    const dir = '/' + parts.join('/');
+    const head = this.e.head;
+    let live: number | undefined;
+    try { live = head.resolve(opts.path!, true); } catch { /* not there now */ }
+    if (live !== undefined && isDir(head.mustInode(live).mode)) {
+      return this.subtreeLog(dir, [live], this.inodesEverAt(dir), fromNs, toNs, limit);
+    }
+    if (live === undefined) {
+      // Gone: a directory that was here is logged as one that is (found by
+      // a test round, 2026-12-06: `log DIR` of a removed directory was
+      // ENOENT); so is a file whose directory is gone (no name to follow).
+      const was = this.inodesEverAt(dir);
+      const wasDir = was.some((w) => { const n = this.meta.getInode(this.branch, w.ino, w.since); return !!n && isDir(n.mode); });
+      if (wasDir) return this.subtreeLog(dir, [], was, fromNs, toNs, limit);
+      try { return this.fileLog(opts.path!, opts.sinceNs, opts.untilNs, limit); } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (was.length && (code === 'ENOENT' || code === 'ENOTDIR')) return this.subtreeLog(dir, [], was, fromNs, toNs, limit);
+        throw e;
+      }
+    }
+    return this.fileLog(opts.path!, opts.sinceNs, opts.untilNs, limit);
+  }
+
+  /** A file's log: its versions (fileVersions), and each commit that took
+   * the file from its name (an unlink, a rename to another name, its
+   * directory removed) as its path "removed"; a file that takes the name
+   * later is "added" again (found by a test round, 2026-12-06: the log of
+   * a removed file ended at its last version, as if it were still there). */
+  private fileLog(path: string, sinceNs: bigint | undefined, untilNs: bigint | undefined, limit: number): LogEntry[] {
+    const { versions, removed } = this.nameVersions(path, true);
+    type Ev = { commit: number; timeNs: bigint; size: number; gone: boolean };
+    const evs: Ev[] = versions.map((v) => ({ commit: v.commit, timeNs: v.timeNs, size: v.stat.size, gone: false }));
+    for (const r of removed) {
+      const c = this.meta.getCommit(r);
+      if (c) evs.push({ commit: r, timeNs: c.time_ns, size: 0, gone: true });
+    }
+    // (A removal comes before any version of a file that took the name later.)
+    evs.sort((a, b) => a.commit - b.commit || (a.gone === b.gone ? 0 : a.gone ? -1 : 1));
+    const entries: { ev: Ev; change: 'added' | 'removed' | 'changed'; sizeDelta: number }[] = [];
+    let prev: Ev | undefined;
+    for (const ev of evs) {
+      const before = prev && !prev.gone ? prev.size : 0;
+      if (ev.gone) entries.push({ ev, change: 'removed', sizeDelta: -before });
+      else entries.push({ ev, change: prev && !prev.gone ? 'changed' : 'added', sizeDelta: ev.size - before });
+      prev = ev;
+    }
     const out: LogEntry[] = [];
-    for (let i = 0; i < versions.length && out.length < limit; i++) {
-      const v = versions[i];
-      if (opts.sinceNs !== undefined && v.timeNs < opts.sinceNs) continue;
-      if (opts.untilNs !== undefined && v.timeNs > opts.untilNs) continue;
-      const c = this.meta.getCommit(v.commit)!;
-      const prev = versions[i + 1];
-      out.push({ commit: v.commit, timeNs: v.timeNs, kind: c.kind, message: c.message,
-        changes: [{ path, change: prev ? 'changed' : 'added', sizeDelta: v.stat.size - (prev ? prev.stat.size : 0) }] });
+    for (let i = entries.length - 1; i >= 0 && out.length < limit; i--) {
+      const { ev, change, sizeDelta } = entries[i];
+      if (sinceNs !== undefined && ev.timeNs < sinceNs) continue;
+      if (untilNs !== undefined && ev.timeNs > untilNs) continue;
+      const c = this.meta.getCommit(ev.commit)!;
+      out.push({ commit: ev.commit, timeNs: ev.timeNs, kind: c.kind, message: c.message, changes: [{ path, change, sizeDelta }] });
     }
     return out;
   }
 
-  /** The normalized path of `path` when it names a directory now (the
-   * root is '/'), else null: a file, or a name that is gone. */
-  private liveDirectory(path: string): string | null {
-    const parts = splitPath(path);
-    if (!parts.length) return '/';
-    const head = this.e.head;
-    let ino: number;
-    try { ino = head.resolve(path, true); } catch { return null; }
-    return isDir(head.mustInode(ino).mode) ? '/' + parts.join('/') : null;
+  /** Every inode that was at `path` at some time, with the commits it was
+   * there [since, until): one lookup per name of the path for each
+   * directory that was ever at its parent's path. */
+  private inodesEverAt(path: string): { ino: number; since: number; until: number }[] {
+    let cur = [{ ino: ROOT_INO, since: 0, until: LIVE }];
+    for (const name of splitPath(path)) {
+      const next: typeof cur = [];
+      for (const p of cur) {
+        for (const d of this.meta.dentryHistory(this.branch, p.ino, name)) {
+          if (d.ino === null) continue;
+          const since = Math.max(d.since, p.since), until = Math.min(d.until, p.until);
+          if (since < until) next.push({ ino: d.ino, since, until });
+        }
+      }
+      cur = next;
+      if (!cur.length) break;
+    }
+    return cur;
   }
 
-  /** Commits that changed `dir` or anything below it, newest first. Scans
-   * the commit log in pages: its cost follows how far back the matches lie. */
-  private subtreeLog(dir: string, fromNs: bigint, toNs: bigint, limit: number): LogEntry[] {
+  /** Commits that changed `dir` or anything below it, newest first: those
+   * of `live` (the directory there now, if any) and of every inode that was
+   * ever at that path (`was`: a directory removed, or removed and made
+   * again, is still in `git log -- dir`). */
+  private subtreeLog(dir: string, live: number[], was: { ino: number; since: number; until: number }[],
+    fromNs: bigint, toNs: bigint, limit: number): LogEntry[] {
     const under = (p: string) => p === dir || p.startsWith(dir + '/');
     const out: LogEntry[] = [];
     // A directory whose subtree was small over its whole life: only the
@@ -155,7 +210,9 @@ export class History {
     // busy store read every commit: 15-19 s on 80,000; found by the
     // exploratory hunt, 2026-12-05). A large one changes often enough that
     // reading commits newest first finds its entries soon.
-    const touched = this.subtreeCommits(this.e.head.resolve(dir, true), SUBTREE_INODES);
+    const bounds: number[] = [];
+    for (const w of was) { bounds.push(w.since); if (w.until !== LIVE) bounds.push(w.until); }
+    const touched = this.subtreeCommits([...live, ...was.map((w) => w.ino)], bounds, SUBTREE_INODES);
     if (touched) {
       for (const id of touched) {
         if (out.length >= limit) break;
@@ -183,13 +240,15 @@ export class History {
   }
 
   /** The commits, newest first, that made a name or an inode version
-   * anywhere in the subtree of directory `ino` as it was at any time (every
-   * inode ever under it, at any depth); null when more than `max` inodes
-   * were ever there. A superset: each commit is still checked by path. */
-  private subtreeCommits(ino: number, max: number): number[] | null {
-    const commits = new Set<number>();
-    const seen = new Set<number>([ino]);
-    const queue = [ino];
+   * anywhere in the subtrees of `roots` as they were at any time (every
+   * inode ever under them, at any depth), with `bounds`; null when more
+   * than `max` inodes were ever there. A superset: each commit is still
+   * checked by path. */
+  private subtreeCommits(roots: number[], bounds: number[], max: number): number[] | null {
+    const commits = new Set<number>(bounds);
+    const seen = new Set<number>(roots);
+    if (seen.size > max) return null;
+    const queue = [...seen];
     while (queue.length) {
       const d = queue.pop()!;
       for (const c of this.meta.inodeVersionCommits(this.branch, d)) commits.add(c);
@@ -279,16 +338,38 @@ export class History {
    * editor's save-by-rename keeps one history), oldest first; consecutive
    * versions with identical content collapse into the first of them. */
   fileVersions(path: string): FileVersion[] {
+    return this.nameVersions(path, false).versions;
+  }
+
+  /** fileVersions; with `apart`, a time the name had no file (removed,
+   * renamed away, or some other kind of entry there) ends its versions:
+   * the commit that took it is in `removed`, and a file named so later
+   * starts again (its first version is not folded into the last one's
+   * content, nor its create()'s empty file counted). */
+  private nameVersions(path: string, apart: boolean): { versions: FileVersion[]; removed: number[] } {
     const parts = splitPath(path);
     if (!parts.length) fail('EISDIR');
     const head = this.e.head;
     const parent = head.resolve('/' + parts.slice(0, -1).join('/'), true);
     const name = parts[parts.length - 1];
     const out: FileVersion[] = [];
+    const removed: number[] = [];
     let last: { ino: number; row: InodeRow; at: number } | undefined;
+    // With `apart`: where the current stretch of the name's versions began
+    // in `out`, and the commit its file left the name.
+    let from = 0, end: number | undefined;
     for (const d of this.meta.dentryHistory(this.branch, parent, name)) {
       if (d.ino === null || d.until === d.since) continue;
       const rows = this.meta.inodeHistory(this.branch, d.ino, d.since, d.until);
+      if (apart) {
+        if (!rows.some((r) => isReg(r.mode))) continue;
+        if (end !== undefined && d.since !== end) {
+          if (out.length > from) removed.push(end);
+          last = undefined;
+          from = out.length;
+        }
+        end = d.until;
+      }
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i];
         if (!isReg(row.mode)) continue;
@@ -308,16 +389,17 @@ export class History {
         // the truncation when it closes its first descriptor) was never a
         // state anyone saved: the empty version is left out.
         const prev = out[out.length - 1];
-        if (prev && prev.stat.size === 0 && out.length > 0 && this.meta.getCommit(since)!.time_ns - prev.timeNs < TRANSIENT_NS) out.pop();
+        if (prev && prev.stat.size === 0 && out.length > from && this.meta.getCommit(since)!.time_ns - prev.timeNs < TRANSIENT_NS) out.pop();
         last = { ino: d.ino, row, at: since };
         const c = this.meta.getCommit(since)!;
         out.push({ commit: since, timeNs: c.time_ns, until, current: until >= LIVE, ino: d.ino, stat: statOf(row, this.e.chunkSize), shownAt: this.shownAt(until) });
       }
     }
+    if (apart && end !== undefined && end < LIVE && out.length > from) removed.push(end);
     // No file has ever had this name; or a directory or symlink has it now
     // (their pasts are in /.versions/<time>/, not a list of contents).
     if (!out.length && (!head.exists(path) || !isReg(head.stat(path).mode))) fail('ENOENT');
-    return out;
+    return { versions: out, removed };
   }
 
   /** The last commit (that still exists) of a state that lasted until `until`. */
