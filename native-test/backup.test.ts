@@ -8,7 +8,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { mikofs, mountFresh, run, spawnTracked, useMounts, waitLine } from './helpers/mount.js';
+import { CLI, mikofs, mountFresh, run, sleep, spawnTracked, useMounts, waitLine } from './helpers/mount.js';
 
 useMounts();
 
@@ -100,5 +100,30 @@ describe('mikofs backup of a mounted store', () => {
     const again = await mikofs('backup', dest, '--store', m.mnt);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/exists \(--force replaces it\)/);
+  });
+
+  it('unmounted while it copies: a whole DEST, or the command says the mount went away; never a DEST.tmp left (found 2026-12-05)', async () => {
+    const m = await mountFresh();
+    for (let i = 0; i < 24; i++) await fsp.writeFile(m.path(`big${i}`), Buffer.alloc(4 << 20, i + 1));
+    const dest = path.join(path.dirname(m.mnt), 'gone.mikofs');
+    const b = spawnTracked(process.execPath, [CLI, 'backup', dest, '--store', m.mnt]);
+    let err = '';
+    b.stderr!.on('data', (d: Buffer) => { err += d; });
+    const exited = new Promise<number>((r) => b.once('exit', (c) => r(c ?? 1)));
+    for (let i = 0; i < 500 && !fs.existsSync(dest + '.tmp'); i++) await sleep(5);
+    expect(fs.existsSync(dest + '.tmp')).toBe(true);
+    const u = await mikofs('umount', m.mnt);
+    expect(u.code).toBe(0);
+    // Either the copy finished before the process exited (a whole, checked
+    // DEST), or the command says the mount went away and nothing is left;
+    // never a full-size DEST.tmp (it was left, and refused the next backup).
+    const code = await exited;
+    for (let i = 0; i < 100 && fs.existsSync(dest + '.tmp'); i++) await sleep(20);
+    expect(fs.existsSync(dest + '.tmp')).toBe(false);
+    if (code === 0) expect((await mikofs('verify', '--store', dest)).code).toBe(0);
+    else {
+      expect(err).toMatch(/the mount went away during the backup \(unmounted, or its process killed\); nothing was kept at /);
+      expect(fs.existsSync(dest)).toBe(false);
+    }
   });
 });

@@ -212,8 +212,14 @@ export async function backupInWorker(file: string, dest: string, opts: BackupOpt
   const { onProgress, ...plain } = opts;
   return new Promise<BackupReport>((resolve, reject) => {
     const w = new Worker(BACKUP_WORKER, { eval: true, execArgv: [], workerData: { module: import.meta.url, file, dest, opts: plain } });
+    // The mount exits (unmounted) while the copy runs: the worker dies with
+    // the process, before its own cleanup; its DEST.tmp goes here (it was
+    // left behind, full size, and refused the next backup).
+    const abandon = () => removeTmp(dest + '.tmp');
+    process.once('exit', abandon);
     w.on('message', (m: { progress?: BackupProgress; ok?: BackupReport; err?: { code?: string; message: string } }) => {
       if (m.progress) { onProgress?.(m.progress); return; }
+      process.off('exit', abandon);
       void w.terminate();
       if (m.ok) resolve(m.ok);
       else reject(Object.assign(new Error(m.err?.message ?? 'backup failed'), { code: m.err?.code }));

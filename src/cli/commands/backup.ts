@@ -6,6 +6,7 @@ import { openTarget, storeOption } from '../target.js';
 import { printJson } from '../store-arg.js';
 import { humanBytes, withProgress } from '../progress.js';
 import type { BackupResult } from '../../control/ops.js';
+import { RemoteOps } from '../../control/client.js';
 
 interface Args { dest?: string; store?: string; force: boolean; json: boolean }
 
@@ -42,7 +43,14 @@ export const command: CommandModule<object, Args> = {
     try {
       const info = await t.ops.info();
       const dest = destination(String(a.dest), info.store);
-      const r = await withProgress(t.ops.backup({ dest, force: a.force }), async () => {
+      const r = await withProgress(t.ops.backup({ dest, force: a.force }).catch((e: { code?: string; message?: string }) => {
+        // The mount went away mid-copy (unmounted, or its process killed).
+        if (t.ops instanceof RemoteOps && e.code === 'EIO') {
+          throw Object.assign(new Error(`${e.message ?? 'the mount process went away'}: the mount went away during the backup ` +
+            `(unmounted, or its process killed); nothing was kept at ${dest} (a ${dest}.tmp left by a killed mount: remove it, or use --force)`), { code: 'EIO' });
+        }
+        throw e;
+      }), async () => {
         const s = await t.ops.backupStatus();
         if (!s.running) return null;
         if (s.stage === 'check') return 'backup: checking the copy (SQLite quick_check)';
