@@ -91,3 +91,29 @@ describe('a local time given to a mounted store', () => {
     expect(await fsp.readFile(m.path('a'), 'utf8')).toBe('one\n');
   });
 });
+
+describe('a command reaches the mount it names', () => {
+  it('a read-only mount from a command whose runtime directory differs (cron, ssh, sudo) (found 2026-12-05: "mounted by another user?")', async () => {
+    const m = await mountFresh(); // mounted without XDG_RUNTIME_DIR
+    await fsp.writeFile(m.path('f'), 'x\n');
+    await m.remount(['ro']);
+    const rt = await fsp.mkdtemp('/tmp/mikofs-rt-');
+    try {
+      const r = await run(process.execPath, [CLI, 'log', '--json', '--store', m.mnt], { env: { ...ENV, XDG_RUNTIME_DIR: rt } });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).length).toBeGreaterThan(0);
+    } finally { await fsp.rm(rt, { recursive: true, force: true }); }
+  });
+
+  it('a write command started while a mount of its store is starting goes through the mount, not a 10 s wait and a refusal (found 2026-12-05)', async () => {
+    const m = await mountFresh();
+    await m.umount();
+    const mounting = mikofs('mount', m.store, m.mnt);
+    await sleep(200);
+    const s = await mikofs('snapshot', '--store', m.store, '-m', 'raced');
+    expect((await mounting).code).toBe(0);
+    expect(s.stderr).toBe('');
+    expect(s.code).toBe(0);
+  });
+});

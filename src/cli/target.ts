@@ -7,7 +7,7 @@ import path from 'node:path';
 import { openStore, StoreLockedError } from '../index.js';
 import { LocalOps, type StoreOps } from '../control/ops.js';
 import { connect } from '../control/client.js';
-import { parseMountinfo, readRecord, controlSocketOf, FSTYPE, type MountRecord } from '../fuse/mounts.js';
+import { parseMountinfo, readRecord, controlSocketsOf, FSTYPE, type MountRecord } from '../fuse/mounts.js';
 import { socketPathOf } from '../control/protocol.js';
 import { defaultStorePath, resolvedPath } from './paths.js';
 import { UsageError } from './errors.js';
@@ -80,6 +80,14 @@ async function direct(file: string, write: boolean): Promise<Target> {
       return { ops: new LocalOps(e, file), close: () => e.close(), where: file };
     } catch (e) {
       if (!(e instanceof StoreLockedError) || waited >= LOCK_WAIT_MS) throw e;
+      // A mount that was starting when this command looked (a mount at boot
+      // racing a cron snapshot) holds the store now: reach it through its
+      // socket once it listens (until 2026-12-05 the command waited the
+      // 10 s out and failed).
+      if (e.holder.startsWith('mount at ') && fs.existsSync(socketPathOf(file))) {
+        const t = await viaSocket(socketPathOf(file), file);
+        if (t) return t;
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -91,9 +99,12 @@ export async function openTarget(storeArg: string | undefined, write: boolean): 
   const exact = storeArg !== undefined && isFile(p);
   const mount = findMount(p, exact);
   if (mount) {
-    const socket = controlSocketOf(mount);
-    const t = await viaSocket(socket, mount.mountpoint);
-    if (t) return t;
+    const sockets = controlSocketsOf(mount);
+    const socket = sockets[0];
+    for (const s of sockets) {
+      const t = await viaSocket(s, mount.mountpoint);
+      if (t) return t;
+    }
     if (isDead(mount.mountpoint)) {
       // (Refused or failed operations exit 1; usage errors, 2.)
       throw Object.assign(new Error(`the mount at ${mount.mountpoint} is dead (its process exited; store ${mount.store}): ` +

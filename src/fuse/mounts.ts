@@ -72,8 +72,8 @@ export interface MountRecord {
   readonly: boolean;
 }
 
-function registryDir(): string {
-  const base = process.env.XDG_RUNTIME_DIR || path.join(os.tmpdir(), `mikofs-${process.getuid?.() ?? 0}`);
+function registryDir(runtimeDir = process.env.XDG_RUNTIME_DIR): string {
+  const base = runtimeDir || path.join(os.tmpdir(), `mikofs-${process.getuid?.() ?? 0}`);
   return path.join(base, 'mikofs-mounts');
 }
 
@@ -86,11 +86,22 @@ function recordFile(mountpoint: string): string {
  * read-only mount's is its own, keyed by its mountpoint, since read-only
  * mounts may sit beside the writer of the same store (and beside each
  * other) and must not take the writer's socket over. */
-export function controlSocketOf(m: { store: string; mountpoint: string; readonly?: boolean }): string {
+export function controlSocketOf(m: { store: string; mountpoint: string; readonly?: boolean }, runtimeDir = process.env.XDG_RUNTIME_DIR): string {
   if (!m.readonly) return socketPathOf(m.store);
   const name = `ro-${createHash('sha256').update(m.mountpoint).digest('hex').slice(0, 24)}.sock`;
-  const inRegistry = path.join(registryDir(), name);
+  const inRegistry = path.join(registryDir(runtimeDir), name);
   return Buffer.byteLength(inRegistry) < 100 ? inRegistry : path.join(os.tmpdir(), `mikofs-${name}`);
+}
+
+/** Where a mount's control socket may be, most likely first: a read-only
+ * mount's depends on the runtime directory of the process that mounted it,
+ * which a command from cron, ssh or sudo may not share (found 2026-12-05:
+ * such a command blamed another user). Tried: this process's, none (the
+ * temporary directory), and the login's /run/user/<uid>. */
+export function controlSocketsOf(m: { store: string; mountpoint: string; readonly?: boolean }): string[] {
+  if (!m.readonly) return [socketPathOf(m.store)];
+  const dirs = [process.env.XDG_RUNTIME_DIR, '', `/run/user/${process.getuid?.() ?? 0}`];
+  return [...new Set(dirs.map((d) => controlSocketOf(m, d)))];
 }
 
 export function processStart(pid: number): string | undefined {
