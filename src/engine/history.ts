@@ -526,16 +526,22 @@ export class History {
         xattrs: new Set((meta.changedKeys('xattrs', b, from.head) as { ino: number; name: string }[]).map((k) => `${k.ino}/${k.name}`)),
       };
       const at = this.valuesAt(t);
+      // Every attribute comes back but ctime, which says when a file last
+      // changed and never goes back (POSIX; backup tools and caches compare
+      // it): it is now. (Until 2026-12-05 it came back too.) mtime comes back
+      // as it was, as a snapshot rollback gives it.
+      const now = this.e.store.now();
+      const changedNow = (n: InodeRow): InodeRow => ({ ...n, ctime: now > n.ctime ? now : n.ctime });
       // What the plan found, unless it changed again since the plan's head.
       for (const d of from.dentries) if (!after.dentries.has(`${d.parent}/${d.name}`)) at.dentry(c, d.parent, d.name, d.ino);
-      for (const n of from.inodes) if (!after.inodes.has(n.ino)) meta.putInode(b, c, inodeRow(n));
+      for (const n of from.inodes) if (!after.inodes.has(n.ino)) meta.putInode(b, c, changedNow(inodeRow(n)));
       for (const x of from.extents) if (!after.extents.has(`${x.ino}/${x.idx}`)) at.extent(c, x.ino, x.idx, x.hash === null ? null : Buffer.from(x.hash));
       for (const x of from.xattrs) if (!after.xattrs.has(`${x.ino}/${x.name}`)) at.xattr(c, x.ino, x.name, x.value === null ? null : Buffer.from(x.value));
       // Everything changed since the plan's head (since t without a plan).
       for (const k of after.dentries) { const i = k.indexOf('/'); at.dentry(c, Number(k.slice(0, i)), k.slice(i + 1)); }
       for (const ino of after.inodes) {
         const n = at.inode(ino, LIVE - 1);
-        if (n) meta.putInode(b, c, n);
+        if (n) meta.putInode(b, c, changedNow(n));
       }
       for (const k of after.extents) { const [ino, idx] = k.split('/').map(Number); at.extent(c, ino, idx); }
       for (const k of after.xattrs) { const i = k.indexOf('/'); at.xattr(c, Number(k.slice(0, i)), k.slice(i + 1)); }
@@ -683,7 +689,11 @@ export class History {
         const n = old.mustInode(ino);
         const nino = this.e.store.allocIno();
         const subdirs = isDir(n.mode) ? old.entries(ino).filter((x) => isDir(old.mustInode(x.ino).mode)).length : 0;
-        const row = { ...n, ino: nino, nlink: isDir(n.mode) ? 2 + subdirs : 1, ctime: now };
+        // A file restored is a file changed now (mtime, as `git restore`
+        // sets it): what was built from it is older, and make rebuilds it
+        // (until 2026-12-05 the old mtime came back, and make said "up to
+        // date" over the other version's output).
+        const row = { ...n, ino: nino, nlink: isDir(n.mode) ? 2 + subdirs : 1, ctime: now, ...(isDir(n.mode) ? {} : { mtime: now }) };
         meta.putInode(b, c, row, null);
         links.set(nino, { row: { ...row, since: c, until: LIVE }, nlink: row.nlink });
         if (!isDir(n.mode)) copied.set(ino, nino);

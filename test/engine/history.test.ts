@@ -262,3 +262,27 @@ describe('on disk', () => {
     db3.close();
   });
 });
+
+describe('times after restore and rollback (found 2026-12-05: make said "up to date" after a restore)', () => {
+  it('restore: a file is changed now (mtime and ctime); rollback: mtime as it was, ctime now (it never goes back)', async () => {
+    const e = await memStore();
+    e.writeFile('/p.c', 'one');
+    e.utimens('/p.c', 1000n, 2000n);
+    const t = e.snapshot();
+    const old = e.stat('/p.c');
+    e.writeFile('/p.c', 'two');
+    const before = BigInt(Date.now() - 1000) * 1000000n;
+    e.history.restore('/p.c', t);
+    let st = e.stat('/p.c');
+    expect(e.readFile('/p.c').toString()).toBe('one');
+    expect(st.mtime).toBeGreaterThan(before);
+    expect(st.ctime).toBeGreaterThan(before);
+    e.writeFile('/p.c', 'three');
+    e.history.rollback(t);
+    st = e.stat('/p.c');
+    expect(e.readFile('/p.c').toString()).toBe('one');
+    expect(st.mtime).toBe(old.mtime);
+    expect(st.ctime).toBeGreaterThan(before);
+    e.close();
+  });
+});
