@@ -117,3 +117,17 @@ describe('a command reaches the mount it names', () => {
     expect(s.code).toBe(0);
   });
 });
+
+describe('diff through the mount', () => {
+  it('reads each changed file without leaving a listener per read (found 2026-12-05: MaxListenersExceededWarning past 10 files)', async () => {
+    const m = await mountFresh();
+    for (let i = 0; i < 15; i++) await fsp.writeFile(m.path(`f${i}`), `one ${i}\n`);
+    expect((await mikofs('snapshot', '--label', 'before', '--store', m.mnt)).code).toBe(0);
+    for (let i = 0; i < 15; i++) await fsp.writeFile(m.path(`f${i}`), `two ${i}\n`);
+    const d = await mikofs('diff', 'before', '--store', m.mnt);
+    expect(d.code).toBe(0);
+    expect(d.stdout.match(/^\+two \d+$/gm)).toHaveLength(15);
+    await sleep(200);
+    expect(await fsp.readFile(m.log, 'utf8')).not.toMatch(/MaxListenersExceeded/);
+  });
+});

@@ -61,13 +61,21 @@ export class HistoryWorker {
     const w = this.start();
     const id = this.next++;
     return new Promise((resolve, reject) => {
-      const job: { resolve: (v: unknown) => void; reject: (e: Error) => void; gone?: boolean } = { resolve, reject };
-      this.pending.set(id, job);
-      signal?.addEventListener('abort', () => {
+      const onAbort = () => {
         if (!this.pending.has(id)) return; // answered already
         job.gone = true;
         if ([...this.pending.values()].every((j) => j.gone)) this.close();
-      }, { once: true });
+      };
+      // The listener goes with the answer: a connection asks many times
+      // (diff reads each changed file), and each left one behind
+      // (MaxListenersExceededWarning in the mount's log; found 2026-12-05).
+      const settled = () => signal?.removeEventListener('abort', onAbort);
+      const job: { resolve: (v: unknown) => void; reject: (e: Error) => void; gone?: boolean } = {
+        resolve: (v) => { settled(); resolve(v); },
+        reject: (e) => { settled(); reject(e); },
+      };
+      this.pending.set(id, job);
+      signal?.addEventListener('abort', onAbort, { once: true });
       w.postMessage({ id, method, params } satisfies Job);
     });
   }
