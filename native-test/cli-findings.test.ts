@@ -4,6 +4,7 @@
 // said that what the writers had written was committed). And a time with a
 // zone offset out of range names no point in /.versions either.
 import fsp from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../src/index.js';
 import { CLI, ENV, mikofs, mountFresh, run, sleep, spawnTracked, useMounts, waitLine } from './helpers/mount.js';
@@ -129,5 +130,26 @@ describe('diff through the mount', () => {
     expect(d.stdout.match(/^\+two \d+$/gm)).toHaveLength(15);
     await sleep(200);
     expect(await fsp.readFile(m.log, 'utf8')).not.toMatch(/MaxListenersExceeded/);
+  });
+});
+
+describe('umount of a mount with another inside it', () => {
+  it('is refused, naming the inner mount, and both stay (found 2026-12-05: both went, exit 0)', async () => {
+    const outer = await mountFresh();
+    const inner = await mountFresh();
+    await inner.umount();
+    await fsp.mkdir(outer.path('nest'));
+    const nest = outer.path('nest');
+    expect((await mikofs('mount', inner.store, nest)).code).toBe(0);
+    try {
+      const r = await mikofs('umount', outer.mnt);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`mikofs: ${outer.mnt} has a mount inside it (${nest}): unmount it first\n`);
+      expect(await outer.mounted()).toBe(true);
+      await fsp.writeFile(path.join(nest, 'still'), 'here');
+    } finally {
+      expect((await mikofs('umount', nest)).code).toBe(0);
+    }
+    expect((await mikofs('umount', outer.mnt)).code).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { run, UsageError } from '../errors.js';
-import { FSTYPE, canonicalMountpoint, findMount, readRecord, processStart, unmount } from '../../fuse/mounts.js';
+import { FSTYPE, canonicalMountpoint, findMount, parseMountinfo, readRecord, processStart, unmount } from '../../fuse/mounts.js';
 
 const EXIT_TIMEOUT_MS = 60000;
 /** How long a mount process may stay stopped before umount says so (one
@@ -25,6 +25,15 @@ export const command: CommandModule<object, Args> = {
     const me = process.getuid?.() ?? 0;
     if (entry?.uid !== undefined && me !== 0 && entry.uid !== me) {
       throw Object.assign(new Error(`${mnt} was mounted by another user (uid ${entry.uid}): only they or root can unmount it`), { code: 'EPERM' });
+    }
+    // Mounts inside this one: a lazy detach (the fallback when it is busy)
+    // would take them down with it, processes and all (found 2026-12-05:
+    // a mikofs mount inside another went away with it, exit 0). As
+    // umount(8), refuse.
+    const inner = mountsInside(mnt);
+    if (inner.length) {
+      throw new Error(`${mnt} has ${inner.length === 1 ? 'a mount' : `${inner.length} mounts`} inside it ` +
+        `(${inner.slice(0, 3).join(', ')}${inner.length > 3 ? ', ...' : ''}): unmount ${inner.length === 1 ? 'it' : 'them'} first`);
     }
     const busy = processesUsing(mnt);
     // No live process of ours serves it: a stat answers at once (ENOTCONN
@@ -84,6 +93,13 @@ function isDead(mnt: string): boolean {
 
 /** How many other processes have a file open, or their working directory,
  * at or under mnt (read from /proc: the mount itself is not touched). */
+/** Mountpoints below mnt, deepest first. */
+function mountsInside(mnt: string): string[] {
+  let text = '';
+  try { text = fs.readFileSync('/proc/self/mountinfo', 'utf8'); } catch { return []; }
+  return parseMountinfo(text).map((e) => e.mountpoint).filter((p) => p.startsWith(mnt + '/')).sort((x, y) => y.length - x.length);
+}
+
 function processesUsing(mnt: string): number {
   const inside = (l: string) => l === mnt || l.startsWith(mnt + '/');
   let n = 0;
