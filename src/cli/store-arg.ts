@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openStore } from '../index.js';
 import type { Engine } from '../engine/engine.js';
+import type { Tree } from '../engine/tree.js';
 import { defaultStorePath } from './paths.js';
 import { UsageError } from './errors.js';
 import { strerror } from '../engine/errors.js';
@@ -40,3 +41,18 @@ export function onPath<T>(p: string, fn: () => T): T {
     throw e;
   }
 }
+
+/** The tree a store-file command reads: the live one, or the state at a
+ * point (--at: a time, c123 or a label), and its commit. */
+export function treeAt(e: Engine, at: string | undefined): { tree: Tree; commit: number } {
+  if (at === undefined) return { tree: e.head, commit: e.headCommit };
+  const v = e.at(at);
+  return { tree: v.tree, commit: v.commit };
+}
+
+/** The --at option of the commands that read a store file. */
+export const atOption = {
+  type: 'string' as const, nargs: 1,
+  describe: 'read the state at this point: a time, a commit (c123) or a label (default: now)',
+};
+

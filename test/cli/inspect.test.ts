@@ -30,6 +30,30 @@ describe('init, ls, cat, stat on a store file', () => {
     expect(xdg).toBe(`created ${path.join(dir, 'mikofs', 'default.mikofs')}\n`);
   });
 
+  it('ls, cat and stat read the past with --at (a label, a commit, a time); a name not there then is ENOENT (found 2026-12-05: no way to print an old version)', async () => {
+    const file = path.join(tmpDir(), 's.mikofs');
+    const e = await openStore(file);
+    e.mkdir('/d');
+    e.writeFile('/d/a.txt', 'one\n');
+    e.label('v1');
+    const c1 = e.headCommit;
+    e.writeFile('/d/a.txt', 'two!\n');
+    e.writeFile('/d/b.txt', 'b\n');
+    e.close();
+    expect((await mikofs(['cat', file, '/d/a.txt', '--at', 'v1'])).out).toBe('one\n');
+    expect((await mikofs(['cat', file, '/d/a.txt', '--at', `c${c1}`])).out).toBe('one\n');
+    expect((await mikofs(['cat', file, '/d/a.txt'])).out).toBe('two!\n');
+    expect((await mikofs(['ls', file, '/d', '--at', 'v1'])).out).toBe('a.txt\n');
+    expect((await mikofs(['ls', file, '/d'])).out).toBe('a.txt\nb.txt\n');
+    const st = JSON.parse((await mikofs(['stat', file, '/d/a.txt', '--at', 'v1', '--json'])).out);
+    expect(st).toMatchObject({ size: 4, commit: c1 });
+    const gone = await mikofs(['cat', file, '/d/b.txt', '--at', 'v1']);
+    expect([gone.code, gone.err]).toEqual([1, 'mikofs: /d/b.txt: no such file or directory\n']);
+    const nolabel = await mikofs(['ls', file, '/', '--at', 'nolabel']);
+    expect(nolabel.code).toBe(1);
+    expect(nolabel.err).toMatch(/"nolabel" is neither a time nor a label/);
+  });
+
   it('ls, cat and stat read a store, in text and JSON, beside a writer', async () => {
     const file = path.join(tmpDir(), 's.mikofs');
     const e = await openStore(file, { holder: 'test writer' });
