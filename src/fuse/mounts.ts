@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { socketPathOf } from '../control/protocol.js';
+import { processStartTime } from '../store/process-identity.js';
 
 const execFileP = promisify(execFile);
 
@@ -104,15 +105,9 @@ export function controlSocketsOf(m: { store: string; mountpoint: string; readonl
   return [...new Set(dirs.map((d) => controlSocketOf(m, d)))];
 }
 
-export function processStart(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return f[0] === 'Z' || f[0] === 'X' ? undefined : f[19]; // a zombie has exited
-  } catch {
-    return undefined;
-  }
-}
+/** When a live process started (a zombie has exited): the store's lock
+ * tells a reused pid the same way. */
+export const processStart = processStartTime;
 
 export function writeRecord(rec: Omit<MountRecord, 'start' | 'pid'>): void {
   fs.mkdirSync(registryDir(), { recursive: true, mode: 0o700 });
