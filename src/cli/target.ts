@@ -153,9 +153,11 @@ function unmountedStoreFile(storeArg: string | undefined, p: string): string {
 
 /** yargs coerce for an option naming a point in history (--at, --since,
  * --to...): an empty value is a usage error, not a point nobody has. */
+/** flag: an option's name, or an argument's in capitals (FROM). */
 export function pointArg(flag: string): (v: string) => string {
+  const what = /^[A-Z]+$/.test(flag) ? flag : `--${flag}`;
   return (v: string) => {
-    if (String(v).trim() === '') throw new UsageError(`--${flag} needs a value: a time, a commit (c123) or a label`);
+    if (String(v).trim() === '') throw new UsageError(`${what} needs a value: a time, a commit (c123) or a label`);
     return v;
   };
 }

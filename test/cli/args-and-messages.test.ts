@@ -198,3 +198,17 @@ describe('verify of a store that does not open', () => {
     expect(JSON.parse(j.out)).toMatchObject({ store: cut, ok: false, opened: false, bytes: 100000, expectedBytes: fs.statSync(good).size, mikofs: true });
   });
 });
+
+describe('small things of the fourth round (2026-12-05)', () => {
+  it('snapshot --label without a value and diff "" are usage errors (exit 2); a log message with a newline stays on its line', async () => {
+    const file = path.join(tmpDir(), 's.mikofs');
+    expect((await mikofs(['init', file])).code).toBe(0);
+    const label = await mikofs(['snapshot', '--store', file, '--label']);
+    expect([label.code, label.err]).toEqual([2, 'mikofs: Not enough arguments following: label\n']);
+    const diff = await mikofs(['diff', '', 'c1', '--store', file]);
+    expect([diff.code, diff.err]).toEqual([2, 'mikofs: FROM needs a value: a time, a commit (c123) or a label\n']);
+    expect((await mikofs(['snapshot', '--store', file, '-m', 'two\nlines'])).code).toBe(0);
+    const log = await mikofs(['log', '--store', file, '--limit', '1']);
+    expect(log.out).toMatch(/^c2 {2}\S+ {2}snapshot {2}"two\\nlines"\n$/);
+  });
+});

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { quotePath } from '../format.js';
 import { run } from '../errors.js';
-import { openTarget, storeOption, type Target } from '../target.js';
+import { openTarget, pointArg, storeOption, type Target } from '../target.js';
 import { parseTimeSpec } from '../../engine/timespec.js';
 import { printJson } from '../store-arg.js';
 import { insidePath } from '../inside.js';
@@ -13,8 +13,8 @@ export const command: CommandModule<object, Args> = {
   command: 'diff <from> [to] [path]',
   describe: 'Paths added, removed and changed between two points (default TO: now); unified diffs for text',
   builder: (y) => y
-    .positional('from', { type: 'string', demandOption: true, describe: 'time, commit (c123) or label' })
-    .positional('to', { type: 'string', describe: 'time, commit or label; default now (a path here is taken as PATH)' })
+    .positional('from', { type: 'string', demandOption: true, coerce: pointArg('FROM'), describe: 'time, commit (c123) or label' })
+    .positional('to', { type: 'string', coerce: pointArg('TO'), describe: 'time, commit or label; default now (a path here is taken as PATH)' })
     .positional('path', { type: 'string', describe: 'limit to this file or directory' })
     .option('store', storeOption)
     .option('stat', { type: 'boolean', default: false, describe: 'only the list of paths' })

@@ -29,7 +29,9 @@ export const command: CommandModule<object, Args> = {
       const lines = await t.ops.log({ path: a.path === undefined ? undefined : insidePath(a.path, t), since: a.since, until: a.until, limit: a.limit });
       if (a.json) { printJson(lines); return; }
       for (const l of lines) {
-        process.stdout.write(`c${l.commit}  ${l.time}  ${l.kind}${l.message ? `  ${l.message}` : ''}\n`);
+        // A message is one line here, quoted like a path when it holds a
+        // newline (it broke one commit per line; --json gives it exactly).
+        process.stdout.write(`c${l.commit}  ${l.time}  ${l.kind}${l.message ? `  ${quotePath(l.message)}` : ''}\n`);
         for (const c of l.changes) {
           const d = c.sizeDelta === 0 ? '' : ` (${c.sizeDelta > 0 ? '+' : ''}${c.sizeDelta} bytes)`;
           process.stdout.write(`    ${c.change.padEnd(8)} ${quotePath(c.path)}${d}\n`);

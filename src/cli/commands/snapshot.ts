@@ -10,7 +10,7 @@ export const command: CommandModule<object, Args> = {
   describe: 'Record an explicit point in history, optionally naming it with a label',
   builder: (y) => y
     .option('store', storeOption)
-    .option('label', { type: 'string', describe: 'name the snapshot (a label)' })
+    .option('label', { type: 'string', requiresArg: true, describe: 'name the snapshot (a label)' })
     .option('message', { alias: 'm', type: 'string', requiresArg: true, describe: 'why this point matters' })
     .option('json', { type: 'boolean', default: false }),
   handler: (a) => run(async () => {
