@@ -17,17 +17,28 @@ async function dd(src: string, dst: string) {
   return { ok: r.code === 0, err: r.stderr.trim() };
 }
 
+/** A fresh store on a 64 MiB tmpfs of its own (initialized, not mounted),
+ * given to fn; the mount and the tmpfs go afterwards, also on failure. */
+async function onSmallDisk(fn: (m: Mount, disk: string, dir: string) => Promise<void>): Promise<void> {
+  const dir = await tempDir();
+  const disk = path.join(dir, 'disk');
+  await fsp.mkdir(disk);
+  expect((await run('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', disk])).code).toBe(0);
+  const m = new Mount(dir, path.join(disk, 'store.mikofs'), path.join(dir, 'mnt'), path.join(dir, 'mount.log'));
+  try {
+    await fsp.mkdir(m.mnt);
+    expect((await mikofs('init', m.store)).code).toBe(0);
+    await fn(m, disk, dir);
+  } finally {
+    if (await m.mounted()) await mikofs('umount', m.mnt);
+    await run('umount', [disk]);
+  }
+}
+
 describe('a full disk under the store', () => {
   it('ENOSPC to the writer; nothing acknowledged is lost; writing resumes once space is freed', { timeout: 120000 }, async () => {
-    const dir = await tempDir();
-    const disk = path.join(dir, 'disk');
-    await fsp.mkdir(disk);
     // 64 MiB of disk, a third of it taken by another file that is deleted later.
-    expect((await run('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', disk])).code).toBe(0);
-    const m = new Mount(dir, path.join(disk, 'store.mikofs'), path.join(dir, 'mnt'), path.join(dir, 'mount.log'));
-    try {
-      await fsp.mkdir(m.mnt);
-      expect((await mikofs('init', m.store)).code).toBe(0);
+    await onSmallDisk(async (m, disk, dir) => {
       await sh(`head -c 20M /dev/zero > ${disk}/other-program.dat`);
       await m.mount();
       const sources: string[] = [];
@@ -77,10 +88,7 @@ describe('a full disk under the store', () => {
       expect(log).not.toMatch(/rolled back/);
       expect(log).not.toMatch(/\n\s+at /);
       await m.umount();
-    } finally {
-      if (await m.mounted()) await mikofs('umount', m.mnt);
-      await run('umount', [disk]);
-    }
+    });
   });
 
   it('a disk filled to the last byte by another program: a delete, a shorter retention and gc give the space back', { timeout: 120000 }, async () => {
@@ -89,14 +97,7 @@ describe('a full disk under the store', () => {
     // took the last free bytes; then unlink failed with ENOSPC and gc stopped
     // at once ("nearly full"), so nothing inside mikofs could free space;
     // and a reclaim for a refused write gave the WAL's blocks away.
-    const dir = await tempDir();
-    const disk = path.join(dir, 'disk');
-    await fsp.mkdir(disk);
-    expect((await run('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', disk])).code).toBe(0);
-    const m = new Mount(dir, path.join(disk, 'store.mikofs'), path.join(dir, 'mnt'), path.join(dir, 'mount.log'));
-    try {
-      await fsp.mkdir(m.mnt);
-      expect((await mikofs('init', m.store)).code).toBe(0);
+    await onSmallDisk(async (m, disk) => {
       await m.mount();
       await sh(`mkdir ${m.mnt}/t && for i in $(seq 1500); do echo "file $i" > ${m.mnt}/t/f$i; done`);
       await sh(`head -c 20M /dev/urandom > ${m.mnt}/big`);
@@ -135,9 +136,6 @@ describe('a full disk under the store', () => {
       expect(refused.stderr).toMatch(/^mikofs: cannot open .* for writing: the disk holding it is full \(0 KiB free\); free space on it/);
       expect(refused.stderr).not.toMatch(/\n\s+at /);
       expect((await mikofs('cat', m.store, '/after')).stdout).toBe('after\n');
-    } finally {
-      if (await m.mounted()) await mikofs('umount', m.mnt);
-      await run('umount', [disk]);
-    }
+    });
   });
 });
