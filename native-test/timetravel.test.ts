@@ -300,7 +300,11 @@ print('done', n, bad, flush=True)
     const diff = await run(process.execPath, [path.resolve('dist/cli/main.js'), 'diff', 'v1'], { cwd: m.mnt });
     expect(diff.stdout).toContain('-one\n+two\n');
     const log = JSON.parse((await mikofs('log', m.path('a.txt'), '--json')).stdout);
-    expect(log.length).toBe(2);
+    // Two saves. A create and the write that follows land in one commit
+    // when both fall in one group commit (5 ms); on a loaded machine the
+    // empty file's commit reaches the disk first and stays a commit of its
+    // own (found by CI, 2026-12-05). name@history leaves it out; log lists it.
+    expect([2, 3]).toContain(log.length);
     const dj = JSON.parse((await mikofs('diff', 'v1', '--json', '--store', m.mnt)).stdout);
     expect(dj.entries).toEqual([{ path: '/a.txt', change: 'changed', kind: 'file' }]);
     const restore = JSON.parse((await mikofs('restore', m.path('a.txt'), '--at', 'v1', '--json')).stdout);
@@ -322,7 +326,11 @@ print('done', n, bad, flush=True)
     await fsp.mkdir(m.path('sub'));
     await fsp.writeFile(m.path('sub', 'b.txt'), 'b\n');
     const sub = JSON.parse((await mikofs('log', m.path('sub'), '--json')).stdout);
-    expect(sub.map((l: { changes: { path: string }[] }) => l.changes.map((c) => c.path))).toEqual([['/sub/b.txt'], ['/sub']]);
+    // (b.txt's create may be a commit of its own, as a.txt's above)
+    const paths = sub.map((l: { changes: { path: string }[] }) => l.changes.map((c) => c.path).join(' '));
+    expect(sub.length === 2 || sub.length === 3, JSON.stringify(paths)).toBe(true);
+    expect(paths.at(-1)).toBe('/sub');
+    expect(paths.slice(0, -1).every((p: string) => p === '/sub/b.txt'), JSON.stringify(paths)).toBe(true);
     const whole = await mikofs('log', m.mnt + '/', '--json');
     expect(whole.stderr).toBe('');
     expect(JSON.parse(whole.stdout).length).toBeGreaterThan(sub.length);
@@ -347,7 +355,7 @@ print('done', n, bad, flush=True)
     // "/hv/secret" names the file in the store of the mount we are in.
     const log = await cli(['log', '/hv/secret', '--json']);
     expect(log.stderr).toBe('');
-    expect(JSON.parse(log.stdout).length).toBe(1);
+    expect([1, 2]).toContain(JSON.parse(log.stdout).length); // one save (and maybe its create's commit)
     // Another runtime directory (another login, sudo): no registry record,
     // the mount table still names the store, whose socket answers.
     const other = await cli(['log', '--json'], { ...ENV, XDG_RUNTIME_DIR: await tempDir('mikofs-rt-') });
