@@ -10,7 +10,10 @@ pushd "$ROOT" >/dev/null
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
-ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2 ' || missing+=(libfuse2)
+# grep reads all of ldconfig's output: with grep -q, ldconfig could die of
+# SIGPIPE after the match, and pipefail took that for "missing" (a loaded
+# machine ran apt-get from a snapshot script; found by CI, 2026-12-05).
+ldconfig -p 2>/dev/null | grep 'libfuse\.so\.2 ' >/dev/null || missing+=(libfuse2)
 command -v fusermount >/dev/null 2>&1 || missing+=(fuse)
 # npm ci compiles the patched fuse-native binding (node-gyp).
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
