@@ -588,8 +588,16 @@ export class Store {
     let size = 0;
     try { size = fs.statSync(this.file + '-wal').size; } catch { return this.checkpointTruncate(); }
     this.flush();
+    // The background checkpointer may be mid-copy (SQLite then answers busy
+    // at once, without waiting): wait for it, as checkpointTruncate does.
+    // Returning at once refused a write that the space about to be given
+    // back would have taken (found by CI on a loaded machine, 2026-12-05).
     let busy = 1;
-    try { busy = (this.db.pragma('wal_checkpoint(RESTART)') as { busy: number }[])[0]?.busy ?? 0; } catch { return false; }
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; i < 50 && busy; i++) {
+      if (i) Atomics.wait(nap, 0, 0, 10);
+      try { busy = (this.db.pragma('wal_checkpoint(RESTART)') as { busy: number }[])[0]?.busy ?? 0; } catch { return false; }
+    }
     if (busy || size <= WAL_FLOOR) return !busy;
     try {
       this.db.pragma(`journal_size_limit = ${WAL_FLOOR}`);

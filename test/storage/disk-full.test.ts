@@ -6,6 +6,8 @@
 // disk-full.test.ts does the same on a real, small tmpfs.
 import { describe, it, expect } from 'vitest';
 import path from 'node:path';
+import fs from 'node:fs';
+import { spawn } from 'node:child_process';
 import { openStore, type Engine } from '../../src/index.js';
 import { SpaceGuard, type DiskSpace } from '../../src/store/space-guard.js';
 import { bytes, tmpDir } from '../helpers.js';
@@ -211,5 +213,35 @@ describe('a store on a full disk', () => {
     for (let i = 0; i < n; i++) expect(again.readFile(`/fill${i}`).equals(bytes(MiB, i + 1))).toBe(true);
     expect(again.store.db.pragma('integrity_check', { simple: true })).toBe('ok');
     again.close();
+  });
+});
+
+describe('giving the WAL back before a refusal', () => {
+  it('waits for a checkpoint another connection is running, instead of giving up at once (found by CI, 2026-12-05)', async () => {
+    const file = path.join(tmpDir(), 'wal.mikofs');
+    const e = await openStore(file);
+    for (let i = 0; i < 8; i++) e.writeFile(`/f${i}`, bytes(2 * MiB, i + 1));
+    e.store.flush();
+    expect(fs.statSync(file + '-wal').size).toBeGreaterThan(8 * MiB);
+    // Another process holds SQLite's checkpoint lock (byte 121 of the -shm
+    // file: WAL_CKPT_LOCK, sqlite.org/walformat.html) for 300 ms, as the
+    // background checkpointer does while it copies.
+    const holder = spawn('python3', ['-c', `
+import fcntl, sys, time
+f = open(sys.argv[1], 'r+b')
+fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 121, 0)
+print('locked', flush=True)
+time.sleep(0.3)
+`, file + '-shm'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout!.once('data', () => resolve());
+      holder.once('exit', (code) => reject(new Error(`lock holder exited ${code}`)));
+    });
+    const reclaimWal = (e.store as unknown as { reclaimWal(): boolean }).reclaimWal.bind(e.store);
+    expect(reclaimWal()).toBe(true);
+    expect(fs.statSync(file + '-wal').size).toBeLessThanOrEqual(2 * MiB);
+    await new Promise((r) => holder.once('exit', r));
+    for (let i = 0; i < 8; i++) expect(e.readFile(`/f${i}`).equals(bytes(2 * MiB, i + 1))).toBe(true);
+    e.close();
   });
 });
