@@ -6,7 +6,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../src/index.js';
-import { mountFresh, run, useMounts } from './helpers/mount.js';
+import { mountFresh, run, sh, useMounts } from './helpers/mount.js';
 
 useMounts();
 
@@ -81,4 +81,33 @@ describe('editor save patterns', () => {
       expect(path.basename(m.store)).toBe('store.mikofs');
     });
   }
+});
+
+describe('a rename over a file that is open', () => {
+  it('is one change: no state in history lacks the name, and a rename that fails removes nothing (found 2026-12-05)', async () => {
+    // The open file was first hidden (an unlink, a commit of its own), then
+    // the rename made another: history had a state without cfg, and a
+    // rollback to it removed the file. A rename that fails leaves it.
+    const m = await mountFresh();
+    const out = await sh(`echo old > cfg
+      exec 7<cfg
+      echo new > cfg.tmp && mv cfg.tmp cfg
+      cat <&7
+      exec 7<&-
+      mkdir dd
+      exec 8<cfg
+      python3 -c "import os
+try: os.rename('dd', 'cfg')
+except OSError as e: print(e.strerror)"
+      exec 8<&-
+      cat cfg; ls -A`, m.mnt);
+    expect(out).toBe('old\nNot a directory\nnew\ncfg\ndd\n');
+    await m.umount();
+    const e = await openStore(m.store, { readonly: true });
+    try {
+      const first = [...Array(e.headCommit).keys()].map((i) => i + 1).find((c) => e.at(c).exists('/cfg'))!;
+      for (let c = first; c <= e.headCommit; c++) expect(e.at(c).exists('/cfg'), `commit ${c}`).toBe(true);
+      expect(e.readFile('/cfg').toString()).toBe('new\n');
+    } finally { e.close(); }
+  });
 });

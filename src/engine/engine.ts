@@ -164,6 +164,7 @@ export class Engine implements SessionHost {
   // --- SessionHost ------------------------------------------------------------
   headTree(): Tree { return this.head; }
   loadChunk(hash: Buffer): Buffer { return this.store.chunks.get(hash); }
+  lastCommit(): number { return this.store.headCommit; }
   stage(s: WriteSession, idx: number, data: Buffer): void {
     this.store.hasher.submit(data, (hash, bytes) => this.stored(s, idx, hash, bytes));
   }

@@ -86,6 +86,8 @@ export interface SessionHost {
   /** Blocks until every chunk this session staged is stored. */
   settle(session: WriteSession): void;
   loadChunk(hash: Buffer): Buffer;
+  /** The newest commit (made or amended), without referring to it. */
+  lastCommit(): number;
 }
 
 /** Partial chunks a session may hold in memory before staging them. */
@@ -109,7 +111,9 @@ export class WriteSession {
   private grownTo = 0;
   mtime: bigint | null = null;
   changed = false;
-  /** The commit that created the file, when this session's handle did. */
+  /** The commit that created the file, when this session's handle did and
+   * every change of it since came before any other commit: the content can
+   * then land in that commit (see Engine.commitSession). */
   createdAt: number | null = null;
   /** The group transaction holding what this session staged was rolled
    * back (Store.loseGroup): its commit must fail, not refer to lost chunks. */
@@ -179,8 +183,7 @@ export class WriteSession {
     }
     if (pos + data.length > this.size) this.size = pos + data.length;
     if (pos + data.length > this.grownTo) this.grownTo = pos + data.length;
-    this.mtime = now;
-    this.changed = true;
+    this.changing(now);
     if (this.partialBytes > PARTIAL_LIMIT) this.stagePartials();
     return data.length;
   }
@@ -240,14 +243,22 @@ export class WriteSession {
       }
     }
     this.size = size;
-    this.mtime = now;
-    this.changed = true;
+    this.changing(now);
   }
 
   /** A modification that changes no byte (fallocate within the size). */
   touch(now: bigint): void {
+    this.changing(now);
+  }
+
+  /** A change at `now`. One made after another commit than the creating one
+   * cannot go into that commit: the states between would show bytes written
+   * after them (a file written on after its directory's rename showed the
+   * new bytes under the old name; found 2026-12-05). */
+  private changing(now: bigint): void {
     this.mtime = now;
     this.changed = true;
+    if (this.createdAt !== null && this.host.lastCommit() !== this.createdAt) this.createdAt = null;
   }
 
   /** Reads through the session: committed content with this session's writes on top. */

@@ -59,6 +59,10 @@ export interface FuseOps {
    * it in the store and keep the hidden name for its inode. A rename(2) to
    * such a name is an ordinary rename. */
   hide?(from: string, to: string, cb: Cb): void;
+  /** rename(2) of `from` onto `to`, whose file is open: as one change (no
+   * state of the store without `to`, which a hide and then a rename made),
+   * the replaced file kept reachable under the hidden name `hidden`. */
+  renameOver?(from: string, to: string, hidden: string, cb: Cb): void;
   /** The inode number a path of history (a view: /.versions/..., @label/...,
    * name@point) resolves to now, 0 when none: after a label change,
    * rollback or thinning, a view directory whose path still leads to the

@@ -494,24 +494,39 @@ export class LowLevelServer {
   /** libfuse's hiding of an open file about to lose its name: then(err,
    * whether it was hidden, i.e. already unlinked in the engine). */
   private hideIfOpen(parent: number, name: string, then: (err: number, hidden: boolean) => void): void {
-    const id = this.children.get(this.key(parent, name));
-    const n = id === undefined ? undefined : this.nodes.get(id);
-    if (!n || n.open === 0) return then(0, false);
+    const n = this.openChild(parent, name);
+    if (!n) return then(0, false);
     const from = this.childPath(parent, name);
-    const hiddenName = `.fuse_hidden${(n.id >>> 0).toString(16).padStart(8, '0')}${(++this.hideCounter >>> 0).toString(16).padStart(8, '0')}`;
+    const hiddenName = this.hiddenName(n);
     const to = this.childPath(parent, hiddenName);
     if (from === null || to === null) return then(ENOENT, false);
     const hide = this.ops.hide ?? this.ops.rename;
     hide(from, to, (e: number) => {
       if (e) return then(e, false);
-      this.detach(n);
-      n.parent = parent;
-      n.name = hiddenName;
-      n.hidden = true;
-      this.children.set(this.key(parent, hiddenName), n.id);
-      this.touchIno(n.ino, n.id);
+      this.markHidden(n, parent, hiddenName);
       then(0, true);
     });
+  }
+
+  /** The node of parent/name if a descriptor of it is open. */
+  private openChild(parent: number, name: string): Node | undefined {
+    const id = this.children.get(this.key(parent, name));
+    const n = id === undefined ? undefined : this.nodes.get(id);
+    return n && n.open > 0 ? n : undefined;
+  }
+
+  private hiddenName(n: Node): string {
+    return `.fuse_hidden${(n.id >>> 0).toString(16).padStart(8, '0')}${(++this.hideCounter >>> 0).toString(16).padStart(8, '0')}`;
+  }
+
+  /** The node table once n's name is the hidden one. */
+  private markHidden(n: Node, parent: number, hiddenName: string): void {
+    this.detach(n);
+    n.parent = parent;
+    n.name = hiddenName;
+    n.hidden = true;
+    this.children.set(this.key(parent, hiddenName), n.id);
+    this.touchIno(n.ino, n.id);
   }
 
   // --- dispatch ------------------------------------------------------------------
@@ -823,16 +838,33 @@ export class LowLevelServer {
       this.moved(parent, name, newParent, newName); // as the kernel now sees it
       return this.err(req, 0);
     }
+    const done = (e2: number) => {
+      if (e2) return this.err(req, e2);
+      const n = this.moved(parent, name, newParent, newName);
+      // A rename changes the inode's ctime: its other names (hard
+      // links, each a kernel node of its own) must not keep the old one.
+      if (n) this.touchIno(n.ino, n.id);
+      this.err(req, 0);
+    };
+    // An open file replaced by the rename keeps a hidden name. In one
+    // change with the rename: hidden first (an unlink), the store had a
+    // commit without the name (mv new cfg with cfg open: history showed
+    // no cfg between the two; found 2026-12-05), and a rename that then
+    // failed in the store (ENOSPC: a rename needs rows, an unlink never
+    // does) had removed the file.
+    const open = this.openChild(newParent, newName);
+    if (open && this.ops.renameOver) {
+      const hiddenName = this.hiddenName(open);
+      const hidden = this.childPath(newParent, hiddenName);
+      if (hidden === null) return this.err(req, ENOENT);
+      return this.ops.renameOver(from, to, hidden, (e2: number) => {
+        if (!e2) this.markHidden(open, newParent, hiddenName);
+        done(e2);
+      });
+    }
     this.hideIfOpen(newParent, newName, (e) => {
       if (e) return this.err(req, e);
-      this.ops.rename(from, to, (e2: number) => {
-        if (e2) return this.err(req, e2);
-        const n = this.moved(parent, name, newParent, newName);
-        // A rename changes the inode's ctime: its other names (hard
-        // links, each a kernel node of its own) must not keep the old one.
-        if (n) this.touchIno(n.ino, n.id);
-        this.err(req, 0);
-      });
+      this.ops.rename(from, to, done);
     });
   }
 

@@ -90,6 +90,16 @@ export class Namespace {
     this.orphans.set(key, ino);
   }
 
+  /** rename(2) of `from` onto `to`, whose file is open, in one change: the
+   * replaced file keeps the hidden name `hidden` (as hide gives it). */
+  renameOver(from: string, to: string, hidden: string): void {
+    const ino = this.engine.stat(to).ino;
+    const [dir, name] = split(hidden);
+    const key = this.keyOf(dir, name) ?? fail('ENOENT');
+    this.engine.rename(from, to);
+    this.orphans.set(key, ino);
+  }
+
   /** libfuse unlinks the hidden name after the last release. */
   forget(r: Route & { kind: 'orphan' }): void {
     this.orphans.delete(r.key);

@@ -462,6 +462,14 @@ export function makeOps(engine: Engine, opts: OpsOptions): FuseOps {
       }
     },
 
+    renameOver: (src, dest, hidden, cb) => answer('rename', src, cb, () => {
+      const from = live(ns.route(src)), to = live(ns.route(dest));
+      const st = engine.stat(from);
+      ns.renameOver(from, to, hidden);
+      handles.forgetPath(from, (st.mode & S_IFMT) === S_IFDIR);
+      handles.forgetPath(to);
+    }),
+
     hide: (src, dest, cb) => answer('rename', src, cb, () => {
       const from = live(ns.route(src));
       ns.hide(from, dest);

@@ -50,6 +50,33 @@ describe('amending the version just made', () => {
     expect(e.stat('/h').mode & 0o777).toBe(0o600);
   });
 
+  it('a new file written on after another commit (its directory renamed) has that content only from a later commit (found 2026-12-05)', async () => {
+    // Its content went into the commit that created it, so the states
+    // before the rename showed /d/f with bytes written after it.
+    const e = await memStore();
+    e.mkdir('/d');
+    const fh = e.create('/d/f');
+    e.write(fh, Buffer.from('aaa'), 0);
+    e.rename('/d', '/e');
+    const renamed = e.store.headCommit; // (not e.headCommit: asking seals, and nothing would be amended)
+    e.write(fh, Buffer.from('bbb'), 3);
+    e.release(fh);
+    expect(e.readFile('/e/f').toString()).toBe('aaabbb');
+    const ids = e.store.db.prepare('SELECT id FROM commits ORDER BY id').pluck().all() as number[];
+    for (const c of ids.filter((id) => id < renamed)) {
+      const v = e.at(c);
+      if (v.exists('/d/f')) expect(v.readFile('/d/f').toString(), `commit ${c}`).toBe('');
+    }
+    expect(e.at(renamed).readFile('/e/f').toString()).toBe('');
+    expect(e.history.fileVersions('/e/f').length).toBeGreaterThan(0);
+    // Written before any other commit, the content still lands in the creating one.
+    const before = commits(e);
+    const g = e.create('/g');
+    e.write(g, Buffer.from('one go'), 0);
+    e.release(g);
+    expect(commits(e) - before).toBe(1);
+  });
+
   it("git's link-then-unlink of a new object amends the link count; the names stay history", async () => {
     const e = await memStore();
     const inodeRows = (ino: number) => e.store.db.prepare('SELECT count(*) FROM inodes WHERE ino = ?').pluck().get(ino) as number;
