@@ -133,7 +133,7 @@ describe('a full disk under the store', () => {
       await run('dd', ['if=/dev/zero', `of=${disk}/filler3`, 'bs=4k', 'status=none']);
       const refused = await mikofs('mount', m.store, m.mnt);
       expect(refused.code).toBe(1);
-      expect(refused.stderr).toMatch(/^mikofs: cannot open .* for writing: the disk holding it is full \(0 KiB free\); free space on it/);
+      expect(refused.stderr).toMatch(/^mikofs: cannot open .* for writing: the disk holding it is full \(\d+ KiB free\); free space on it/); // (0, or the few KiB the failed open gave back: CI saw 32)
       expect(refused.stderr).not.toMatch(/\n\s+at /);
       expect((await mikofs('cat', m.store, '/after')).stdout).toBe('after\n');
     });

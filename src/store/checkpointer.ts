@@ -21,7 +21,14 @@ db.pragma('busy_timeout = 1000');
 let stopped = false;
 parentPort.on('message', (m) => {
   // Never close workerData.shmFd here: see walIndexFd.
-  if (m === 'stop') { stopped = true; db.close(); parentPort.close(); }
+  if (m === 'stop') {
+    stopped = true;
+    try { db.close(); } finally {
+      Atomics.store(workerData.closed, 0, 1);
+      Atomics.notify(workerData.closed, 0);
+      parentPort.close();
+    }
+  }
   else if (m === 'now') { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy: the next tick */ } }
 });
 const fs = require('node:fs');
@@ -163,6 +170,8 @@ export function walIndexFrames(file: string): { mx: number; done: number } | nul
 
 export class Checkpointer {
   private worker: Worker | null;
+  /** Set to 1 by the worker once its connection is closed. */
+  private readonly closed = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(file: string, opts: CheckpointerOptions, thresholdBytes = 32 << 20, intervalMs = 50, maxWaitMs = 1000, burstBytes = 4 << 20,
     truncateIdleMs = 1000, burstQuietMs = opts.sharedCpu ? 300 : intervalMs) {
@@ -170,7 +179,7 @@ export class Checkpointer {
       eval: true,
       execArgv: [], // see hasher.ts: never inherit --input-type and the like
       workerData: { file, shmFd: walIndexFd(file), sqlite: require.resolve('better-sqlite3'), thresholdBytes, intervalMs, maxWaitMs, burstBytes,
-        burstQuietMs, walSizeLimit: opts.walSizeLimit, truncateIdleMs },
+        burstQuietMs, walSizeLimit: opts.walSizeLimit, truncateIdleMs, closed: this.closed },
     });
     this.worker.unref();
     this.worker.on('error', () => { this.worker = null; opts.onFail?.(); });
@@ -179,9 +188,17 @@ export class Checkpointer {
   /** A PASSIVE checkpoint now, whatever the WAL size (never blocks the writer). */
   now(): void { this.worker?.postMessage('now'); }
 
+  /** Stops the worker and waits (up to 2 s: it may be copying) until its
+   * connection is closed, so that nothing of it is under way when the
+   * store's close copies the WAL and leaves WAL mode (a lock of the worker
+   * then fails either at once, and the store stays in WAL mode: on
+   * read-only media it can then not be read). CI on a loaded machine once
+   * found a store so left (2026-12-05); the worker still running beside
+   * the close is the one other connection of the process there. */
   stop(): void {
     if (!this.worker) return;
     this.worker.postMessage('stop');
     this.worker = null;
+    Atomics.wait(this.closed, 0, 0, 2000);
   }
 }
