@@ -20,7 +20,7 @@ export interface LogLine {
   commit: number; time: string; kind: string; message: string | null;
   changes: { path: string; change: string; sizeDelta: number }[];
 }
-export interface DiffLine { path: string; change: string; kind: string }
+export interface DiffLine { path: string; change: string; kind: string; attributes?: ('mode' | 'xattrs')[] }
 
 export interface StoreOps {
   info(): Promise<{ store: string; head: CommitInfo; mounted: boolean }>;

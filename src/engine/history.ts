@@ -41,7 +41,14 @@ export interface FileVersion {
   shownAt: number;
 }
 
-export interface DiffEntry { path: string; change: 'added' | 'removed' | 'changed'; kind: 'file' | 'dir' | 'other' }
+export interface DiffEntry {
+  path: string;
+  change: 'added' | 'removed' | 'changed';
+  kind: 'file' | 'dir' | 'other';
+  /** A change of attributes only (the content, or a directory's entries,
+   * the same): which. */
+  attributes?: ('mode' | 'xattrs')[];
+}
 
 /** What a rollback to t changes (History.rollbackPlan), as of commit head.
  * Plain data: it crosses a worker boundary (Buffers arrive as Uint8Arrays). */
@@ -438,9 +445,10 @@ export class History {
     const lo = Math.min(from, to), hi = Math.max(from, to);
     const out = new Map<string, DiffEntry>();
     const kindOf = (n: InodeRow) => (isDir(n.mode) ? 'dir' : isReg(n.mode) ? 'file' : 'other') as DiffEntry['kind'];
-    const add = (path: string, change: DiffEntry['change'], kind: DiffEntry['kind']) => {
+    const add = (path: string, change: DiffEntry['change'], kind: DiffEntry['kind'], attributes?: DiffEntry['attributes']) => {
       const prev = out.get(path);
-      out.set(path, prev && prev.change !== change ? { path, change: 'changed', kind } : { path, change, kind });
+      out.set(path, prev && prev.change !== change ? { path, change: 'changed', kind }
+        : attributes ? { path, change, kind, attributes } : { path, change, kind });
     };
     const subtree = (t: Tree, ino: number, path: string, change: 'added' | 'removed') => {
       const n = t.inode(ino);
@@ -448,11 +456,33 @@ export class History {
       add(path, change, kindOf(n));
       if (isDir(n.mode)) for (const e of t.entries(ino)) subtree(t, e.ino, join(path, e.name), change);
     };
-    const sameNode = (ia: number, na: InodeRow, ib: number, nb: InodeRow) => {
-      if (kindOf(na) !== kindOf(nb) || (na.mode & 0o7777) !== (nb.mode & 0o7777)) return false;
-      if (isReg(na.mode)) return this.sameContent(ia, na, from, ib, nb, to, false);
-      if (isDir(na.mode)) return true;
-      return na.rdev === nb.rdev && !!na.target === !!nb.target && (!na.target || na.target.equals(nb.target!));
+    // Extended attributes are part of a file's state (a view shows them,
+    // rollback brings them back): a change of them alone is a change.
+    // (Until 2026-12-05 diff said nothing of one.)
+    const sameXattrs = (ia: number, ib: number) => {
+      const xa = a.listxattrIno(ia), xb = b.listxattrIno(ib);
+      if (xa.length !== xb.length) return false;
+      const then = new Map(xa.map((x) => [x.name, x.value]));
+      return xb.every((x) => then.get(x.name)?.equals(x.value) === true);
+    };
+    /** How two nodes of one name differ: 'content' (the kind, bytes,
+     * target or device), 'mode', 'xattrs'; none when they do not. A
+     * directory's entries are compared by the caller. */
+    const differences = (ia: number, na: InodeRow, ib: number, nb: InodeRow): ('content' | 'mode' | 'xattrs')[] => {
+      if (kindOf(na) !== kindOf(nb)) return ['content'];
+      const out: ('content' | 'mode' | 'xattrs')[] = [];
+      const same = isReg(na.mode) ? this.sameContent(ia, na, from, ib, nb, to, false)
+        : isDir(na.mode) || (na.rdev === nb.rdev && !!na.target === !!nb.target && (!na.target || na.target.equals(nb.target!)));
+      if (!same) out.push('content');
+      if ((na.mode & 0o7777) !== (nb.mode & 0o7777)) out.push('mode');
+      if (!sameXattrs(ia, ib)) out.push('xattrs');
+      return out;
+    };
+    /** Records a change of the node at `path` if it differs. */
+    const compare = (path: string, ia: number, na: InodeRow, ib: number, nb: InodeRow) => {
+      const d = differences(ia, na, ib, nb);
+      if (!d.length) return;
+      add(path, 'changed', kindOf(nb), d.includes('content') ? undefined : d as ('mode' | 'xattrs')[]);
     };
     /** What differs between inode x at `from` and y at `to` under one name
      * (x may be y: a directory that stayed), by name, as git compares trees
@@ -461,7 +491,7 @@ export class History {
      * to the loop below. */
     const pair = (x: number, nx: InodeRow, y: number, ny: InodeRow, path: string): void => {
       if (isDir(nx.mode) && isDir(ny.mode)) {
-        if ((nx.mode & 0o7777) !== (ny.mode & 0o7777) && path !== '/') add(path, 'changed', 'dir');
+        if (path !== '/') compare(path, x, nx, y, ny);
         const ea = new Map(a.entries(x).map((e) => [e.name, e.ino]));
         const eb = new Map(b.entries(y).map((e) => [e.name, e.ino]));
         for (const [name, cx] of ea) {
@@ -471,7 +501,7 @@ export class History {
         }
         for (const [name, cy] of eb) if (!ea.has(name)) subtree(b, cy, join(path, name), 'added');
       } else if (!isDir(nx.mode) && !isDir(ny.mode) && kindOf(nx) === kindOf(ny)) {
-        if (!sameNode(x, nx, y, ny)) add(path, 'changed', kindOf(ny));
+        compare(path, x, nx, y, ny);
       } else {
         subtree(a, x, path, 'removed');
         subtree(b, y, path, 'added');
@@ -490,10 +520,13 @@ export class History {
         const path = this.pathOf(ino, to);
         if (path === undefined || path !== this.pathOf(ino, from)) continue;
         pair(ino, na, ino, nb, path);
-      } else if (na && nb && !sameNode(ino, na, ino, nb)) {
+      } else if (na && nb) {
         // Every name it has at both points (a hard link's other names too).
+        const d = differences(ino, na, ino, nb);
+        if (!d.length) continue;
         const before = new Set(this.pathsOf(ino, from));
-        for (const path of this.pathsOf(ino, to)) if (before.has(path)) add(path, 'changed', kindOf(nb));
+        const attrs = d.includes('content') ? undefined : d as ('mode' | 'xattrs')[];
+        for (const path of this.pathsOf(ino, to)) if (before.has(path)) add(path, 'changed', kindOf(nb), attrs);
       }
     }
     const root = under === '/' ? '/' : '/' + splitPath(under).join('/');

@@ -166,6 +166,24 @@ describe('history commands on a store file', () => {
     expect(d.out).toBe('M /app.sh (permissions changed)\nA /new-empty (empty file)\nD /old-empty (empty file)\n');
     const one = await mikofs(['diff', `c${before}`, '/app.sh', '--store', file]);
     expect(one.out).toBe('M /app.sh (permissions changed)\n');
+    // Extended attributes only, of files and directories (found 2026-12-05: diff said nothing)
+    const x = await openStore(file);
+    x.writeFile('/tagged', 'same\n');
+    x.writeFile('/untagged', 'same\n');
+    x.setxattr('/untagged', 'user.k', Buffer.from('v'));
+    x.mkdir('/dir');
+    const mid = x.headCommit;
+    x.setxattr('/tagged', 'user.k', Buffer.from('v1'));
+    x.removexattr('/untagged', 'user.k');
+    x.setxattr('/dir', 'user.k', Buffer.from('d'));
+    x.chmod('/app.sh', 0o700);
+    x.setxattr('/app.sh', 'user.k', Buffer.from('a'));
+    x.close();
+    const xd = await mikofs(['diff', `c${mid}`, '--store', file]);
+    expect(xd.out).toBe('M /app.sh (permissions and extended attributes changed)\nM /dir/ (extended attributes changed)\n' +
+      'M /tagged (extended attributes changed)\nM /untagged (extended attributes changed)\n');
+    const xj = JSON.parse((await mikofs(['diff', `c${mid}`, '--json', '--store', file])).out);
+    expect(xj.entries.find((e: { path: string }) => e.path === '/tagged').attributes).toEqual(['xattrs']);
     const missing = await mikofs(['restore', '/a\nzz', '--at', 'now', '--store', file]);
     expect(missing.code).toBe(1);
     expect(missing.err.split('\n')).toHaveLength(2); // one line

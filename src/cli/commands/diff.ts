@@ -42,7 +42,11 @@ export const command: CommandModule<object, Args> = {
         return;
       }
       for (const e of d.entries) {
-        if (e.kind !== 'file') { process.stdout.write(`${mark[e.change]} ${quotePath(e.path)}${e.kind === 'dir' ? '/' : ''}\n`); continue; }
+        if (e.kind !== 'file') {
+          const what = e.attributes ? ` (${attributesChanged(e.attributes)})` : '';
+          process.stdout.write(`${mark[e.change]} ${quotePath(e.path)}${e.kind === 'dir' ? '/' : ''}${what}\n`);
+          continue;
+        }
         const before = e.change === 'added' ? '' : await t.ops.readAt({ at: `c${d.from.commit}`, path: e.path });
         const after = e.change === 'removed' ? '' : await t.ops.readAt({ at: `c${d.to.commit}`, path: e.path });
         const A = Buffer.from(before ?? '', 'base64'), B = Buffer.from(after ?? '', 'base64');
@@ -52,15 +56,21 @@ export const command: CommandModule<object, Args> = {
         }
         const u = unifiedDiff(A.toString(), B.toString(),
           e.change === 'added' ? '/dev/null' : quotePath(`a${e.path}`), e.change === 'removed' ? '/dev/null' : quotePath(`b${e.path}`));
-        // No line differs: an empty file came or went, or (history.diff
-        // compares content and permission bits) only the permissions changed.
-        // Still a difference, which a reader of the text must see.
-        if (u === '') process.stdout.write(`${mark[e.change]} ${quotePath(e.path)} (${e.change === 'changed' ? 'permissions changed' : 'empty file'})\n`);
+        // No line differs: an empty file came or went, or only attributes
+        // changed (permission bits, extended attributes). Still a
+        // difference, which a reader of the text must see.
+        if (u === '') process.stdout.write(`${mark[e.change]} ${quotePath(e.path)} (${e.change === 'changed' ? attributesChanged(e.attributes) : 'empty file'})\n`);
         else process.stdout.write(u);
       }
     } finally { t.close(); }
   }),
 };
+
+/** "permissions changed", "extended attributes changed", or both. */
+function attributesChanged(attributes: ('mode' | 'xattrs')[] | undefined): string {
+  const names = (attributes ?? ['mode']).map((x) => (x === 'mode' ? 'permissions' : 'extended attributes'));
+  return `${names.join(' and ')} changed`;
+}
 
 async function isPoint(s: string, t: Target): Promise<boolean> {
   if (s.includes('/') || s.startsWith('.')) return false;
