@@ -11,7 +11,8 @@
 // history at all ('none': the current content is stored, the past is not).
 
 export const NS_PER_S = 1000000000n;
-const UNIT: Record<string, bigint> = { s: 1n, m: 60n, h: 3600n, d: 86400n, w: 604800n };
+// A year is 365 days (retention tiers need no calendar).
+const UNIT: Record<string, bigint> = { s: 1n, m: 60n, h: 3600n, d: 86400n, w: 604800n, y: 31536000n };
 /** A duration meaning "for ever". */
 export const FOREVER = -1n;
 
@@ -21,8 +22,8 @@ export function parseDuration(text: string): bigint {
   const t = text.trim().toLowerCase();
   if (t === 'forever' || t === 'inf' || t === 'infinity') return FOREVER;
   if (t === '0' || t === 'none' || t === 'never') return 0n;
-  const m = /^(\d+)(ms|s|m|h|d|w)$/.exec(t);
-  if (!m) throw new Error(`bad duration ${JSON.stringify(text)} (use e.g. 5s, 30m, 24h, 7d, 2w, 0 or forever)`);
+  const m = /^(\d+)(ms|s|m|h|d|w|y)$/.exec(t);
+  if (!m) throw new Error(`bad duration ${JSON.stringify(text)} (use e.g. 5s, 30m, 24h, 7d, 2w, 1y, 0 or forever)`);
   if (m[2] === 'ms') return BigInt(m[1]) * 1000000n;
   return BigInt(m[1]) * UNIT[m[2]] * NS_PER_S;
 }
@@ -32,7 +33,7 @@ export function formatDuration(ns: bigint): string {
   if (ns === 0n) return '0';
   if (ns % NS_PER_S !== 0n) return `${ns / 1000000n}ms`;
   const s = ns / NS_PER_S;
-  for (const [u, n] of [['w', 604800n], ['d', 86400n], ['h', 3600n], ['m', 60n]] as const) if (s % n === 0n) return `${s / n}${u}`;
+  for (const [u, n] of [['y', 31536000n], ['w', 604800n], ['d', 86400n], ['h', 3600n], ['m', 60n]] as const) if (s % n === 0n) return `${s / n}${u}`;
   return `${s}s`;
 }
 

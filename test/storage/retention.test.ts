@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { clockStore, save, commitCount, S, MIN, HOUR, DAY, T0 } from './helpers.js';
-import { globToRegExp, parseDuration, rapidDrops, keptByTiers, tiersOf, DEFAULT_POLICY, KeptSet, MaskSet } from '../../src/engine/retention.js';
+import { formatDuration, globToRegExp, parseDuration, rapidDrops, keptByTiers, tiersOf, DEFAULT_POLICY, KeptSet, MaskSet } from '../../src/engine/retention.js';
 
 const code = (fn: () => unknown) => { try { fn(); } catch (e) { return (e as { code: string }).code; } return 'OK'; };
 
@@ -49,6 +49,9 @@ describe('retention policy pieces', () => {
     expect(parseDuration('5s')).toBe(5n * S);
     expect(parseDuration('24h')).toBe(DAY);
     expect(parseDuration('forever')).toBe(-1n);
+    // years: the help's own example (--daily 1y) was refused (found 2026-12-05)
+    expect(parseDuration('1y')).toBe(365n * DAY);
+    expect(formatDuration(parseDuration('2y'))).toBe('2y');
     expect(() => parseDuration('5 parsecs')).toThrow(/bad duration/);
   });
 
