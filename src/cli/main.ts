@@ -15,6 +15,16 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   process.exit(1);
 });
 
+// Ctrl-C (and SIGTERM, SIGHUP) ends a command through process.exit, whose
+// exit hooks close the stores it has open and remove a backup's unfinished
+// copy; killed by the signal itself, a gc left its store in WAL mode and a
+// backup its DEST.tmp (found 2026-12-05). Exit status as a shell reports a
+// death by that signal (128 + its number). Not for mount, which unmounts on
+// these signals itself (fuse/mount.ts).
+if (hideBin(process.argv).find((a) => !a.startsWith('-')) !== 'mount') {
+  for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) process.on(sig, () => process.exit(128 + n));
+}
+
 /** Middleware: an option given twice keeps its last value, except options
  * declared as lists. (yargs passes its instance in context as the second
  * argument; its typings do not say so.) */

@@ -98,6 +98,7 @@ export async function backupStore(file: string, dest: string, opts: BackupOption
   const t0 = performance.now();
   const src = new Database(file, { readonly: true, fileMustExist: true });
   let created = false;
+  const abandon = () => removeTmp(tmp);
   try {
     src.pragma('busy_timeout = 5000');
     // One read transaction for the whole copy: every step copies pages of
@@ -121,6 +122,10 @@ export async function backupStore(file: string, dest: string, opts: BackupOption
       throw err(code(e) ?? 'EIO', `cannot write ${tmp}: ${(e as Error).message}`);
     }
     created = true;
+    // Interrupted (Ctrl-C: cli/main.ts exits the process), the copy goes
+    // too: it was left behind, with its journal, and refused the next
+    // backup (found 2026-12-05).
+    process.once('exit', abandon);
     const step = Math.max(1, Math.floor(opts.stepPages ?? 1024));
     opts.onProgress?.({ stage: 'copy', done: 0, total: need });
     await src.backup(tmp, {
@@ -151,12 +156,13 @@ export async function backupStore(file: string, dest: string, opts: BackupOption
 
     fs.renameSync(tmp, dest);
     created = false;
+    process.off('exit', abandon);
     const dfd = fs.openSync(dir, 'r');
     try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
     return { dest, bytes: fs.statSync(dest).size, commits, head: Number(head.id), headNs: String(head.time_ns), copyMs, checkMs };
   } catch (e) {
     if (src.open) { try { if (src.inTransaction) src.exec('ROLLBACK'); } catch { /* closing anyway */ } src.close(); }
-    if (created) removeTmp(tmp);
+    if (created) { removeTmp(tmp); process.off('exit', abandon); }
     if (code(e) === 'SQLITE_FULL' || code(e) === 'ENOSPC') {
       const fsst = (() => { try { return fs.statfsSync(dir); } catch { return undefined; } })();
       const free = fsst ? `; ${mib(Number(fsst.bavail) * Number(fsst.bsize))} free now` : '';

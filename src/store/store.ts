@@ -221,6 +221,7 @@ export class Store {
     await initHash();
     await initCodec();
     const s = new Store(file, opts);
+    if (!s.memory) closeAtExit(s);
     if (!s.readonly) {
       await s.hasher.ready();
       // Verifying chunks read ahead on the other core pays only when there
@@ -624,6 +625,7 @@ export class Store {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    openStores.delete(this);
     this.hasherInstance?.close();
     this.checkpointer?.stop();
     if (!this.readonly) {
@@ -638,4 +640,20 @@ export class Store {
     }
     this.db.close();
   }
+}
+
+// Stores open when the process exits (process.exit: a command interrupted
+// by Ctrl-C, see cli/main.ts; an uncaught error) are closed then: the open
+// group transaction holds only whole changes, which are kept, and the store
+// leaves WAL mode as at any close. (A gc interrupted so left the store in
+// WAL mode with its -wal beside it: a copy of the main file alone missed
+// what gc had committed; found 2026-12-05.)
+const openStores = new Set<Store>();
+let exitHook = false;
+function closeAtExit(s: Store): void {
+  if (!exitHook) { exitHook = true; process.once('exit', closeAllAtExit); }
+  openStores.add(s);
+}
+function closeAllAtExit(): void {
+  for (const s of [...openStores]) { try { s.close(); } catch { /* exiting anyway */ } }
 }

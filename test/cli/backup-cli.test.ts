@@ -5,7 +5,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { tmpDir, bytes } from '../helpers.js';
 import { openStore } from '../../src/index.js';
@@ -162,6 +162,48 @@ describe('mikofs backup of a store file', () => {
     } finally {
       execFileSync('umount', [mnt]);
     }
+  });
+});
+
+describe('interrupted', () => {
+  it('Ctrl-C during a backup exits 130 and leaves no copy behind; the next backup works (found 2026-12-05)', async () => {
+    const dir = tmpDir();
+    const store = path.join(dir, 'big.mikofs');
+    const e = await openStore(store);
+    for (let i = 0; i < 12; i++) e.writeFile(`/f${i}`, bytes(16 << 20, i + 1));
+    e.close();
+    const dest = path.join(dir, 'bk.mikofs');
+    const child = spawn(process.execPath, [CLI, 'backup', dest, '--store', store], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => { err += d; });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    // Stopped as soon as the copy exists, then interrupted: the signal
+    // arrives mid-copy however fast the machine.
+    while (!fs.existsSync(dest + '.tmp')) await new Promise((r) => setTimeout(r, 1));
+    child.kill('SIGSTOP');
+    child.kill('SIGINT');
+    child.kill('SIGCONT');
+    expect(await exited).toBe(130);
+    expect(err).toBe('');
+    expect(fs.readdirSync(dir).sort()).toEqual(['big.mikofs']);
+    const again = await mikofs(['backup', dest, '--store', store]);
+    expect(again.err).toBe('');
+    expect(again.code).toBe(0);
+  });
+
+  it('a store a process leaves open at exit is closed: what it wrote is kept, and it is out of WAL mode', async () => {
+    const dir = tmpDir();
+    const store = path.join(dir, 's.mikofs');
+    (await openStore(store)).close();
+    const script = `import('${path.resolve('dist/index.js')}').then(async (m) => {
+      const e = await m.openStore(${JSON.stringify(store)});
+      e.writeFile('/kept', 'yes\\n');
+      process.exit(0); // no close
+    });`;
+    expect(spawnSync(process.execPath, ['-e', script]).status).toBe(0);
+    expect(fs.readdirSync(dir)).toEqual(['s.mikofs']);
+    expect(fs.readFileSync(store).subarray(18, 20)).toEqual(Buffer.from([1, 1])); // rollback journal, not WAL
+    expect(cat(store, '/kept').toString()).toBe('yes\n');
   });
 });
 
