@@ -26,6 +26,21 @@ describe('mikofs mount', () => {
     expect(info).toMatch(new RegExp(` ${m.mnt} .* - fuse\\.mikofs ${m.store} `));
   });
 
+  it('a store mounted through a symlink is reached by its own name and the link (found 2026-12-05: both waited 11 s and were refused)', async () => {
+    const m = await mountFresh();
+    await m.umount();
+    const link = path.join(m.dir, 'link.mikofs');
+    await fsp.symlink(m.store, link);
+    expect((await mikofs('mount', link, m.mnt)).code).toBe(0);
+    for (const store of [m.store, link, m.mnt]) {
+      const t0 = Date.now();
+      const r = await mikofs('snapshot', '--store', store);
+      expect(r.stderr, store).toBe('');
+      expect(r.code, store).toBe(0);
+      expect(Date.now() - t0, store).toBeLessThan(5000);
+    }
+  });
+
   it('refuses a second mount of the same store, naming the mountpoint and pid', async () => {
     const m = await mountFresh();
     const other = path.join(m.dir, 'other');

@@ -9,7 +9,12 @@ import { UsageError } from './errors.js';
 import { strerror } from '../engine/errors.js';
 
 export function storePathOf(arg: string | undefined): string {
-  return path.resolve(arg ?? defaultStorePath());
+  const abs = path.resolve(arg ?? defaultStorePath());
+  // One name per store file: its control socket and writer lock are found
+  // by it. A store mounted through a symlink made its socket beside the
+  // link, and every command naming the file itself waited 11 s and was
+  // refused (found 2026-12-05).
+  try { return fs.realpathSync(abs); } catch { return abs; /* not there (yet): whoever opens it says so */ }
 }
 
 /** Opens an existing store read-only: inspection may run beside a mount. */
