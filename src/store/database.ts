@@ -171,9 +171,16 @@ export function openError(e: unknown, file: string, readonly: boolean): unknown 
     }
     return new StoreFormatError(`cannot open ${file}: ${why}`);
   }
-  if (code === 'SQLITE_READONLY') {
-    return new StoreFormatError(`cannot write ${file}: read-only (file or file system); ` +
-      'mikofs mount -o ro and the commands that only read (ls, cat, log, diff, du, verify) work');
+  const readers = 'mikofs mount -o ro and the commands that only read (ls, cat, log, diff, du, verify) work';
+  if (code === 'SQLITE_READONLY_DIRECTORY') {
+    // The file is writable, its directory is not: the write-ahead log and
+    // its index are made beside the store (was SQLite's "attempt to write a
+    // readonly database"; found 2026-12-05).
+    return new StoreFormatError(`cannot write ${file}: its directory ${path.dirname(path.resolve(file))} is not writable by this user ` +
+      `(the store's write-ahead log is made there); ${readers}`);
+  }
+  if (code?.startsWith('SQLITE_READONLY')) {
+    return new StoreFormatError(`cannot write ${file}: read-only (file or file system); ${readers}`);
   }
   return e;
 }

@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { tmpDir, bytes } from '../helpers.js';
 import { openStore, parseTimeSpec } from '../../src/index.js';
 import { openTarget } from '../../src/cli/target.js';
+import { openError } from '../../src/store/database.js';
 
 const CLI = path.resolve('dist/cli/main.js');
 
@@ -210,5 +211,19 @@ describe('small things of the fourth round (2026-12-05)', () => {
     expect((await mikofs(['snapshot', '--store', file, '-m', 'two\nlines'])).code).toBe(0);
     const log = await mikofs(['log', '--store', file, '--limit', '1']);
     expect(log.out).toMatch(/^c2 {2}\S+ {2}snapshot {2}"two\\nlines"\n$/);
+  });
+});
+
+describe('SQLite refusing to write, in words about the store', () => {
+  it('a directory the user cannot write is named, not "attempt to write a readonly database" (found 2026-12-05)', () => {
+    // (What SQLite answers a user who may write the store file but not its
+    // directory, where the write-ahead log is made: root, running the
+    // tests, may write anywhere, so its answer is given here.)
+    const e = Object.assign(new Error('attempt to write a readonly database'), { code: 'SQLITE_READONLY_DIRECTORY' });
+    const m = (openError(e, '/srv/shared/team.mikofs', false) as Error).message;
+    expect(m).toBe('cannot write /srv/shared/team.mikofs: its directory /srv/shared is not writable by this user ' +
+      "(the store's write-ahead log is made there); mikofs mount -o ro and the commands that only read (ls, cat, log, diff, du, verify) work");
+    const other = Object.assign(new Error('attempt to write a readonly database'), { code: 'SQLITE_READONLY_CANTINIT' });
+    expect((openError(other, '/a/s.mikofs', false) as Error).message).toMatch(/^cannot write \/a\/s\.mikofs: read-only \(file or file system\)/);
   });
 });
