@@ -125,6 +125,27 @@ function holds(w: WriterInfo): boolean {
  * same boot id), or, for locks without a boot id, the same hostname. (Until
  * 2026-12-05 another hostname was taken for another machine, whose lock
  * cannot be checked and was taken over: two writers on one store.) */
+/** The writer is inside a transaction that outlasted busy_timeout (a gc
+ * stopped with Ctrl-Z): who, from its lock row, as when it is between two
+ * (this came out as SQLite's "database is locked"; found 2026-12-05). */
+function busyError(file: string, row: string | undefined): StoreLockedError {
+  let w: WriterInfo | undefined;
+  try { w = row ? JSON.parse(row) as WriterInfo : undefined; } catch { /* not ours */ }
+  if (w && w.pid !== process.pid && sameMachine(w) && holds(w)) {
+    return new StoreLockedError(`store ${file} is already open for writing by process ${w.pid} (${w.holder}, since ${w.since}), ` +
+      'which has kept it busy for seconds (stopped?)', w.holder);
+  }
+  return new StoreLockedError(`store ${file} is busy: another program holds its write lock`);
+}
+
+/** The writer lock row, read on a connection of its own (reading waits for no writer). */
+function readWriterRow(file: string): string | undefined {
+  try {
+    const db = openDatabase(file, { readonly: true });
+    try { return db.prepare("SELECT value FROM meta WHERE key = 'writer'").pluck().get() as string | undefined; } finally { db.close(); }
+  } catch { return undefined; }
+}
+
 function sameMachine(w: WriterInfo): boolean {
   if (w.boot !== undefined && w.boot === bootId()) return true;
   return w.host === os.hostname();
@@ -181,7 +202,11 @@ export class Store {
       for (const r of this.writers) n += r.deref()?.unwritten() ?? 0;
       return n;
     });
-    this.db = openDatabase(file, { readonly: this.readonly });
+    try { this.db = openDatabase(file, { readonly: this.readonly }); } catch (e) {
+      // Switching to WAL mode waits for a writer's lock too.
+      if ((e as { code?: string }).code === 'SQLITE_BUSY') throw busyError(file, readWriterRow(file));
+      throw e;
+    }
     try {
       this.meta = new MetaStore(this.db);
       this.chunks = new ChunkStore(this.db);
@@ -256,6 +281,13 @@ export class Store {
    * live process holds it. Read-only openers never take the lock. */
   private acquire(holder: string): void {
     if (this.memory) return;
+    try { this.takeWriter(holder); } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_BUSY') throw e;
+      throw busyError(this.file, (() => { try { return this.meta.getMeta('writer') as string | undefined; } catch { return undefined; } })());
+    }
+  }
+
+  private takeWriter(holder: string): void {
     this.db.transaction(() => {
       const raw = this.meta.getMeta('writer') as string | undefined;
       if (raw) {

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { tmpDir } from '../helpers.js';
 import { openStore, StoreLockedError } from '../../src/index.js';
 
@@ -98,5 +99,40 @@ describe('writer lock left by a crashed holder', () => {
     const db = new Database(file, { readonly: true });
     expect(db.prepare("SELECT value FROM meta WHERE key = 'writer'").get()).toBeUndefined();
     db.close();
+  });
+});
+
+describe('a writer busy inside a transaction', () => {
+  it('a second writer is told who holds the store, not "database is locked" (found 2026-12-05)', { timeout: 30000 }, async () => {
+    // A gc stopped with Ctrl-Z inside a transaction: its lock row names it,
+    // but the row cannot be replaced while it writes.
+    const file = await storeWithLock({});
+    const db = new Database(file);
+    const me = JSON.stringify({ pid: process.pid, host: os.hostname(), holder: 'mikofs gc', since: '2026-12-05T10:00:00.000Z' });
+    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('writer', ?)").run(me);
+    db.pragma('journal_mode = WAL');
+    // A child holds the write lock, as the stopped gc's connection does.
+    const holder = spawn(process.execPath, ['-e', `
+      const Database = require(${JSON.stringify(createRequire(import.meta.url).resolve("better-sqlite3"))});
+      const db = new Database(${JSON.stringify(file)});
+      db.exec('BEGIN IMMEDIATE');
+      console.log('holding');
+      setTimeout(() => {}, 60000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(holder);
+    await new Promise((r) => holder.stdout!.once('data', r));
+    db.close();
+    // The row names this test process as the writer: another process must
+    // see it live, so the second writer runs in a child too.
+    const second = spawn(process.execPath, ['--input-type=module', '-e', `
+      import(${JSON.stringify(path.resolve('dist/index.js'))}).then(async (m) => {
+        try { await m.openStore(${JSON.stringify(file)}); console.log('opened'); }
+        catch (e) { console.log(e.constructor.name + ': ' + e.message); }
+      });`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(second);
+    let out = '';
+    second.stdout!.on('data', (d) => { out += d; });
+    await new Promise((r) => second.once('exit', r));
+    holder.kill('SIGKILL');
+    expect(out).toMatch(new RegExp(`^StoreLockedError: store .* is already open for writing by process ${process.pid} \\(mikofs gc, since .*\\), which has kept it busy`));
   });
 });
