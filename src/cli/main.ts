@@ -107,6 +107,11 @@ const cli = yargs(words)
   .help()
   .alias('h', 'help')
   .version()
+  // After --help or --version, exit when the event loop ends rather than at
+  // once: a failed write of that text (stdout full, closed) is reported by
+  // the stdout error handler above, as for any command (exit 1; it exited
+  // 0 with nothing said; found 2026-12-05).
+  .exitProcess(false)
   .wrap(Math.min(100, process.stdout.columns || 100))
   .fail((msg, err, y) => {
     if (err) {

@@ -5,7 +5,7 @@
 import { describe, it, expect, beforeAll, vi, afterEach } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { tmpDir, bytes } from '../helpers.js';
 import { openStore, parseTimeSpec } from '../../src/index.js';
 import { openTarget } from '../../src/cli/target.js';
@@ -225,5 +225,18 @@ describe('SQLite refusing to write, in words about the store', () => {
       "(the store's write-ahead log is made there); mikofs mount -o ro and the commands that only read (ls, cat, log, diff, du, verify) work");
     const other = Object.assign(new Error('attempt to write a readonly database'), { code: 'SQLITE_READONLY_CANTINIT' });
     expect((openError(other, '/a/s.mikofs', false) as Error).message).toMatch(/^cannot write \/a\/s\.mikofs: read-only \(file or file system\)/);
+  });
+});
+
+describe('help and version to a stdout that fails', () => {
+  it('say so and exit 1, as every command does (found 2026-12-05: exit 0, nothing said)', () => {
+    for (const args of [['--help'], ['--version'], ['help'], ['gc', '--help']]) {
+      const r = spawnSync(process.execPath, [CLI, ...args], { stdio: ['ignore', fs.openSync('/dev/full', 'w'), 'pipe'] });
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr.toString(), args.join(' ')).toBe('mikofs: standard output: ENOSPC: no space left on device, write\n');
+    }
+    const ok = spawnSync(process.execPath, [CLI, 'gc', '--help']);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout.toString()).toMatch(/^mikofs gc/);
   });
 });
