@@ -478,11 +478,12 @@ export class History {
       if (!sameXattrs(ia, ib)) out.push('xattrs');
       return out;
     };
+    /** DiffEntry.attributes of a change: set when only attributes differ. */
+    const attributesOnly = (d: ('content' | 'mode' | 'xattrs')[]) => (d.includes('content') ? undefined : d as ('mode' | 'xattrs')[]);
     /** Records a change of the node at `path` if it differs. */
     const compare = (path: string, ia: number, na: InodeRow, ib: number, nb: InodeRow) => {
       const d = differences(ia, na, ib, nb);
-      if (!d.length) return;
-      add(path, 'changed', kindOf(nb), d.includes('content') ? undefined : d as ('mode' | 'xattrs')[]);
+      if (d.length) add(path, 'changed', kindOf(nb), attributesOnly(d));
     };
     /** What differs between inode x at `from` and y at `to` under one name
      * (x may be y: a directory that stayed), by name, as git compares trees
@@ -525,8 +526,7 @@ export class History {
         const d = differences(ino, na, ino, nb);
         if (!d.length) continue;
         const before = new Set(this.pathsOf(ino, from));
-        const attrs = d.includes('content') ? undefined : d as ('mode' | 'xattrs')[];
-        for (const path of this.pathsOf(ino, to)) if (before.has(path)) add(path, 'changed', kindOf(nb), attrs);
+        for (const path of this.pathsOf(ino, to)) if (before.has(path)) add(path, 'changed', kindOf(nb), attributesOnly(d));
       }
     }
     const root = under === '/' ? '/' : '/' + splitPath(under).join('/');
