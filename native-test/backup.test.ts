@@ -126,4 +126,27 @@ describe('mikofs backup of a mounted store', () => {
       expect(fs.existsSync(dest)).toBe(false);
     }
   });
+
+  it('Ctrl-C of the command stops the copy the mount makes, and leaves nothing behind (found 2026-12-05: the copy went on to the end)', async () => {
+    const m = await mountFresh();
+    for (let i = 0; i < 12; i++) {
+      const data = Buffer.alloc(16 << 20);
+      for (let j = 0; j < data.length; j += 4) data.writeUInt32LE((Math.imul(j + 1, 2654435761) ^ i) >>> 0, j);
+      await fsp.writeFile(m.path(`big${i}`), data);
+    }
+    const dest = path.join(m.dir, 'cancelled.mikofs');
+    const cli = spawnTracked(process.execPath, [CLI, 'backup', dest, '--store', m.mnt]);
+    const exited = new Promise<number | null>((r) => cli.once('exit', (code) => r(code)));
+    while (!fs.existsSync(dest + '.tmp')) await sleep(2);
+    cli.kill('SIGINT');
+    expect(await exited).toBe(130);
+    for (let i = 0; i < 250 && fs.existsSync(dest + '.tmp'); i++) await sleep(20);
+    await sleep(300); // (a copy going on would have renamed DEST.tmp to DEST by now, or within 3 s)
+    expect(fs.readdirSync(m.dir).filter((f) => f.startsWith('cancelled'))).toEqual([]);
+    // The mount serves on, and the next backup works.
+    expect((await fsp.readFile(m.path('big3'))).length).toBe(16 << 20);
+    const again = await mikofs('backup', dest, '--store', m.mnt);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+  });
 });

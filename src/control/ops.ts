@@ -288,7 +288,7 @@ export class LocalOps implements StoreOps {
 
   private backupStage: BackupProgress | null = null;
 
-  async backup(p: { dest: string; force?: boolean }): Promise<BackupResult> {
+  async backup(p: { dest: string; force?: boolean }, signal?: AbortSignal): Promise<BackupResult> {
     const st = this.engine.store;
     if (st.memory) fail('EINVAL', 'a store in memory has no file to copy');
     if (typeof p.dest !== 'string' || !path.isAbsolute(p.dest)) fail('EINVAL', 'the backup destination must be an absolute path');
@@ -301,7 +301,7 @@ export class LocalOps implements StoreOps {
       // A mount copies on a worker thread (its FUSE requests are served on
       // this one); run from the sources (tests), in small steps here.
       const r = this.mounted && backupWorkerAvailable()
-        ? await backupInWorker(st.file, p.dest, opts)
+        ? await backupInWorker(st.file, p.dest, opts, signal)
         : await backupStore(st.file, p.dest, { ...opts, stepPages: this.mounted ? 64 : 1024 });
       return { store: this.storePath, dest: r.dest, bytes: r.bytes, commits: r.commits,
         head: { commit: r.head, time: isoOfNs(BigInt(r.headNs)) }, copyMs: Math.round(r.copyMs), checkMs: Math.round(r.checkMs) };

@@ -213,7 +213,7 @@ export function backupWorkerAvailable(): boolean {
 /** backupStore on a worker thread: a mounted store's FUSE requests are
  * served on the main thread, which the copy and its check then never
  * hold up (a quick_check of a large store reads all of it). */
-export async function backupInWorker(file: string, dest: string, opts: BackupOptions = {}): Promise<BackupReport> {
+export async function backupInWorker(file: string, dest: string, opts: BackupOptions = {}, signal?: AbortSignal): Promise<BackupReport> {
   const { Worker } = await import('node:worker_threads');
   const { onProgress, ...plain } = opts;
   return new Promise<BackupReport>((resolve, reject) => {
@@ -223,9 +223,20 @@ export async function backupInWorker(file: string, dest: string, opts: BackupOpt
     // left behind, full size, and refused the next backup).
     const abandon = () => removeTmp(dest + '.tmp');
     process.once('exit', abandon);
+    // Whoever asked went away (Ctrl-C of the command): the copy stops and
+    // goes (it went on to the end; found 2026-12-05).
+    const cancel = () => {
+      void w.terminate().then(() => {
+        process.off('exit', abandon);
+        abandon();
+        reject(Object.assign(new Error('the backup was cancelled: its caller went away'), { code: 'ECANCELED' }));
+      });
+    };
+    signal?.addEventListener('abort', cancel, { once: true });
     w.on('message', (m: { progress?: BackupProgress; ok?: BackupReport; err?: { code?: string; message: string } }) => {
       if (m.progress) { onProgress?.(m.progress); return; }
       process.off('exit', abandon);
+      signal?.removeEventListener('abort', cancel);
       void w.terminate();
       if (m.ok) resolve(m.ok);
       else reject(Object.assign(new Error(m.err?.message ?? 'backup failed'), { code: m.err?.code }));
